@@ -1,0 +1,460 @@
+"""The sessions layer: topic ↔ tmux window bindings, the binding dialogue, and the window actors.
+
+``Topics`` implements the router's ``TopicHandler``. It owns the windows nursery (one supervised
+``WindowActor`` per binding, each in its own cancel scope) and each window's inbox channel.
+
+Contracts:
+- A message in an unbound topic is kept (never lost) and opens the directory browser; once a folder (and
+  thread) is chosen a window is created and the kept messages are delivered to it in order.
+- A callback acts only if its UI session belongs to the topic the button lives in; anything else
+  (forged, stale, another topic's) is answered with a refusal and changes nothing.
+- Closing a topic kills its window; a deleted topic (seen on send) does the same; /unbind keeps it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+import trio
+
+from ccbot.actors.router import thread_kwargs
+from ccbot.actors.sender import call
+from ccbot.actors.window import WindowActor, WindowDeps
+from ccbot.codex.sessions import SessionIndex, ThreadInfo
+from ccbot.config import Config
+from ccbot.messages import Outbound, PressKeys, TopicRequest, UserText, WindowCommand
+from ccbot.state.keeper import StateKeeper
+from ccbot.state.model import Binding, TopicKey
+from ccbot.supervisor import GaveUp, RestartPolicy, supervise
+from ccbot.telegram.errors import TelegramError
+from ccbot.telegram.types import CallbackQuery, InlineKeyboard, Message
+from ccbot.tmux.adapter import PLACEHOLDER_NAME, Tmux, TmuxError, WindowInfo
+from ccbot.ui import Cancelled, browser, callbacks, picker
+
+log = structlog.get_logger("ccbot.topics")
+
+INBOX_SIZE = 32
+CODEX_COMMANDS = ("clear", "compact", "diff", "init", "review", "status")
+
+
+@dataclass(slots=True)
+class UiSession:
+    """An open inline-keyboard dialogue; ``token`` is the id carried in its callback data."""
+
+    token: str
+    kind: str  # "browser", "picker", or a kind registered by a feature (history, screenshot, prompt)
+    key: TopicKey
+    message_id: int | None = None
+    state: Any = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RunningWindow:
+    binding: Binding
+    inbox: trio.MemorySendChannel[WindowCommand]
+    scope: trio.CancelScope
+
+
+CallbackHandler = Callable[["Topics", UiSession, callbacks.Callback, CallbackQuery], Awaitable[None]]
+MessageConverter = Callable[["Topics", TopicKey, Message], Awaitable[WindowCommand | None]]
+
+
+class Topics:
+    def __init__(
+        self,
+        cfg: Config,
+        keeper: StateKeeper,
+        outbox: trio.MemorySendChannel[Outbound],
+        tmux: Tmux,
+        index: SessionIndex,
+    ) -> None:
+        self.cfg = cfg
+        self.keeper = keeper
+        self.outbox = outbox
+        self.tmux = tmux
+        self.index = index
+        self.ui: dict[str, UiSession] = {}
+        self.pending: dict[TopicKey, list[Message]] = {}
+        self.running: dict[TopicKey, RunningWindow] = {}
+        self.window_extra: dict[str, Any] = {}
+        self.callback_handlers: dict[str, CallbackHandler] = {}
+        self.converters: list[MessageConverter] = []
+        self._nursery: trio.Nursery | None = None
+        self._index_limiter = trio.CapacityLimiter(1)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Own the windows nursery: re-find windows of saved bindings, start their actors, then wait."""
+        self.running.clear()
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            await self.tmux.ensure_session()
+            await self._restore_bindings()
+            task_status.started()
+            await trio.sleep_forever()
+
+    async def _restore_bindings(self) -> None:
+        try:
+            windows = await self.tmux.list_windows()
+        except TmuxError as exc:
+            log.warning("cannot list tmux windows at start", error=str(exc))
+            windows = []
+        by_id = {w.window_id: w for w in windows}
+        by_name = {w.name: w for w in windows}
+        for key, binding in list(self.keeper.state.bindings.items()):
+            found = by_id.get(binding.window_id)
+            if found is None or found.name != binding.window_name:
+                found = by_name.get(binding.window_name)
+            if found is None:
+                log.warning("bound window is gone", window=binding.window_name)
+                del self.keeper.state.bindings[key]
+                await self.say(key, self._gone_text(binding, "⏹ The tmux window of this topic is gone "
+                                                             "(tmux restarted?)."))
+                continue
+            if found.window_id != binding.window_id or found.pane_id != binding.pane_id:
+                log.info("window re-found by name", old=binding.window_id, new=found.window_id)
+                binding.window_id, binding.pane_id = found.window_id, found.pane_id
+            self._start_actor(binding)
+        await self.keeper.save()
+
+    def _gone_text(self, binding: Binding, head: str) -> str:
+        if binding.thread_id:
+            return head + f"\nResume it with <code>codex resume {html.escape(binding.thread_id)}</code>."
+        return head
+
+    def _start_actor(self, binding: Binding) -> None:
+        assert self._nursery is not None
+        send, recv = trio.open_memory_channel[WindowCommand](INBOX_SIZE)
+        scope = trio.CancelScope()
+        self.running[binding.key] = RunningWindow(binding, send, scope)
+        deps = WindowDeps(
+            tmux=self.tmux, outbox=self.outbox, keeper=self.keeper,
+            sessions_dir=self.cfg.codex_home / "sessions", poll_interval=self.cfg.monitor_poll_interval,
+            on_gone=self._on_window_gone, extra=self.window_extra,
+        )
+        self._nursery.start_soon(self._run_window, binding, deps, recv, scope,
+                                 name=f"window {binding.window_id}")
+
+    async def _run_window(self, binding: Binding, deps: WindowDeps, recv: trio.MemoryReceiveChannel[WindowCommand],
+                          scope: trio.CancelScope) -> None:
+        with scope:
+            async with recv:
+                try:
+                    await supervise(
+                        f"window {binding.window_id}",
+                        lambda task_status: WindowActor(binding, deps).run(recv.clone(), task_status=task_status),
+                        RestartPolicy(initial_backoff=1.0, max_restarts=5, window=300.0),
+                    )
+                except GaveUp as exc:
+                    log.error("window actor gave up", error=str(exc))
+                    await self.say(binding.key, "⚠️ Lost track of this window after repeated errors; "
+                                                "unbinding it (the window keeps running).")
+                    await self._remove_binding(binding, kill=False)
+
+    async def _on_window_gone(self, binding: Binding, why: str) -> None:
+        """Called by a window actor: the window died, Codex exited, or the topic is gone."""
+        await self._remove_binding(binding, kill=why in ("exited", "topic"))
+
+    async def _remove_binding(self, binding: Binding, *, kill: bool) -> None:
+        key = binding.key
+        if self.keeper.state.bindings.get(key) is binding:
+            del self.keeper.state.bindings[key]
+            await self.keeper.save()
+        running = self.running.get(key)
+        if running is not None and running.binding is binding:
+            del self.running[key]
+            running.inbox.close()
+            running.scope.cancel()
+        if kill:
+            try:
+                await self.tmux.kill_window(binding.window_id)
+            except TmuxError as exc:
+                log.info("kill window failed", error=str(exc))
+
+    # -- replies ------------------------------------------------------------------------------------
+    async def say(self, key: TopicKey, text: str, **extra: Any) -> None:
+        await self.outbox.send(Outbound(key[0], "send_message",
+                                        {"chat_id": key[0], "text": text, **thread_kwargs(key), **extra}))
+
+    async def ask(self, key: TopicKey, text: str, keyboard: InlineKeyboard) -> int | None:
+        """Send a message with a keyboard and return its message id (None if Telegram refused)."""
+        item = Outbound(key[0], "send_message",
+                        {"chat_id": key[0], "text": text, "reply_markup": keyboard, **thread_kwargs(key)})
+        try:
+            message = await call(self.outbox, item)
+        except TelegramError as exc:
+            log.warning("could not send keyboard", error=str(exc))
+            return None
+        return int(message.message_id)
+
+    async def edit(self, key: TopicKey, message_id: int, text: str, keyboard: InlineKeyboard | None) -> None:
+        await self.outbox.send(Outbound(key[0], "edit_message_text", {
+            "chat_id": key[0], "message_id": message_id, "text": text, "reply_markup": keyboard}))
+
+    async def answer(self, query: CallbackQuery, text: str | None = None) -> None:
+        await self.outbox.send(Outbound(
+            query.message.chat.id if query.message is not None else query.from_user.id,
+            "answer_callback_query", {"callback_query_id": query.id, "text": text}))
+
+    def open_ui(self, kind: str, key: TopicKey, state: Any = None) -> UiSession:
+        session = UiSession(token=callbacks.new_token(), kind=kind, key=key, state=state)
+        self.ui[session.token] = session
+        return session
+
+    def close_ui(self, session: UiSession) -> None:
+        self.ui.pop(session.token, None)
+
+    # -- messages -------------------------------------------------------------------------------------
+    async def on_message(self, key: TopicKey, message: Message) -> None:
+        running = self.running.get(key)
+        if running is not None:
+            command = await self._convert(key, message)
+            if command is not None:
+                await self._to_window(key, running, command)
+            return
+        waiting = self.pending.setdefault(key, [])
+        waiting.append(message)
+        if any(s.key == key and s.kind in ("browser", "picker") for s in self.ui.values()):
+            await self.say(key, f"📥 Kept ({len(waiting)} waiting). Choose a folder above first.")
+            return
+        await self._open_browser(key)
+
+    async def _convert(self, key: TopicKey, message: Message) -> WindowCommand | None:
+        for converter in self.converters:
+            command = await converter(self, key, message)
+            if command is not None:
+                return command
+        if message.text:
+            return UserText(message.text, message.message_id)
+        await self.say(key, "This kind of message can't be sent to Codex.")
+        return None
+
+    async def _to_window(self, key: TopicKey, running: RunningWindow, command: WindowCommand) -> None:
+        try:
+            running.inbox.send_nowait(command)
+        except trio.WouldBlock:
+            await self.say(key, "⏳ Codex's window is still busy with earlier messages; nothing was typed. "
+                                "Try again in a moment.")
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            await self.say(key, "This topic's window just went away; send the message again to start a new one.")
+
+    async def on_command(self, key: TopicKey, message: Message, command: str, args: str) -> None:
+        running = self.running.get(key)
+        if command == "usage":
+            await self.say(key, "Codex has no /usage; use /status for token usage and limits.")
+            return
+        if running is None:
+            if command in ("unbind", "esc", "screenshot", "history") or command in CODEX_COMMANDS:
+                await self.say(key, "No Codex window is bound to this topic yet — send a message to start one.")
+                return
+            await self.on_message(key, message)
+            return
+        if command == "unbind":
+            await self._remove_binding(running.binding, kill=False)
+            await self.say(key, f"🔓 Unbound. The tmux window <code>{html.escape(running.binding.window_name)}"
+                                "</code> keeps running; send a message to bind this topic again.")
+            return
+        if command == "esc":
+            await self._to_window(key, running, PressKeys(("Escape",), reason="/esc"))
+            return
+        if command in ("screenshot", "history"):
+            await self._to_window(key, running, TopicRequest(command, args))
+            return
+        text = f"/{command} {args}".strip()
+        await self._to_window(key, running, UserText(text, message.message_id, origin="command"))
+
+    async def on_topic_closed(self, key: TopicKey) -> None:
+        self.pending.pop(key, None)
+        for session in [s for s in self.ui.values() if s.key == key]:
+            self.close_ui(session)
+        running = self.running.get(key)
+        binding = running.binding if running else self.keeper.state.bindings.get(key)
+        if binding is not None:
+            log.info("topic closed; killing its window", window=binding.window_id)
+            await self._remove_binding(binding, kill=True)
+
+    # -- callbacks ------------------------------------------------------------------------------------
+    async def on_callback(self, key: TopicKey | None, query: CallbackQuery) -> None:
+        try:
+            parsed = callbacks.decode(query.data or "")
+        except callbacks.BadCallback as exc:
+            log.warning("bad callback data refused", error=str(exc))
+            await self.answer(query, "This button is not valid.")
+            return
+        session = self.ui.get(parsed.token)
+        if session is None:
+            await self.answer(query, "This menu has expired.")
+            return
+        if key is None or session.key != key or (query.message is not None
+                                                 and session.message_id not in (None, query.message.message_id)):
+            log.warning("callback for another topic refused", token=parsed.token, topic=key, owner=session.key)
+            await self.answer(query, "This button belongs to another topic.")
+            return
+        try:
+            if session.kind == "browser":
+                await self._browser_callback(session, parsed, query)
+            elif session.kind == "picker":
+                await self._picker_callback(session, parsed, query)
+            elif session.kind in self.callback_handlers:
+                await self.callback_handlers[session.kind](self, session, parsed, query)
+            else:
+                await self.answer(query, "This menu has expired.")
+        except callbacks.BadCallback as exc:
+            log.warning("stale or forged button refused", error=str(exc))
+            await self.answer(query, "This button is out of date.")
+
+    # -- directory browser ----------------------------------------------------------------------------
+    async def _list(self, state: browser.BrowserState) -> browser.Listing:
+        return await trio.to_thread.run_sync(browser.list_subdirs, state.path, state.show_hidden)
+
+    async def _open_browser(self, key: TopicKey) -> None:
+        root = self.cfg.browse_root
+        state = browser.BrowserState(root=Path("/"), path=root, show_hidden=self.cfg.show_hidden_dirs)
+        session = self.open_ui("browser", key, state)
+        listing = await self._list(state)
+        session.data["entries"] = listing.names
+        text, keyboard = browser.render_browser(state, listing.names, session.token, unreadable=listing.unreadable)
+        text = "🆕 This topic has no Codex session yet.\n" + text
+        session.message_id = await self.ask(key, text, keyboard)
+
+    async def _browser_callback(self, session: UiSession, parsed: callbacks.Callback, query: CallbackQuery) -> None:
+        if parsed.kind == callbacks.BROWSER_HIDDEN and not self.cfg.show_hidden_dirs:
+            await self.answer(query, "Hidden folders are off (CCBOT_SHOW_HIDDEN_DIRS).")
+            return
+        outcome = browser.apply(session.state, parsed, session.data.get("entries", ()))
+        await self.answer(query)
+        if isinstance(outcome, Cancelled):
+            self.close_ui(session)
+            dropped = len(self.pending.pop(session.key, []))
+            note = f" {dropped} kept message(s) discarded." if dropped else ""
+            if session.message_id:
+                await self.edit(session.key, session.message_id, "✖ Cancelled." + note, None)
+            return
+        if isinstance(outcome, browser.Selected):
+            self.close_ui(session)
+            await self._folder_chosen(session, outcome.path)
+            return
+        session.state = outcome
+        listing = await self._list(outcome)
+        session.data["entries"] = listing.names
+        text, keyboard = browser.render_browser(outcome, listing.names, session.token, unreadable=listing.unreadable)
+        if session.message_id:
+            await self.edit(session.key, session.message_id, text, keyboard)
+
+    async def _folder_chosen(self, session: UiSession, path: Path) -> None:
+        await trio.to_thread.run_sync(self.index.refresh, limiter=self._index_limiter)
+        threads = self.index.threads_for_cwd(path)
+        unbound = await self._unbound_windows()
+        if not threads and not unbound:
+            if session.message_id:
+                await self.edit(session.key, session.message_id,
+                                f"📂 <code>{html.escape(str(path))}</code>\n✨ Starting a new Codex thread…", None)
+            await self._create_window(session.key, path, resume=None)
+            return
+        picker_session = self.open_ui("picker", session.key, 0)
+        picker_session.message_id = session.message_id
+        picker_session.data.update(threads=threads, windows=unbound, cwd=path)
+        text, keyboard = picker.render_picker(threads, unbound, 0, picker_session.token, time.time(), cwd=path)
+        if session.message_id:
+            await self.edit(session.key, session.message_id, text, keyboard)
+
+    async def _unbound_windows(self) -> list[picker.WindowChoice]:
+        try:
+            windows = await self.tmux.list_windows()
+        except TmuxError:
+            return []
+        bound = {b.window_id for b in self.keeper.state.bindings.values()}
+        return [picker.WindowChoice(w.window_id, w.name, w.cwd) for w in windows
+                if w.window_id not in bound and not w.pane_dead and w.name != PLACEHOLDER_NAME]
+
+    async def _picker_callback(self, session: UiSession, parsed: callbacks.Callback, query: CallbackQuery) -> None:
+        threads: list[ThreadInfo] = session.data["threads"]
+        windows = session.data["windows"]
+        cwd: Path = session.data["cwd"]
+        outcome = picker.apply(threads, windows, session.state, parsed)
+        await self.answer(query)
+        if isinstance(outcome, picker.Page):
+            session.state = outcome.n
+            text, keyboard = picker.render_picker(threads, windows, outcome.n, session.token, time.time(), cwd=cwd)
+            if session.message_id:
+                await self.edit(session.key, session.message_id, text, keyboard)
+            return
+        self.close_ui(session)
+        if isinstance(outcome, Cancelled):
+            dropped = len(self.pending.pop(session.key, []))
+            if session.message_id:
+                await self.edit(session.key, session.message_id,
+                                "✖ Cancelled." + (f" {dropped} kept message(s) discarded." if dropped else ""), None)
+            return
+        if session.message_id:
+            label = {picker.Fresh: "✨ Starting a new Codex thread…",
+                     picker.Resume: "⏯ Resuming the thread…",
+                     picker.BindWindow: "🔗 Binding the window…"}[type(outcome)]
+            await self.edit(session.key, session.message_id,
+                            f"📂 <code>{html.escape(str(cwd))}</code>\n{label}", None)
+        if isinstance(outcome, picker.BindWindow):
+            await self._bind_existing(session.key, outcome.window_id)
+        elif isinstance(outcome, picker.Resume):
+            await self._create_window(session.key, cwd, resume=outcome.thread_id)
+        else:
+            await self._create_window(session.key, cwd, resume=None)
+
+    # -- windows --------------------------------------------------------------------------------------
+    def _window_name(self, key: TopicKey, cwd: Path) -> str:
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", cwd.name or "root").strip("-")[:24] or "codex"
+        return f"{base}-{abs(key[0]) % 10000}-{key[1]}"
+
+    async def _create_window(self, key: TopicKey, cwd: Path, *, resume: str | None) -> None:
+        if key in self.running:
+            await self.say(key, "This topic is already bound.")
+            return
+        argv = list(self.cfg.codex_command)
+        if resume is not None:
+            argv += ["resume", resume]
+        env = {"CODEX_HOME": str(self.cfg.codex_home)}
+        name = self._window_name(key, cwd)
+        try:
+            window = await self.tmux.new_window(name, cwd, argv, env)
+        except TmuxError as exc:
+            await self.say(key, f"⚠️ Could not start Codex: <code>{html.escape(str(exc))}</code>")
+            return
+        binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
+                          cwd=str(cwd), pane_id=window.pane_id, start_mode="fresh" if resume is None else "attach",
+                          thread_id=resume)
+        await self._bind(binding, window)
+
+    async def _bind_existing(self, key: TopicKey, window_id: str) -> None:
+        windows = {w.window_id: w for w in await self.tmux.list_windows()}
+        window = windows.get(window_id)
+        bound = {b.window_id for b in self.keeper.state.bindings.values()}
+        if window is None or window_id in bound:
+            await self.say(key, "That window is gone or already bound; send a message to choose again.")
+            return
+        binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
+                          cwd=window.cwd, pane_id=window.pane_id, start_mode="attach")
+        await self._bind(binding, window)
+
+    async def _bind(self, binding: Binding, window: WindowInfo) -> None:
+        key = binding.key
+        self.keeper.state.bindings[key] = binding
+        await self.keeper.save()
+        self._start_actor(binding)
+        log.info("topic bound", window=window.window_id, name=window.name, cwd=binding.cwd)
+        await self.say(key, f"🔗 Bound to tmux window <code>{html.escape(window.name)}</code> in "
+                            f"<code>{html.escape(binding.cwd)}</code>. "
+                            f"At the desk: <code>tmux attach -t {html.escape(self.cfg.tmux_session_name)}</code>",
+                       disable_notification=True)
+        running = self.running[key]
+        for message in self.pending.pop(key, []):
+            command = await self._convert(key, message)
+            if command is not None:
+                await self._to_window(key, running, command)
+

@@ -1,0 +1,98 @@
+"""The persisted state: Telegram offset, topic bindings and per-window delivery progress.
+
+Plain dataclasses with ``to_json()`` / ``from_json()``; no I/O. ``SCHEMA_VERSION`` is written into the file
+and bumped whenever the shape changes (see ``ccbot.state.store.MIGRATIONS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+TopicKey = tuple[int, int]  # (chat_id, topic id; 0 = General / a chat without topics)
+
+
+def topic_key_str(key: TopicKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def parse_topic_key(text: str) -> TopicKey:
+    """Inverse of topic_key_str. Raises ValueError on anything else."""
+    chat, sep, topic = text.rpartition(":")
+    if not sep:
+        raise ValueError(f"bad topic key {text!r}")
+    return int(chat), int(topic)
+
+
+@dataclass(slots=True)
+class Binding:
+    """One topic bound to one tmux window running Codex.
+
+    ``rollout_path`` and ``thread_id`` are set only once the window's Codex process was *proven* (via /proc)
+    to write that rollout; ``rollout_offset`` is the byte offset up to which output was accepted by Telegram.
+    """
+
+    chat_id: int
+    topic_id: int
+    window_id: str
+    window_name: str
+    cwd: str
+    pane_id: str = ""
+    start_mode: str = "fresh"  # "fresh": deliver a new rollout from byte 0; "attach": from its size at proof
+    display_name: str = ""
+    thread_id: str | None = None
+    rollout_path: str | None = None
+    rollout_offset: int = 0
+    decoder: dict[str, Any] = field(default_factory=dict)
+    known_rollouts: list[str] = field(default_factory=list)
+    status_message_id: int | None = None
+
+    @property
+    def key(self) -> TopicKey:
+        return (self.chat_id, self.topic_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Binding:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(slots=True)
+class State:
+    telegram_offset: int = 0
+    bindings: dict[TopicKey, Binding] = field(default_factory=dict)
+    refused_users: list[int] = field(default_factory=list)
+
+    def binding_for_window(self, window_id: str) -> Binding | None:
+        for binding in self.bindings.values():
+            if binding.window_id == window_id:
+                return binding
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "telegram_offset": self.telegram_offset,
+            "bindings": {topic_key_str(k): b.to_json() for k, b in sorted(self.bindings.items())},
+            "refused_users": sorted(set(self.refused_users)),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> State:
+        """Build from a current-schema dict. Raises ValueError/TypeError/KeyError on a malformed one."""
+        if data.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"expected schema {SCHEMA_VERSION}, got {data.get('schema')!r}")
+        bindings: dict[TopicKey, Binding] = {}
+        for key, raw in dict(data.get("bindings", {})).items():
+            binding = Binding.from_json(dict(raw))
+            bindings[parse_topic_key(key)] = binding
+        return cls(
+            telegram_offset=int(data.get("telegram_offset", 0)),
+            bindings=bindings,
+            refused_users=[int(u) for u in data.get("refused_users", [])],
+        )

@@ -1,0 +1,475 @@
+"""The only code in ccbot that runs tmux.
+
+``Tmux`` talks to one tmux server (a dedicated ``-L`` socket name, an ``-S`` path, or the default
+server) and one session in it. Every call is one ``tmux`` client process started with
+``trio.run_process`` (cancellable; about 3 ms each), run with the scrubbed environment of
+``ccbot.tmux.env`` and bounded by ``trio.fail_after(call_timeout)``. Multi-step operations are sent as
+one tmux command sequence (``a ; b``) so tmux runs them back to back with no event-loop turn between,
+which is what makes ``new_window``'s ``remain-on-exit`` race-free and keeps ``copy-mode -q`` directly
+before the keystrokes it clears the way for.
+
+Errors: ``TmuxServerDown`` (no server, or the session is gone), ``TmuxNoTarget`` (window/pane id not
+found), ``TmuxTimeout`` (``call_timeout`` elapsed; the client is killed), otherwise ``TmuxError``. All
+carry tmux's stderr in the message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from ccbot.tmux.env import scrub_window_env, scrubbed_environ, secret_values
+from ccbot.tmux.keys import escape_argument, resolve_key, split_for_send
+
+# The marker option on windows ccbot created for Codex; the placeholder window does not carry it.
+CCBOT_OPTION = "@ccbot"
+PLACEHOLDER_NAME = "ccbot-placeholder"
+SESSION_WIDTH = 200
+SESSION_HEIGHT = 50
+LINGER_SECONDS = 0.2
+_LINGER_SCRIPT = f'"$@"; status=$?; sleep {LINGER_SECONDS}; exit "$status"'
+
+_SERVER_DOWN_MARKERS = ("no server running", "error connecting to", "server exited", "can't find session")
+_NO_TARGET_MARKERS = ("can't find window", "can't find pane")
+
+_WINDOW_FIELDS = (
+    "#{window_id}",
+    "#{window_name}",
+    "#{window_index}",
+    "#{pane_id}",
+    "#{pane_pid}",
+    "#{pane_current_path}",
+    "#{pane_current_command}",
+    "#{pane_dead}",
+    "#{pane_dead_status}",
+    "#{pane_dead_signal}",
+    "#{" + CCBOT_OPTION + "}",
+)
+_PANE_FIELDS = (
+    "#{pane_id}",
+    "#{cursor_x}",
+    "#{cursor_y}",
+    "#{pane_width}",
+    "#{pane_height}",
+    "#{pane_in_mode}",
+    "#{pane_dead}",
+    "#{pane_dead_status}",
+    "#{pane_dead_signal}",
+    "#{pane_pid}",
+    "#{pane_current_command}",
+)
+
+
+class TmuxError(Exception):
+    """A tmux command failed; the message holds the command name and tmux's stderr."""
+
+
+class TmuxServerDown(TmuxError):
+    """No tmux server is listening on the socket, or ccbot's session does not exist."""
+
+
+class TmuxNoTarget(TmuxError):
+    """The window or pane id named in the command does not exist (any more)."""
+
+
+class TmuxTimeout(TmuxError):
+    """The tmux client did not finish within ``call_timeout``; it was killed."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowInfo:
+    """One window of the session, described by its active pane."""
+
+    window_id: str  # "@N", stable for the window's life
+    name: str
+    index: int
+    pane_id: str  # "%N"
+    pane_pid: int  # the process tmux started in the pane
+    cwd: Path  # pane_current_path: the foreground process's cwd
+    current_command: str
+    pane_dead: bool  # the command exited and remain-on-exit kept the window
+    is_ccbot: bool  # carries @ccbot=1, i.e. ccbot created it for Codex
+
+
+@dataclass(frozen=True, slots=True)
+class PaneState:
+    """The cheap per-poll facts about a pane."""
+
+    cursor_x: int
+    cursor_y: int
+    width: int
+    height: int
+    in_mode: bool  # copy-mode or another tmux mode is showing
+    dead: bool  # the pane's process exited (remain-on-exit kept the pane)
+    dead_status: int | None  # exit status once dead; None while alive, if a signal killed it, or unknown
+    dead_signal: int | None  # the signal that killed the pane's process, if one did
+    pid: int
+    current_command: str
+
+
+def _int_or_none(text: str) -> int | None:
+    return int(text) if text.strip().lstrip("-").isdigit() else None
+
+
+def _unreaped(pane_dead: str, status: str, signal: str) -> bool:
+    # tmux 3.3a sometimes misses the SIGCHLD of a pane's process (measured: about 1 fresh server
+    # in 10, with a bash loop as well): the pane is dead (pty closed) but the process stays a zombie
+    # and pane_dead_status stays empty until some other child of the server exits.
+    return pane_dead == "1" and status == "" and signal == ""
+
+
+class Tmux:
+    """Async adapter over one tmux server and one session in it.
+
+    ``socket_name`` selects ``-L name``, ``socket_path`` ``-S path`` (at most one); neither means the
+    user's default server. ``env`` (default ``os.environ``) is the environment tmux clients are
+    started from, after scrubbing with ``scrubbed_environ(env, secrets)``; the tmux server started by
+    ``ensure_session`` inherits exactly that. ``config_file`` is passed as ``-f`` (tests use
+    ``/dev/null``); it only matters when this adapter starts the server.
+    """
+
+    def __init__(
+        self,
+        session_name: str,
+        *,
+        socket_name: str | None = None,
+        socket_path: str | None = None,
+        call_timeout: float = 10.0,
+        env: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
+        tmux_bin: str = "tmux",
+        config_file: str | None = None,
+        max_concurrent: int = 4,
+    ) -> None:
+        if not session_name or any(c in session_name for c in ":."):
+            # tmux silently rewrites ':' and '.' in session names, which would break targeting.
+            raise ValueError(f"invalid tmux session name: {session_name!r}")
+        if socket_name is not None and socket_path is not None:
+            raise ValueError("give socket_name or socket_path, not both")
+        self.session_name = session_name
+        self.call_timeout = call_timeout
+        base = dict(os.environ if env is None else env)
+        self._secrets = secret_values(base, secrets)
+        self._environ = scrubbed_environ(base, self._secrets)
+        prefix = [tmux_bin, "-u"]  # -u: UTF-8 output even when the scrubbed env has no UTF-8 locale
+        if socket_name is not None:
+            prefix += ["-L", socket_name]
+        if socket_path is not None:
+            prefix += ["-S", socket_path]
+        if config_file is not None:
+            prefix += ["-f", config_file]
+        self._prefix = prefix
+        self._limiter = trio.CapacityLimiter(max_concurrent)
+        self._input_locks: dict[str, trio.Lock] = {}
+        self._session_target = f"={session_name}"
+
+    # ---------------------------------------------------------------- plumbing
+
+    async def _run(self, *commands: Sequence[str], stdin: bytes = b"") -> str:
+        """Run one tmux client with ``commands`` joined by ``;``; return stdout (UTF-8, replaced).
+
+        Raises the ``TmuxError`` family (see the module docstring).
+        """
+        argv = list(self._prefix)
+        for i, command in enumerate(commands):
+            if i:
+                argv.append(";")
+            argv.extend(escape_argument(a) for a in command)
+        what = " ; ".join(c[0] for c in commands)
+        try:
+            with trio.fail_after(self.call_timeout):
+                async with self._limiter:
+                    result = await trio.run_process(
+                        argv,
+                        stdin=stdin,
+                        capture_stdout=True,
+                        capture_stderr=True,
+                        check=False,
+                        env=self._environ,
+                    )
+        except trio.TooSlowError:
+            raise TmuxTimeout(f"tmux {what}: no answer within {self.call_timeout}s") from None
+        except OSError as exc:
+            raise TmuxError(f"tmux {what}: cannot start {self._prefix[0]!r}: {exc}") from exc
+        if result.returncode != 0:
+            stderr = result.stderr.decode("utf-8", "replace").strip()
+            message = f"tmux {what} failed ({result.returncode}): {stderr}"
+            if any(m in stderr for m in _SERVER_DOWN_MARKERS):
+                raise TmuxServerDown(message)
+            if any(m in stderr for m in _NO_TARGET_MARKERS):
+                raise TmuxNoTarget(message)
+            raise TmuxError(message)
+        return result.stdout.decode("utf-8", "replace")
+
+    def _input_lock(self, pane_id: str) -> trio.Lock:
+        # Chunks of one send must not interleave with another send to the same pane.
+        lock = self._input_locks.get(pane_id)
+        if lock is None:
+            lock = self._input_locks[pane_id] = trio.Lock()
+        return lock
+
+    @staticmethod
+    def _separators() -> tuple[str, str]:
+        # Random per call, so names, paths or commands cannot contain them by accident.
+        nonce = uuid.uuid4().hex[:12]
+        return f"<ccbot-f-{nonce}>", f"<ccbot-r-{nonce}>"
+
+    @staticmethod
+    def _parse_window(fields: list[str]) -> WindowInfo:
+        wid, name, index, pane_id, pane_pid, cwd, command, dead, _status, _signal, mark = fields
+        return WindowInfo(
+            window_id=wid,
+            name=name,
+            index=int(index),
+            pane_id=pane_id,
+            pane_pid=int(pane_pid) if pane_pid.isdigit() else 0,
+            cwd=Path(cwd),
+            current_command=command,
+            pane_dead=dead == "1",
+            is_ccbot=mark == "1",
+        )
+
+    async def _query(self, command: list[str], fields: Sequence[str], dead_at: int) -> list[list[str]]:
+        """Run a ``-F`` format query; fields ``dead_at`` .. ``dead_at+2`` are dead, status, signal.
+
+        If a dead pane has no exit status yet (see ``_unreaped``), have the server run a trivial
+        job: the SIGCHLD of that job makes it reap every exited child, then ask again once.
+        """
+        fsep, rsep = self._separators()
+        command = [*command, "-F", rsep + fsep.join(fields)]
+        records = self._records(await self._run(command), fsep, rsep, len(fields))
+        if any(_unreaped(*r[dead_at : dead_at + 3]) for r in records):
+            await self._run(["run-shell", "true"])
+            records = self._records(await self._run(command), fsep, rsep, len(fields))
+        return records
+
+    def _records(self, output: str, field_sep: str, record_sep: str, nfields: int) -> list[list[str]]:
+        records = []
+        for chunk in output.split(record_sep)[1:]:
+            fields = chunk.removesuffix("\n").split(field_sep)
+            if len(fields) != nfields:
+                raise TmuxError(f"tmux: unexpected format output: {chunk!r}")
+            records.append(fields)
+        return records
+
+    # ---------------------------------------------------------------- session and windows
+
+    async def ensure_session(self) -> None:
+        """Create the session (detached, 200x50) unless it exists; start the server if needed.
+
+        The session's first window is a placeholder shell named ``ccbot-placeholder``; it keeps the
+        session alive and is never marked ``@ccbot``. Concurrent callers are fine.
+        """
+        try:
+            await self._run(["has-session", "-t", self._session_target])
+            return
+        except TmuxServerDown:
+            pass
+        try:
+            await self._run(
+                [
+                    "new-session",
+                    "-d",
+                    "-s",
+                    self.session_name,
+                    "-n",
+                    PLACEHOLDER_NAME,
+                    "-x",
+                    str(SESSION_WIDTH),
+                    "-y",
+                    str(SESSION_HEIGHT),
+                ]
+            )
+        except TmuxError as exc:
+            if "duplicate session" not in str(exc):
+                raise
+
+    async def list_windows(self) -> list[WindowInfo]:
+        """All windows of the session, in index order. Raises ``TmuxServerDown`` if it is gone."""
+        records = await self._query(["list-windows", "-t", self._session_target], _WINDOW_FIELDS, 7)
+        return [self._parse_window(r) for r in records]
+
+    async def window_info(self, window_id: str) -> WindowInfo:
+        """Describe one window by its id (``@N``). Raises ``TmuxNoTarget`` if it does not exist."""
+        records = await self._query(["display-message", "-p", "-t", window_id], _WINDOW_FIELDS, 7)
+        # display-message does not fail on a missing target (it may even describe another window),
+        # so the id in the answer is what proves the window exists.
+        if len(records) != 1 or records[0][0] != window_id:
+            raise TmuxNoTarget(f"tmux display-message: can't find window: {window_id}")
+        return self._parse_window(records[0])
+
+    async def new_window(
+        self, name: str, cwd: Path, argv: Sequence[str], env: Mapping[str, str]
+    ) -> WindowInfo:
+        """Start ``argv`` in a new window of the session, in directory ``cwd``.
+
+        ``argv`` is handed to ``/bin/sh -c '"$@"; …' ccbot-window <argv…>`` as positional
+        parameters (no quoting, no user ``default-shell`` involved). The pane's process is that
+        ``sh``; the program is its child. After the program exits, ``sh`` keeps the pty open for
+        ``LINGER_SECONDS`` and then exits with the program's status (``128+N`` if signal ``N``
+        killed it): when the writer of the last output closes the pty at once, tmux 3.3a loses
+        that output about 1 time in 13 (measured), which would swallow Codex's exit message.
+
+        ``env`` is set with ``new-window -e`` after dropping secrets (``scrub_window_env``). The window is marked
+        ``@ccbot=1`` and gets ``remain-on-exit on`` in the same tmux command sequence, before tmux
+        can notice the program exiting, so even an instant exit leaves a dead pane whose exit
+        message can be captured (tmux scrolls the screen up one line to print ``Pane is dead
+        (status N, …)`` on the last row, so read it with ``capture(start=-N)``). The new window
+        becomes the session's current window.
+
+        Raises ``ValueError`` for an empty ``argv``, ``NotADirectoryError`` if ``cwd`` is not a
+        directory (tmux would silently fall back to $HOME), ``TmuxServerDown`` if the session is gone.
+        """
+        if not argv:
+            raise ValueError("argv must not be empty")
+        if not await trio.to_thread.run_sync(Path(cwd).is_dir, limiter=self._limiter):
+            raise NotADirectoryError(str(cwd))
+        command = ["new-window", "-P", "-F", "#{window_id}", "-t", self._session_target + ":"]
+        command += ["-n", name, "-c", str(cwd)]
+        for key, value in scrub_window_env(env, self._secrets).items():
+            command += ["-e", f"{key}={value}"]
+        command += ["/bin/sh", "-c", _LINGER_SCRIPT, "ccbot-window", *argv]
+        # Without -d the new window becomes the command queue's current target, so the option
+        # commands below (no -t) apply to it.
+        output = await self._run(
+            command,
+            ["set-option", "-w", "remain-on-exit", "on"],
+            ["set-option", "-w", CCBOT_OPTION, "1"],
+        )
+        window_id = output.strip()
+        if not window_id.startswith("@"):
+            raise TmuxError(f"tmux new-window: unexpected output {output!r}")
+        return await self.window_info(window_id)
+
+    async def kill_window(self, window_id: str) -> bool:
+        """Kill a window; ``False`` (no error) if it did not exist or the server is gone."""
+        try:
+            await self._run(["kill-window", "-t", window_id])
+        except (TmuxNoTarget, TmuxServerDown):
+            return False
+        return True
+
+    async def rename_window(self, window_id: str, name: str) -> None:
+        """Rename a window (and stop tmux renaming it automatically). Raises ``TmuxNoTarget``."""
+        await self._run(
+            ["rename-window", "-t", window_id, "--", name],
+            ["set-option", "-w", "-t", window_id, "automatic-rename", "off"],
+        )
+
+    async def window_exists(self, window_id: str) -> bool:
+        """True if the window id exists on the server; ``False`` if it or the server is gone."""
+        try:
+            output = await self._run(["display-message", "-p", "-t", window_id, "#{window_id}"])
+        except (TmuxNoTarget, TmuxServerDown):
+            return False
+        return output.strip() == window_id
+
+    async def kill_server(self) -> None:
+        """Kill the whole tmux server (tests only). No error if it is not running."""
+        with contextlib.suppress(TmuxServerDown):
+            await self._run(["kill-server"])
+
+    # ---------------------------------------------------------------- reading a pane
+
+    async def capture(self, pane_id: str, *, ansi: bool = False, start: int | None = None) -> str:
+        """The pane's text, one ``\\n``-terminated line per row (``capture-pane -p``).
+
+        ``ansi`` keeps colours/attributes as escape sequences (``-e``); ``start`` is the first line
+        (``-S``; negative numbers reach into scrollback, ``0`` is the top visible row). Wrapped lines
+        are not joined, so row ``n`` of the visible screen is line ``n`` of the result.
+        """
+        command = ["capture-pane", "-p", "-t", pane_id]
+        if ansi:
+            command.append("-e")
+        if start is not None:
+            command += ["-S", str(start)]
+        return await self._run(command)
+
+    async def pane_state(self, pane_id: str) -> PaneState:
+        """Cursor, size, mode and liveness of a pane in one call. Raises ``TmuxNoTarget``."""
+        records = await self._query(["display-message", "-p", "-t", pane_id], _PANE_FIELDS, 6)
+        if len(records) != 1 or records[0][0] != pane_id:  # see window_info
+            raise TmuxNoTarget(f"tmux display-message: can't find pane: {pane_id}")
+        _, cx, cy, width, height, in_mode, dead, status, signal, pid, command = records[0]
+        exited = dead == "1"
+        return PaneState(
+            cursor_x=int(cx),
+            cursor_y=int(cy),
+            width=int(width),
+            height=int(height),
+            in_mode=in_mode == "1",
+            dead=exited,
+            dead_status=_int_or_none(status) if exited else None,
+            dead_signal=_int_or_none(signal) if exited else None,
+            pid=int(pid) if pid.isdigit() else 0,
+            current_command=command,
+        )
+
+    # ---------------------------------------------------------------- typing into a pane
+
+    async def send_text(self, pane_id: str, text: str) -> None:
+        """Type ``text`` literally (``send-keys -l``): key names such as ``Enter`` or ``C-c`` in it
+        are typed as letters, and nothing is submitted. Any tmux mode (copy-mode, …) is left first.
+
+        Large text goes out in ``split_for_send`` chunks; NUL characters are dropped. Raises
+        ``TmuxNoTarget`` if the pane is gone.
+        """
+        chunks = split_for_send(text)
+        async with self._input_lock(pane_id):
+            for i, chunk in enumerate(chunks):
+                send = ["send-keys", "-t", pane_id, "-l", "--", chunk]
+                if i == 0:
+                    # copy-mode -q leaves copy-mode and every other mode, and is a no-op otherwise.
+                    await self._run(["copy-mode", "-q", "-t", pane_id], send)
+                else:
+                    await self._run(send)
+
+    async def paste_text(self, pane_id: str, text: str) -> None:
+        """Paste ``text`` as one bracketed paste (``load-buffer`` from stdin, ``paste-buffer -p``).
+
+        Line ends are normalised to LF and pasted as LF (``-r``; without it tmux turns LF into CR,
+        which an application that has not enabled bracketed paste reads as Enter after every line).
+        The paste markers ``ESC[200~``/``ESC[201~`` are removed from the text so it cannot end the
+        paste early. tmux adds the markers only if the application asked for bracketed paste. Modes
+        are left first; the uniquely named buffer is deleted after pasting. Empty text does nothing.
+        """
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = text.replace("\x1b[200~", "").replace("\x1b[201~", "")
+        if not text:
+            return
+        buffer = f"ccbot-{uuid.uuid4().hex}"
+        async with self._input_lock(pane_id):
+            pasted = False
+            try:
+                await self._run(
+                    ["load-buffer", "-b", buffer, "-"],
+                    ["copy-mode", "-q", "-t", pane_id],
+                    ["paste-buffer", "-p", "-d", "-r", "-b", buffer, "-t", pane_id],
+                    stdin=text.encode("utf-8"),
+                )
+                pasted = True
+            finally:
+                if not pasted:
+                    # tmux stops a sequence at the first error, which can leave the buffer behind.
+                    with (
+                        trio.CancelScope(shield=True),
+                        trio.move_on_after(self.call_timeout),
+                        contextlib.suppress(TmuxError),
+                    ):
+                        await self._run(["delete-buffer", "-b", buffer])
+
+    async def send_keys(self, pane_id: str, *keys: str) -> None:
+        """Press named keys, each checked by ``keys.resolve_key`` (allowlist + friendly spellings)
+        before anything is sent. Modes are left first. Raises ``UnknownKeyError`` (a ``ValueError``).
+        """
+        names = [resolve_key(k) for k in keys]
+        if not names:
+            return
+        async with self._input_lock(pane_id):
+            await self._run(["copy-mode", "-q", "-t", pane_id], ["send-keys", "-t", pane_id, *names])

@@ -1,0 +1,53 @@
+"""Shared test fixtures.
+
+Tests that need a real tmux or the real Codex CLI request the ``tmux_bin`` / ``codex_bin`` fixtures.
+Outside CI a missing binary skips the test; under ``CI=true`` it fails, so a green CI run always
+means the real parts ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def missing(what: str) -> None:
+    """Fail under CI, skip elsewhere: the one rule for absent real parts."""
+    if _in_ci():
+        pytest.fail(f"{what} is required when CI is set", pytrace=False)
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture
+def tmux_bin() -> str:
+    path = shutil.which("tmux")
+    if path is None:
+        missing("tmux")
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def codex_bin(tmux_bin: str) -> str:
+    from tools.codex_harness import ensure_codex
+
+    try:
+        return str(ensure_codex())
+    except RuntimeError as exc:
+        missing(f"codex 0.169 ({exc})")
+        raise
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA

@@ -1,0 +1,98 @@
+"""Run ``python -m ccbot`` as a subprocess against in-process fakes (real clock, 127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "7100200300:AAH-e2eSecretTokenValue_xyz123"
+
+
+@dataclass
+class BotProcess:
+    proc: trio.Process
+    log_path: Path
+    env: dict[str, str]
+    _log_file: Any = field(repr=False, default=None)
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    def log_events(self) -> list[dict[str, Any]]:
+        events = []
+        for line in self.log_lines():
+            text = line[3:] if line.startswith("<") and line[2:3] == ">" else line
+            try:
+                events.append(json.loads(text))
+            except ValueError:
+                events.append({"event": "<unparsed>", "raw": line})
+        return events
+
+    async def wait_log(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20.0) -> dict[str, Any]:
+        with trio.fail_after(timeout):
+            while True:
+                for event in self.log_events():
+                    if predicate(event):
+                        return event
+                if self.proc.returncode is not None:
+                    raise AssertionError(f"bot exited {self.proc.returncode}:\n" + "\n".join(self.log_lines()[-40:]))
+                await trio.sleep(0.05)
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        with trio.fail_after(timeout):
+            code = await self.proc.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+        return code
+
+    def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+
+
+def bot_env(tmp_path: Path, port: int, *, allowed: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "CCBOT_DIR": str(tmp_path / "ccbot"),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "ALLOWED_USERS": allowed,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{port}",
+        "CCBOT_TMUX_SOCKET": f"ccbot-e2e-{secrets.token_hex(4)}",
+        "CODEX_HOME": str(tmp_path / "codex-home"),
+        "CCBOT_POLL_TIMEOUT": "5",
+        "CCBOT_BROWSE_ROOT": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra or {})
+    return env
+
+
+async def start_bot(tmp_path: Path, env: dict[str, str], *, name: str = "bot") -> BotProcess:
+    log_path = tmp_path / f"{name}.log"
+    log_file = open(log_path, "ab")  # noqa: SIM115 - closed in BotProcess.stop
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "ccbot", "--log-format", "journald", "--log-level", "debug"],
+        stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT),
+    )
+    return BotProcess(proc, log_path, env, log_file)
+
+
+def kill_tmux_server(env: dict[str, str]) -> None:
+    subprocess.run(["tmux", "-L", env["CCBOT_TMUX_SOCKET"], "kill-server"], capture_output=True, check=False)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ccbot.state.model import SCHEMA_VERSION, Binding, State
+from ccbot.state.store import StateError, StateStore
+
+
+def sample() -> State:
+    state = State(telegram_offset=17)
+    b = Binding(chat_id=-1001, topic_id=5, window_id="@3", window_name="ccbot-5", cwd="/w", thread_id="t1",
+                rollout_path="/r.jsonl", rollout_offset=99, decoder={"seen": ["a"]})
+    state.bindings[b.key] = b
+    return state
+
+
+def test_roundtrip_and_schema(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.json")
+    store.save(sample())
+    data = json.loads((tmp_path / "state.json").read_text())
+    assert data["schema"] == SCHEMA_VERSION
+    loaded, report = store.load()
+    assert report.source == "file"
+    assert loaded.to_json() == sample().to_json()
+    assert loaded.bindings[(-1001, 5)].rollout_offset == 99
+
+
+def test_missing_file_is_empty(tmp_path: Path) -> None:
+    state, report = StateStore(tmp_path / "none.json").load()
+    assert report.source == "empty" and state.bindings == {} and state.telegram_offset == 0
+
+
+def test_corrupt_file_kept_and_backup_used(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.json")
+    first = sample()
+    store.save(first)
+    second = sample()
+    second.telegram_offset = 18
+    store.save(second)  # .bak now holds `first`
+    (tmp_path / "state.json").write_text('{"schema": 1, "telegram_off')  # truncated write
+    state, report = store.load()
+    assert report.source == "backup"
+    assert state.telegram_offset == 17
+    kept = list(tmp_path.glob("state.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text().startswith('{"schema": 1')
+
+
+def test_corrupt_without_backup_starts_empty_but_keeps_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text("garbage")
+    state, report = StateStore(path).load()
+    assert report.source == "empty" and "corrupt" in report.detail
+    assert [p.read_text() for p in tmp_path.glob("state.json.corrupt-*")] == ["garbage"]
+
+
+def test_old_schema_is_kept_beside_and_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    v0 = {"offset": 5, "topics": {"-100:7": {"window": "@2", "cwd": "/x"}}}
+    path.write_text(json.dumps(v0))
+    state, report = StateStore(path).load()
+    assert report.source == "migrated"
+    assert state.telegram_offset == 5
+    assert state.bindings[(-100, 7)].window_id == "@2"
+    assert json.loads((tmp_path / "state.json.v0.bak").read_text()) == v0
+
+
+def test_newer_schema_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"schema": SCHEMA_VERSION + 1}))
+    with pytest.raises(StateError, match="newer than this ccbot"):
+        StateStore(path).load()
+
+
+def test_unwritable_location_raises_state_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")  # works as root too, unlike chmod
+    with pytest.raises(StateError, match="cannot write"):
+        StateStore(blocker / "state.json").save(sample())

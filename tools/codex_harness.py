@@ -1,0 +1,402 @@
+"""Pinned Codex CLI install check and isolated ``CODEX_HOME`` writer for tests (codex-cli.md §2).
+
+* :func:`ensure_codex` finds (or installs, with npm, into a private prefix) a ``codex`` whose
+  ``--version`` is :data:`PINNED_VERSION`; it raises RuntimeError saying why when it cannot.
+* :func:`write_codex_home` writes ``config.toml`` + ``mock_model_catalog.json`` pointing Codex at the
+  mock server, with every setting that keeps a run offline, quiet and free of blocking screens.
+* :func:`codex_env` is the environment to run Codex with (``CODEX_HOME`` set, proxies dropped).
+* :func:`codex_command` is the argv that runs Codex under that environment (for ``tmux new-window``).
+* :class:`TmuxCodex` drives one Codex in a private tmux server; :func:`wait_turn_ends` watches the
+  rollout, the reliable end-of-turn signal.
+
+Keep ``CODEX_HOME`` outside ``/tmp``: under the temp dir Codex prints a harmless PATH-alias warning
+that ends up in the pane after exit. :func:`scratch_dir` makes such directories under ``~/.cache``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import trio
+
+PINNED_VERSION = "0.169.0"
+NPM_PACKAGE = f"@openai/codex@{PINNED_VERSION}"
+MODEL = "mock-model"
+BEARER_TOKEN = "mock-key"
+APPROVAL_POLICIES = ("on-request", "on-failure", "never")
+SANDBOX_MODES = ("workspace-write", "read-only", "danger-full-access")
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+BASE_INSTRUCTIONS = (
+    "You are Codex, a coding agent running in the Codex CLI. (Offline test run against a mock model.)"
+)
+INSTALL_TIMEOUT = 900.0
+VERSION_TIMEOUT = 30.0
+
+_VERSION = re.compile(r"\b(\d+\.\d+\.\d+)\b")
+_found: Path | None = None
+_GLYPH = "\u203a"  # Codex's composer / prompt marker
+
+
+def cache_root() -> Path:
+    """``$XDG_CACHE_HOME/ccbot`` or ``~/.cache/ccbot``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ccbot"
+
+
+def local_prefix() -> Path:
+    """The private npm prefix used when no suitable codex is on PATH."""
+    return cache_root() / f"codex-{PINNED_VERSION}"
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new empty directory under ``cache_root()/scratch`` (outside /tmp); the caller removes it."""
+    parent = cache_root() / "scratch"
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
+def codex_version(binary: Path) -> str | None:
+    """The ``x.y.z`` that ``binary --version`` prints, or None if it does not run."""
+    version_home = cache_root() / "version-home"
+    version_home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CODEX_HOME": str(version_home)}
+    try:
+        done = subprocess.run(
+            [str(binary), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=VERSION_TIMEOUT,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = _VERSION.search(done.stdout)
+    return match.group(1) if done.returncode == 0 and match else None
+
+
+def _install(prefix: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(f"codex {PINNED_VERSION} is not on PATH and npm is not installed to fetch it")
+    prefix.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(
+            [npm, "install", "--global", "--prefix", str(prefix), "--no-fund", "--no-audit", NPM_PACKAGE],
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"npm install {NPM_PACKAGE} timed out after {INSTALL_TIMEOUT:.0f}s") from exc
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"npm install {NPM_PACKAGE} failed (rc={done.returncode}): {' | '.join(tail)}")
+
+
+def ensure_codex(*, install: bool = True) -> Path:
+    """A codex binary reporting :data:`PINNED_VERSION`.
+
+    Order: ``codex`` on PATH, then ``local_prefix()/bin/codex``, then (``install=True`` and
+    ``CCBOT_NO_CODEX_INSTALL`` unset) ``npm install -g --prefix local_prefix()``. Raises RuntimeError
+    with the reason when none of these yields the pinned version. The answer is cached per process.
+    """
+    global _found
+    if _found is not None:
+        return _found
+    reasons: list[str] = []
+    on_path = shutil.which("codex")
+    if on_path is not None:
+        version = codex_version(Path(on_path))
+        if version == PINNED_VERSION:
+            _found = Path(on_path)
+            return _found
+        reasons.append(f"{on_path} reports {version or 'no version'}")
+    else:
+        reasons.append("no codex on PATH")
+    local = local_prefix() / "bin" / "codex"
+    if not local.exists():
+        if not install or os.environ.get("CCBOT_NO_CODEX_INSTALL"):
+            reasons.append(f"{local} missing and installing is disabled")
+            raise RuntimeError("; ".join(reasons))
+        _install(local_prefix())
+    version = codex_version(local)
+    if version != PINNED_VERSION:
+        reasons.append(f"{local} reports {version or 'no version'}")
+        raise RuntimeError("; ".join(reasons))
+    _found = local
+    return _found
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string (JSON string escapes are valid TOML escapes for these characters)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def model_catalog() -> dict[str, object]:
+    """The smallest model catalog 0.169 accepts; it also silences the fallback-metadata warning."""
+    return {
+        "models": [
+            {
+                "slug": MODEL,
+                "display_name": MODEL,
+                "description": "Offline mock model",
+                "context_window": 200000,
+                "visibility": "list",
+                "supported_in_api": True,
+                "priority": 1,
+                "shell_type": "shell_command",
+                "default_reasoning_level": "medium",
+                "supported_reasoning_levels": [{"effort": "medium", "description": "default"}],
+                "default_reasoning_summary": "auto",
+                "support_verbosity": False,
+                "truncation_policy": {"mode": "tokens", "limit": 10000},
+                "experimental_supported_tools": [],
+                "base_instructions": BASE_INSTRUCTIONS,
+            }
+        ]
+    }
+
+
+def render_config(
+    home: Path,
+    *,
+    port: int,
+    workdirs: Sequence[Path],
+    approval_policy: str = "on-request",
+    sandbox_mode: str = "workspace-write",
+) -> str:
+    """The text of ``config.toml`` (see :func:`write_codex_home`)."""
+    if approval_policy not in APPROVAL_POLICIES:
+        # "untrusted" in particular is a fatal configuration error in 0.169.
+        raise ValueError(f"approval_policy must be one of {APPROVAL_POLICIES}, not {approval_policy!r}")
+    if sandbox_mode not in SANDBOX_MODES:
+        raise ValueError(f"sandbox_mode must be one of {SANDBOX_MODES}, not {sandbox_mode!r}")
+    if not 0 < port < 65536:
+        raise ValueError(f"port out of range: {port}")
+    catalog = home.resolve() / "mock_model_catalog.json"
+    lines = [
+        f'model = "{MODEL}"',
+        'model_provider = "mock"',
+        f"approval_policy = {_toml_string(approval_policy)}",
+        f"sandbox_mode = {_toml_string(sandbox_mode)}",
+        "check_for_update_on_startup = false",
+        f"model_catalog_json = {_toml_string(str(catalog))}",
+        "",
+        "[model_providers.mock]",
+        'name = "Mock"',
+        f'base_url = "http://127.0.0.1:{port}/v1"',
+        f'experimental_bearer_token = "{BEARER_TOKEN}"',
+        'wire_api = "responses"',
+        "request_max_retries = 0",
+        "stream_max_retries = 0",
+        "",
+        "[analytics]",
+        "enabled = false",
+        "",
+        "[features]",
+        "daemon_auto_start = false",
+        "plugins = false",
+        "",
+        "[tui]",
+        "screen_reader_detection_done = true",
+        "animations = false",
+        "show_tooltips = false",
+        "disable_paste_burst = true",
+    ]
+    seen: set[str] = set()
+    for workdir in workdirs:
+        key = str(Path(workdir).resolve())
+        if key in seen:
+            continue
+        seen.add(key)
+        lines += ["", f"[projects.{_toml_string(key)}]", 'trust_level = "trusted"']
+    return "\n".join(lines) + "\n"
+
+
+def write_codex_home(
+    home: Path,
+    *,
+    port: int,
+    workdirs: Sequence[Path],
+    approval_policy: str = "on-request",
+    sandbox_mode: str = "workspace-write",
+) -> None:
+    """Create ``home`` with ``config.toml`` and ``mock_model_catalog.json`` for the mock on ``port``.
+
+    Every directory in ``workdirs`` (resolved) is pre-trusted. Raises ValueError for a policy or sandbox
+    mode 0.169 does not accept, or a bad port.
+    """
+    text = render_config(
+        home, port=port, workdirs=workdirs, approval_policy=approval_policy, sandbox_mode=sandbox_mode
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "mock_model_catalog.json").write_text(json.dumps(model_catalog(), indent=1) + "\n", "utf-8")
+    (home / "config.toml").write_text(text, "utf-8")
+
+
+def codex_env(home: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default ``os.environ``) with ``CODEX_HOME=home``, no proxies, ``NO_PROXY`` for loopback."""
+    env = dict(os.environ if base is None else base)
+    for name in PROXY_VARIABLES:
+        env.pop(name, None)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["CODEX_HOME"] = str(Path(home).resolve())
+    return env
+
+
+def codex_command(binary: Path | str, home: Path, *args: str) -> list[str]:
+    """``env -u <proxies> NO_PROXY=… CODEX_HOME=… <binary> --no-daemon <args>`` as an argv.
+
+    Suitable as a tmux window command: the tmux server's own environment is not ours to trust.
+    """
+    argv = ["env"]
+    for name in PROXY_VARIABLES:
+        argv += ["-u", name]
+    argv += [
+        "NO_PROXY=127.0.0.1,localhost",
+        "no_proxy=127.0.0.1,localhost",
+        f"CODEX_HOME={Path(home).resolve()}",
+        str(binary),
+    ]
+    if args and args[0] == "resume":
+        return [*argv, "resume", "--no-daemon", *args[1:]]
+    return [*argv, "--no-daemon", *args]
+
+
+def rollout_files(home: Path) -> list[Path]:
+    """All rollout files under ``home/sessions``, oldest thread first (thread ids are UUIDv7)."""
+    return sorted(Path(home).glob("sessions/*/*/*/rollout-*.jsonl"), key=lambda p: p.name[-42:-6])
+
+
+def turn_ends(rollout: Path) -> int:
+    """Number of finished turns (``task_complete`` + ``turn_aborted`` events) in a rollout file."""
+    count = 0
+    try:
+        text = rollout.read_text("utf-8")
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # the last line may be half-written
+        payload = record.get("payload") if isinstance(record, dict) else None
+        if record.get("type") == "event_msg" and isinstance(payload, dict):
+            count += payload.get("type") in ("task_complete", "turn_aborted")
+    return count
+
+
+class TmuxCodex:
+    """One Codex TUI in its own tmux server (``tmux -L <socket> -f /dev/null``), for tests and recording.
+
+    All waits are bounded: each ``wait_*`` raises ``trio.TooSlowError`` after ``within`` seconds.
+    :meth:`kill` (always call it, e.g. in ``finally``) kills the whole tmux server and so Codex.
+    """
+
+    def __init__(self, tmux_bin: str, socket_name: str, *, width: int = 120, height: int = 40) -> None:
+        self.tmux_bin = tmux_bin
+        self.socket_name = socket_name
+        self.width = width
+        self.height = height
+        self.target = "codex:0.0"
+
+    async def tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        done = await trio.run_process(
+            [self.tmux_bin, "-L", self.socket_name, "-f", "/dev/null", *args],
+            capture_stdout=True,
+            capture_stderr=True,
+            env=env,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"tmux {args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
+        stdout: bytes = done.stdout
+        return stdout.decode("utf-8", errors="replace")
+
+    async def start(self, argv: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
+        """Run ``argv`` in a new session; the pane stays (with ``[codex exited rc=N]``) after it exits."""
+        command = f'{shlex.join(argv)}; echo "[codex exited rc=$?]"; sleep 3600'
+        await self.tmux(
+            "new-session",
+            "-d",
+            "-s",
+            "codex",
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+            "-c",
+            str(cwd),
+            command,
+            env=env,
+        )
+
+    async def capture(self, *, ansi: bool = False) -> str:
+        args = ["capture-pane", "-p", "-t", self.target]
+        if ansi:
+            args.insert(2, "-e")
+        return await self.tmux(*args)
+
+    async def send_text(self, text: str) -> None:
+        await self.tmux("send-keys", "-t", self.target, "-l", "--", text)
+
+    async def press(self, *keys: str) -> None:
+        await self.tmux("send-keys", "-t", self.target, *keys)
+
+    async def wait_for(
+        self, predicate: Callable[[str], bool], within: float, *, interval: float = 0.05
+    ) -> str:
+        """Poll the pane until ``predicate(capture text)``; returns that capture."""
+        with trio.fail_after(within):
+            while True:
+                text = await self.capture()
+                if predicate(text):
+                    return text
+                await trio.sleep(interval)
+
+    async def submit(self, text: str, *, within: float = 10.0) -> None:
+        """Type ``text``, press Enter, and press it once more if the composer still holds the text."""
+        await self.send_text(text)
+        first = text.splitlines()[0] if text else ""
+        await self.wait_for(lambda screen: f"{_GLYPH} {first}" in screen, within)
+        await self.press("Enter")
+        with trio.move_on_after(1.5):
+            await self.wait_for(lambda screen: not _composer_holds(screen, first), within)
+            return
+        await self.press("Enter")
+        await self.wait_for(lambda screen: not _composer_holds(screen, first), within)
+
+    async def kill(self) -> None:
+        with trio.move_on_after(5):
+            await trio.run_process(
+                [self.tmux_bin, "-L", self.socket_name, "kill-server"],
+                check=False,
+                capture_stdout=True,
+                capture_stderr=True,
+            )
+
+
+def _composer_holds(screen: str, first_line: str) -> bool:
+    """True while the bottom-most U+203A line (the composer) still shows ``first_line``."""
+    composer = [line for line in screen.splitlines() if line.startswith(_GLYPH)]
+    return bool(composer) and composer[-1].rstrip() == f"{_GLYPH} {first_line}".rstrip()
+
+
+async def wait_turn_ends(home: Path, count: int, within: float) -> Path:
+    """Wait until the newest rollout under ``home`` has at least ``count`` finished turns; return it."""
+    with trio.fail_after(within):
+        while True:
+            files = rollout_files(home)
+            if files and turn_ends(files[-1]) >= count:
+                return files[-1]
+            await trio.sleep(0.1)

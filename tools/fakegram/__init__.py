@@ -1,0 +1,67 @@
+"""fakegram: a fake Telegram Bot API server for tests and manual runs.
+
+It models one bot: users, private chats (with or without topics), forum supergroups and their
+topics, messages with parsed text/entities (HTML validated by ``ccbot.render.tg_html``), files,
+the update queue with long polling, callback queries, commands, chat actions, drafts, plus fault
+injection and an optional flood-control model. It follows the project's Telegram Bot API
+reference notes (§2: semantics and the real server's exact error strings).
+
+Module map: ``state.py`` (data + change signal), ``methods.py`` (bot methods), ``control.py``
+(user actions + inspection), ``fake.py`` (``FakeTelegram``: routing, call log, faults, ``wait_for``,
+``mock_transport``), ``server.py`` (h11 server), ``control_http.py`` (``/_control``), ``params.py``,
+``faults.py``, ``model.py``, ``errors.py``.
+
+Use in-process::
+
+    fake = FakeTelegram("123:ABC", long_poll_max=0.2)
+    async with running_fakegram(fake) as port:        # or: await nursery.start(serve_fakegram, fake)
+        ...  # httpx to http://127.0.0.1:{port}/bot123:ABC/getMe
+
+or without sockets (works under ``autojump_clock``)::
+
+    httpx.AsyncClient(transport=fake.mock_transport(), base_url="http://fakegram")
+
+or as a process: ``python -m tools.fakegram --port 0 --port-file F --token TOKEN``.
+"""
+
+from __future__ import annotations
+
+from .errors import ApiError, ControlError
+from .fake import FakeTelegram, HttpResponse
+from .faults import FaultKind, RateLimiter
+from .model import (
+    GENERAL,
+    CallbackAnswer,
+    CallRecord,
+    ChatAction,
+    DraftFrame,
+    MessageVersion,
+    StoredFile,
+    StoredMessage,
+    Topic,
+    User,
+)
+from .params import UploadedFile
+from .server import running_fakegram, serve_fakegram
+
+__all__ = [
+    "GENERAL",
+    "ApiError",
+    "CallRecord",
+    "CallbackAnswer",
+    "ChatAction",
+    "ControlError",
+    "DraftFrame",
+    "FakeTelegram",
+    "FaultKind",
+    "HttpResponse",
+    "MessageVersion",
+    "RateLimiter",
+    "StoredFile",
+    "StoredMessage",
+    "Topic",
+    "UploadedFile",
+    "User",
+    "running_fakegram",
+    "serve_fakegram",
+]
