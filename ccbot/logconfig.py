@@ -94,7 +94,10 @@ def configure_logging(
         exc_step: Processor = structlog.processors.format_exc_info
         renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
     else:
-        exc_step = structlog.processors.dict_tracebacks
+        # show_locals=False: frame locals can hold message text, tokens and other secrets.
+        exc_step = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        )
         json_renderer = structlog.processors.JSONRenderer()
         renderer = _journald_renderer(json_renderer) if chosen == "journald" else json_renderer
     formatter = structlog.stdlib.ProcessorFormatter(

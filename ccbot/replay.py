@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="ccbot replay", description="Print the Telegram messages the bot would send for a Codex rollout."
     )
     parser.add_argument("rollout", type=Path, help="a Codex rollout-*.jsonl file")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     parser.add_argument("--no-merge", action="store_true", help="show every rendered piece on its own")
     parser.add_argument("--hide-user", action="store_true", help="do not echo the user's prompts")
     return parser

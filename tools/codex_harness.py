@@ -377,13 +377,20 @@ class TmuxCodex:
         await self.wait_for(lambda screen: not _composer_holds(screen, first), within)
 
     async def kill(self) -> None:
+        """Kill this tmux server (and so Codex) and remove its socket file, which tmux 3.3 leaves behind."""
         with trio.move_on_after(5):
+            try:
+                socket_path = (await self.tmux("display-message", "-p", "#{socket_path}")).strip()
+            except RuntimeError:
+                socket_path = ""  # no server running
             await trio.run_process(
                 [self.tmux_bin, "-L", self.socket_name, "kill-server"],
                 check=False,
                 capture_stdout=True,
                 capture_stderr=True,
             )
+            if socket_path:
+                await trio.Path(socket_path).unlink(missing_ok=True)
 
 
 def _composer_holds(screen: str, first_line: str) -> bool:

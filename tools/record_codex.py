@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,7 @@ from tools.mock_openai import RequestLog, serve_mock_openai
 _MINOR = ".".join(PINNED_VERSION.split(".")[:2])
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / f"codex-{_MINOR}"
 GLYPH = "\u203a"
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
 STEP = 20.0  # bound for one ordinary wait
 SLOW_STEP = 40.0  # bound for waits that span a slow answer
 
@@ -91,9 +93,23 @@ class Recorder:
     files: list[dict[str, Any]] = field(default_factory=list)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    async def capture(self, pane: TmuxCodex, session: str, name: str, description: str) -> str:
-        text = await pane.capture()
-        ansi = await pane.capture(ansi=True)
+    async def capture(
+        self,
+        pane: TmuxCodex,
+        session: str,
+        name: str,
+        description: str,
+        *,
+        until: Callable[[str], bool] | None = None,
+    ) -> str:
+        """Save the plain and coloured capture; with ``until``, only a pair where both satisfy it."""
+        with trio.fail_after(STEP):
+            while True:
+                text = await pane.capture()
+                ansi = await pane.capture(ansi=True)
+                if until is None or (until(text) and until(_SGR.sub("", ansi))):
+                    break
+                await trio.sleep(0.005)
         (self.out / "captures" / f"{name}.txt").write_text(text, "utf-8")
         (self.out / "captures" / f"{name}.ansi.txt").write_text(ansi, "utf-8")
         self.files.append(
@@ -174,10 +190,14 @@ async def quit_codex(pane: TmuxCodex) -> str:
 
 
 async def scenario_plain(rec: Recorder, pane: TmuxCodex, home: Path, workdir: Path) -> None:
-    # Startup: the first non-blank screen, polled fast.
-    first = await pane.wait_for(lambda s: bool(s.strip()), STEP, interval=0.01)
-    del first
-    await rec.capture(pane, "plain", "startup", "first non-blank screen after launch")
+    # Startup: the composer is drawn but the footer (the ready signal) is not there yet.
+    await rec.capture(
+        pane,
+        "plain",
+        "startup",
+        "composer drawn, footer not yet shown",
+        until=lambda s: f"{GLYPH} Ask Codex to do anything" in s and "mock-model default" not in s,
+    )
     await wait_ready(pane)
     await rec.capture(pane, "plain", "idle", "fresh session, footer shown, placeholder in composer")
     text = rec.prompt("plain", "hello mock")
@@ -398,7 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"codex {PINNED_VERSION} unavailable: {exc}", file=sys.stderr)
         return 2
-    trio.run(record, args.out.resolve(), tmux_bin, codex_bin, tmux_version)
+    version = subprocess.run([tmux_bin, "-V"], capture_output=True, text=True, check=False).stdout.strip()
+    trio.run(record, args.out.resolve(), tmux_bin, codex_bin, version)
     print(f"wrote {args.out}")
     return 0
 

@@ -159,7 +159,7 @@ class WindowActor:
         verdict = self.machine.can_accept_text()
         if not verdict.ok:
             await self.say(f"⛔ Not sent: {html.escape(verdict.reason)}. Nothing was typed.",
-                           reply_parameters={"message_id": item.message_id, "allow_sending_without_reply": True})
+                           reply_to_message_id=item.message_id)
             return
         is_command = item.origin == "command"
         before = len(self.seen_user_texts)
@@ -173,7 +173,7 @@ class WindowActor:
         if not confirmed:
             await self.say("⚠️ Sent, but not confirmed: Codex did not record the message yet. "
                            "Check with /screenshot.",
-                           reply_parameters={"message_id": item.message_id, "allow_sending_without_reply": True})
+                           reply_to_message_id=item.message_id)
         elif verdict.steers:
             await self.say("↪️ Codex was busy: your message steers the current turn.", disable_notification=True)
 

@@ -251,7 +251,9 @@ def patch_stats_from_changes(changes: Mapping[str, Any]) -> PatchStats:
 def _files_from_summary(stdout: str) -> tuple[str, ...]:
     """Paths from apply_patch's `Success. Updated the following files:\\nM path` summary."""
     return tuple(
-        line[2:].strip() for line in stdout.splitlines() if len(line) > 2 and line[0] in "AMD" and line[1] == " "
+        line[2:].strip()
+        for line in stdout.splitlines()
+        if len(line) > 2 and line[0] in "AMD" and line[1] == " "
     )
 
 
@@ -367,20 +369,24 @@ def _session_meta(p: dict[str, Any], meta: dict[str, Any]) -> Record:
     )
 
 
-def _usage_numbers(u: Mapping[str, Any]) -> dict[str, int | None]:
-    return {
-        "input_tokens": _int(u, "input_tokens"),
-        "cached_input_tokens": _int(u, "cached_input_tokens"),
-        "output_tokens": _int(u, "output_tokens"),
-        "reasoning_output_tokens": _int(u, "reasoning_output_tokens"),
-        "total_tokens": _int(u, "total_tokens"),
-    }
+_Usage = tuple[int | None, int | None, int | None, int | None, int | None]
+
+
+def _usage_numbers(u: Mapping[str, Any]) -> _Usage:
+    """The five TokenUsage counts, in field order (input, cached, output, reasoning, total)."""
+    return (
+        _int(u, "input_tokens"),
+        _int(u, "cached_input_tokens"),
+        _int(u, "output_tokens"),
+        _int(u, "reasoning_output_tokens"),
+        _int(u, "total_tokens"),
+    )
 
 
 def _token_usage_record(p: dict[str, Any], meta: dict[str, Any]) -> Record:
     usage = _dict(p, "usage")
     return TokenUsage(
-        **_usage_numbers(usage),
+        *_usage_numbers(usage),
         turn_total_tokens=_int(_dict(p, "turn_token_usage"), "total_tokens"),
         thread_total_tokens=_int(_dict(p, "thread_token_usage"), "total_tokens"),
         origin="token_usage_record",
@@ -454,7 +460,9 @@ def _event(p: dict[str, Any], meta: dict[str, Any]) -> Record:
         success = p.get("success") is True
         stdout, stderr = _str(p, "stdout") or "", _str(p, "stderr") or ""
         changes = _dict(p, "changes")
-        stats = patch_stats_from_changes(changes) if changes else PatchStats(_files_from_summary(stdout), 0, 0)
+        stats = (
+            patch_stats_from_changes(changes) if changes else PatchStats(_files_from_summary(stdout), 0, 0)
+        )
         return PatchApplied(
             stats.files,
             stats.added,
@@ -467,7 +475,9 @@ def _event(p: dict[str, Any], meta: dict[str, Any]) -> Record:
         )
     if t == "task_started":
         child = _str(p, "turn_id")
-        return TurnStarted(child_turn_id=child if child != meta.get("turn_id") else None, origin=origin, **meta)
+        return TurnStarted(
+            child_turn_id=child if child != meta.get("turn_id") else None, origin=origin, **meta
+        )
     if t == "task_complete":
         error = p.get("error")
         err_text: str | None = None
@@ -490,14 +500,14 @@ def _event(p: dict[str, Any], meta: dict[str, Any]) -> Record:
         if isinstance(info, dict):
             last = _dict(info, "last_token_usage")
             return TokenUsage(
-                **_usage_numbers(last),
+                *_usage_numbers(last),
                 thread_total_tokens=_int(_dict(info, "total_token_usage"), "total_tokens"),
                 context_window=_int(info, "model_context_window"),
                 origin=origin,
                 **meta,
             )
         if _int(p, "total_tokens") is not None:  # the flat shape of early versions
-            return TokenUsage(**_usage_numbers(p), origin=origin, **meta)
+            return TokenUsage(*_usage_numbers(p), origin=origin, **meta)
         return Ignored(origin, **meta)
     if t in ("context_compacted",):
         return Compacted(origin=origin, **meta)
@@ -803,9 +813,8 @@ class RolloutDecoder:
         elif rec.thread_id is not None and s.thread is not None and rec.thread_id != s.thread:
             changes["agent"] = "review" if s.review else "subagent"
         if not isinstance(rec, TurnStarted):
-            if rec.turn_id is None and s.turn is not None:
-                changes["turn_id"] = s.turn
-            elif rec.turn_id is not None and rec.turn_id == s.child_turn:
+            unknown = rec.turn_id is None and s.turn is not None
+            if unknown or (rec.turn_id is not None and rec.turn_id == s.child_turn):
                 changes["turn_id"] = s.turn
         return replace(rec, **changes) if changes else rec
 
@@ -909,7 +918,9 @@ class RolloutDecoder:
             "command": rec.command,
             "action": rec.action,
             "target": rec.target,
-            "patch": None if rec.patch is None else [list(rec.patch.files), rec.patch.added, rec.patch.removed],
+            "patch": None
+            if rec.patch is None
+            else [list(rec.patch.files), rec.patch.added, rec.patch.removed],
         }
         if known is not None:
             for k, v in info.items():
@@ -952,7 +963,9 @@ class RolloutDecoder:
         name = info.get("name")
         if info.get("patch") is not None or name == "apply_patch":
             files, added, removed = info.get("patch") or [[], 0, 0]
-            ok = rec.exit_code == 0 if rec.exit_code is not None else rec.output.lstrip().startswith("Success")
+            ok = (
+                rec.exit_code == 0 if rec.exit_code is not None else rec.output.lstrip().startswith("Success")
+            )
             return PatchApplied(
                 tuple(files) or _files_from_summary(rec.output),
                 added,

@@ -56,7 +56,7 @@ def md_to_html(md: str) -> str:
     prepared = _PLACEHOLDER_WORD.sub(zw, prepared)
     prepared = prepared.replace("<", lt)
     try:
-        out = telegram_format(prepared)
+        out = str(telegram_format(prepared))
     except Exception:  # a third-party regex pipeline; never let it take a message down
         return escape(md.strip())
     out = out.replace(lt, "&lt;").replace(zw, "")

@@ -8,7 +8,7 @@ Kinds:
 * "assistant": an assistant message (Markdown → HTML).
 * "thinking": a reasoning summary in an expandable blockquote.
 * "tool": one finished tool call, summarised (`Ran <code>pytest</code> · exit 0 · 42 lines`).
-* "user": a command the user ran locally (`❯ ...`), or an echoed prompt when asked for.
+* "user": a command the user ran locally (`\u276f ls`), or an echoed prompt when asked for.
 * "status": compaction and review markers.
 * "turn_done": `✓ Done in 8.2 s · 1.2k tokens`.
 * "error": a turn that ended with an error.
@@ -37,9 +37,11 @@ from ccbot.codex.records import (
 )
 from ccbot.render.markdown import escape, html_to_plain, md_to_html
 from ccbot.render.split import split_html
+from ccbot.render.tg_html import HtmlParseError
 
 __all__ = [
     "KINDS",
+    "PROMPT_MARK",
     "RenderOptions",
     "Rendered",
     "format_duration",
@@ -53,6 +55,7 @@ KINDS = frozenset({"assistant", "thinking", "tool", "user", "status", "turn_done
 # Commands longer than this, or spanning lines, are shown in a code block under the summary.
 _INLINE_COMMAND_MAX = 160
 _MINUS = "\u2212"
+PROMPT_MARK = "\u276f"  # the prompt sign Codex and many shells show
 
 
 @dataclass(frozen=True)
@@ -187,11 +190,11 @@ def _html_for(record: Record, options: RenderOptions) -> tuple[str, str] | None:
     if isinstance(record, UserMessage):
         if not options.echo_user or record.agent is not None or not record.text.strip():
             return None
-        return "user", f"❯ {escape(record.text.strip())}"
+        return "user", f"{PROMPT_MARK} {escape(record.text.strip())}"
     if isinstance(record, CommandRun):
         if _is_local_command(record):
             inline, block = _command_block(record.command)
-            stats = [f"❯{inline}"]
+            stats = [f"{PROMPT_MARK}{inline}"]
             if record.exit_code is not None:
                 stats.append(f"exit {record.exit_code}")
             stats.append(_lines_stat(record.output))
@@ -205,7 +208,10 @@ def _html_for(record: Record, options: RenderOptions) -> tuple[str, str] | None:
         took = f" after {format_duration(record.duration_ms)}" if record.duration_ms is not None else ""
         if record.error:
             return "error", f"✗ Failed{took}: {escape(record.error)}"
-        parts = ["✓ Done" + (f" in {format_duration(record.duration_ms)}" if record.duration_ms is not None else "")]
+        parts = [
+            "✓ Done"
+            + (f" in {format_duration(record.duration_ms)}" if record.duration_ms is not None else "")
+        ]
         if record.tokens:
             parts.append(format_tokens(record.tokens))
         return "turn_done", " · ".join(parts)
@@ -231,14 +237,19 @@ def render(record: Record, options: RenderOptions | None = None) -> list[Rendere
     """The messages one record produces: [] for records that are not shown.
 
     Every returned message is valid Telegram HTML of at most `options.limit` visible
-    characters; longer content comes back as several messages of the same kind.
+    characters; longer content comes back as several messages of the same kind. Raises
+    ValueError only for a limit below `ccbot.render.split.MIN_LIMIT`.
     """
     opts = options if options is not None else RenderOptions()
     produced = _html_for(record, opts)
     if produced is None:
         return []
     kind, html = produced
-    return [Rendered(kind, chunk, html_to_plain(chunk), record.turn_id) for chunk in split_html(html, opts.limit)]
+    try:
+        chunks = split_html(html, opts.limit)
+    except HtmlParseError:  # not expected: every builder above escapes; never lose the text over it
+        chunks = split_html(escape(html_to_plain(html)), opts.limit)
+    return [Rendered(kind, chunk, html_to_plain(chunk), record.turn_id) for chunk in chunks]
 
 
 def render_conversation(records: Iterable[Record], options: RenderOptions | None = None) -> list[Rendered]:

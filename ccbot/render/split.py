@@ -233,6 +233,10 @@ def _choose_cut(
     return candidates[0]
 
 
+def _is_end_tag(item: _Tag | _Unit) -> bool:
+    return isinstance(item, _Tag) and item.closing
+
+
 def _serialize(
     items: list[_Tag | _Unit], unit_item: list[int], bounds: list[tuple[int, int]], dropped: set[int]
 ) -> list[str]:
@@ -247,7 +251,7 @@ def _serialize(
             item_stop = len(items)
         else:
             item_stop = unit_item[stop - 1] + 1
-            while item_stop < len(items) and isinstance(items[item_stop], _Tag) and items[item_stop].closing:
+            while item_stop < len(items) and _is_end_tag(items[item_stop]):
                 item_stop += 1
         parts = [t.raw for t in stack]
         for k in range(item_start, item_stop):

@@ -195,7 +195,9 @@ class BotApi:
         reply_markup: InlineKeyboard | None = None,
         disable_notification: bool = False,
         link_preview: bool = False,
+        reply_to_message_id: int | None = None,
     ) -> Message:
+        """``reply_to_message_id`` quotes a message; a reply target that is gone does not fail the send."""
         params: dict[str, object] = {
             "chat_id": chat_id,
             "message_thread_id": message_thread_id,
@@ -204,6 +206,9 @@ class BotApi:
             "reply_markup": None if reply_markup is None else reply_markup.to_api(),
             "disable_notification": True if disable_notification else None,
             "link_preview_options": None if link_preview else {"is_disabled": True},
+            "reply_parameters": None
+            if reply_to_message_id is None
+            else {"message_id": reply_to_message_id, "allow_sending_without_reply": True},
         }
         return self._message("sendMessage", await self._call("sendMessage", params))
 

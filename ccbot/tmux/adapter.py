@@ -33,7 +33,9 @@ PLACEHOLDER_NAME = "ccbot-placeholder"
 SESSION_WIDTH = 200
 SESSION_HEIGHT = 50
 LINGER_SECONDS = 0.2
-_LINGER_SCRIPT = f'"$@"; status=$?; sleep {LINGER_SECONDS}; exit "$status"'
+# set -m: the program runs as its own foreground process group, so pane_current_command names it
+# (tmux reports the terminal's foreground group) and keys like C-c reach it, not this shell.
+_LINGER_SCRIPT = f'set -m; "$@"; status=$?; sleep {LINGER_SECONDS}; exit "$status"'
 
 _SERVER_DOWN_MARKERS = ("no server running", "error connecting to", "server exited", "can't find session")
 _NO_TARGET_MARKERS = ("can't find window", "can't find pane")
@@ -311,13 +313,14 @@ class Tmux:
 
         ``argv`` is handed to ``/bin/sh -c '"$@"; …' ccbot-window <argv…>`` as positional
         parameters (no quoting, no user ``default-shell`` involved). The pane's process is that
-        ``sh``; the program is its child. After the program exits, ``sh`` keeps the pty open for
+        ``sh``; the program is its child, in its own foreground process group (so
+        ``current_command`` names the program). After the program exits, ``sh`` keeps the pty open for
         ``LINGER_SECONDS`` and then exits with the program's status (``128+N`` if signal ``N``
         killed it): when the writer of the last output closes the pty at once, tmux 3.3a loses
-        that output about 1 time in 13 (measured), which would swallow Codex's exit message.
+        that output about 1 time in 13 (measured); that would swallow Codex's exit message.
 
-        ``env`` is set with ``new-window -e`` after dropping secrets (``scrub_window_env``). The window is marked
-        ``@ccbot=1`` and gets ``remain-on-exit on`` in the same tmux command sequence, before tmux
+        ``env`` is set with ``new-window -e`` after dropping secrets (``scrub_window_env``). The
+        window is marked ``@ccbot=1`` and gets ``remain-on-exit on`` in the same tmux command sequence, before tmux
         can notice the program exiting, so even an instant exit leaves a dead pane whose exit
         message can be captured (tmux scrolls the screen up one line to print ``Pane is dead
         (status N, …)`` on the last row, so read it with ``capture(start=-N)``). The new window

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ class BotProcess:
     proc: trio.Process
     log_path: Path
     env: dict[str, str]
-    _log_file: Any = field(repr=False, default=None)
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -53,10 +52,7 @@ class BotProcess:
         if self.proc.returncode is None:
             self.proc.send_signal(sig)
         with trio.fail_after(timeout):
-            code = await self.proc.wait()
-        if self._log_file is not None:
-            self._log_file.close()
-        return code
+            return await self.proc.wait()
 
     def kill(self) -> None:
         if self.proc.returncode is None:
@@ -86,12 +82,12 @@ def bot_env(tmp_path: Path, port: int, *, allowed: str, extra: dict[str, str] | 
 
 async def start_bot(tmp_path: Path, env: dict[str, str], *, name: str = "bot") -> BotProcess:
     log_path = tmp_path / f"{name}.log"
-    log_file = open(log_path, "ab")  # noqa: SIM115 - closed in BotProcess.stop
-    proc = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "ccbot", "--log-format", "journald", "--log-level", "debug"],
-        stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT),
-    )
-    return BotProcess(proc, log_path, env, log_file)
+    with open(log_path, "ab") as log_file:  # the child keeps its own descriptor
+        proc = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "ccbot", "--log-format", "journald", "--log-level", "debug"],
+            stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT),
+        )
+    return BotProcess(proc, log_path, env)
 
 
 def kill_tmux_server(env: dict[str, str]) -> None:

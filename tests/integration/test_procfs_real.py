@@ -1,6 +1,6 @@
 """procfs against the real /proc: rollouts held open by processes in tmux windows.
 
-Each window runs shell -> shell -> python, where python opens the given files for appending and
+Each window runs ccbot's pane shell -> sh -> python, where python opens the given files for appending and
 sleeps, like Codex (a child of the npm wrapper in the pane) keeps its rollouts open.
 """
 
@@ -47,9 +47,9 @@ async def _holder_window(t: Tmux, tmp_path: Path, name: str, *paths: Path) -> tu
     script = tmp_path / "holder.py"
     script.write_text(HOLDER)
     ready = tmp_path / f"{name}.pid"
+    # "; exit" keeps sh from exec'ing python, so python is a grandchild of the pane's process.
     inner = shlex.join([sys.executable, str(script), str(ready), *map(str, paths)]) + "; exit $?"
-    middle = shlex.join(["sh", "-c", inner]) + "; exit $?"  # "; exit" keeps each shell from exec'ing
-    window = await t.new_window(name, tmp_path, ["sh", "-c", middle], {})
+    window = await t.new_window(name, tmp_path, ["sh", "-c", inner], {})
 
     async def started() -> bool:
         return ready.exists()
@@ -73,7 +73,7 @@ async def test_open_rollouts_of_real_windows(tmux_factory: TmuxFactory, tmp_path
 
     tree = process_tree(a.pane_pid)
     assert tree[0] == a.pane_pid
-    assert len(tree) == 3 and tree[-1] == a_holder  # sh -> sh -> python
+    assert len(tree) == 3 and tree[-1] == a_holder  # pane sh -> sh -> python
     assert b_holder not in tree
 
     assert open_rollouts(a.pane_pid, sessions) == [old, new]

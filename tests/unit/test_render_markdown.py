@@ -33,7 +33,7 @@ def test_literal_blockquote_and_span_tags_in_prose_stay_text() -> None:
 
 
 def test_literal_tags_inside_inline_code_stay_text() -> None:
-    out = md_to_html("`<blockquote>` and `</span>` and `<span class=\"tg-spoiler\">`")
+    out = md_to_html('`<blockquote>` and `</span>` and `<span class="tg-spoiler">`')
     assert entities(out) == [
         ("code", "<blockquote>", None),
         ("code", "</span>", None),
@@ -91,7 +91,9 @@ def test_invalid_converter_output_falls_back_to_escaped_text() -> None:
 def test_common_markdown() -> None:
     md = "# Title\n\nSome **bold**, *italic* and `code`.\n\n- one\n- two\n\n> quoted\n\n```bash\nls -la\n```"
     out = md_to_html(md)
-    assert parse_html(out).text == "Title\n\nSome bold, italic and code.\n\n• one\n• two\n\nquoted\n\nls -la\n"
+    assert (
+        parse_html(out).text == "Title\n\nSome bold, italic and code.\n\n• one\n• two\n\nquoted\n\nls -la\n"
+    )
     assert [(t, s) for t, s, _ in entities(out)] == [
         ("bold", "Title"),
         ("bold", "bold"),
@@ -134,7 +136,7 @@ def test_escape_leaves_quotes() -> None:
 
 # --- Hypothesis -----------------------------------------------------------------------------------
 
-_md_alphabet = st.sampled_from(list("ab c\n*_~|`#>-[]()!.:<>&\"'\\") + ["**", "```", "~~~", "](", "http://x.y/"])
+_md_alphabet = st.sampled_from([*"ab c\n*_~|`#>-[]()!.:<>&\"'\\", "**", "```", "~~~", "](", "http://x.y/"])
 
 
 @settings(max_examples=400, deadline=None)
@@ -143,7 +145,7 @@ def test_md_to_html_output_is_always_valid_telegram_html(md: str) -> None:
     parse_html(md_to_html(md))
 
 
-_plain_alphabet = st.sampled_from(list("abcXYZ 0123.,;:!?<>&'\"/=%") + ["é", "日本", "😀"])
+_plain_alphabet = st.sampled_from([*"abcXYZ 0123.,;:!?<>&'\"/=%", "é", "日本", "😀"])
 
 
 @settings(max_examples=300, deadline=None)

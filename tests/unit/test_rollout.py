@@ -90,7 +90,11 @@ def shell_call_ids(path: Path) -> set[str]:
     for line in raw_lines(path):
         obj = json.loads(line)
         p = obj["payload"]
-        if obj["type"] == "event_msg" and p["type"] == "item_completed" and p["item"]["type"] == "CommandExecution":
+        if (
+            obj["type"] == "event_msg"
+            and p["type"] == "item_completed"
+            and p["item"]["type"] == "CommandExecution"
+        ):
             executed.add(p["item"]["id"])
         elif obj["type"] == "response_item" and p["type"] == "function_call" and p["name"] == "exec_command":
             shell_calls.add(p["call_id"])
@@ -180,7 +184,8 @@ def test_real_rollout_commands() -> None:
     assert [r.command for r in runs] == [
         "ls -la",
         "touch /home/dev/demo/work/escalated.txt",
-        "printf '# Repository Guidelines\\n\\nWritten by the mock model for /init.\\n' > AGENTS.md && echo wrote AGENTS.md",
+        "printf '# Repository Guidelines\\n\\nWritten by the mock model for /init.\\n' > AGENTS.md"
+        " && echo wrote AGENTS.md",
     ]
     assert [r.exit_code for r in runs] == [0, 0, 0]
     assert runs[0].action == "list_files"
@@ -300,7 +305,10 @@ def test_snapshot_is_small_and_restore_rejects_garbage() -> None:
 def test_old_rollout_basic_sequence() -> None:
     records = decode(OLD_BASIC)
     summary = [
-        (type(r).__name__, getattr(r, "text", None) or getattr(r, "command", None) or getattr(r, "call_id", None))
+        (
+            type(r).__name__,
+            getattr(r, "text", None) or getattr(r, "command", None) or getattr(r, "call_id", None),
+        )
         for r in records
         if not isinstance(r, TokenUsage)
     ]
@@ -347,7 +355,10 @@ def test_old_rollout_events_first_and_patch_events() -> None:
     users = of(records, UserMessage)
     assert [(u.text, u.origin) for u in users] == [("add a greeting file", "event_msg/user_message")]
     # Two agent_reasoning events; the one response_item with both parts is their twin.
-    assert [r.text for r in of(records, Reasoning)] == ["**Planning**\n\nA file is needed.", "**Writing**\n\nUse apply_patch."]
+    assert [r.text for r in of(records, Reasoning)] == [
+        "**Planning**\n\nA file is needed.",
+        "**Writing**\n\nUse apply_patch.",
+    ]
     assistants = of(records, AssistantMessage)
     assert [a.text for a in assistants] == ["Created `hello.txt`."]
     ok, failed = of(records, PatchApplied)
@@ -372,8 +383,12 @@ def test_old_reasoning_response_item_first_then_partial_events() -> None:
                 },
             }
         ),
-        json.dumps({"timestamp": "t", "type": "event_msg", "payload": {"type": "agent_reasoning", "text": "A"}}),
-        json.dumps({"timestamp": "t", "type": "event_msg", "payload": {"type": "agent_reasoning", "text": "C"}}),
+        json.dumps(
+            {"timestamp": "t", "type": "event_msg", "payload": {"type": "agent_reasoning", "text": "A"}}
+        ),
+        json.dumps(
+            {"timestamp": "t", "type": "event_msg", "payload": {"type": "agent_reasoning", "text": "C"}}
+        ),
     ]
     texts = [r.text for r in decode_lines(lines) if isinstance(r, Reasoning)]
     assert texts == ["A\n\nB", "C"]
@@ -414,7 +429,11 @@ def test_developer_messages_and_compaction_summary_are_ignored() -> None:
             "timestamp": "t",
             "ordinal": 9,
             "type": "response_item",
-            "payload": {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "sum"}]},
+            "payload": {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "sum"}],
+            },
             "metadata": {"compaction_output": True},
         }
     )
@@ -428,7 +447,10 @@ def test_task_complete_with_error() -> None:
             "turn_id": "t1",
             "last_agent_message": None,
             "duration_ms": 1100,
-            "error": {"message": "stream disconnected before completion: mock: simulated failure", "codex_error_info": "other"},
+            "error": {
+                "message": "stream disconnected before completion: mock: simulated failure",
+                "codex_error_info": "other",
+            },
         }
     )
     rec = parse_line(line)
@@ -454,13 +476,23 @@ def test_subagent_rollout_records_carry_the_agent() -> None:
         }
     )
     msg = ev(
-        {"type": "item_completed", "thread_id": "child", "turn_id": "t", "item": {"type": "AgentMessage", "content": [{"type": "Text", "text": "ok"}]}},
+        {
+            "type": "item_completed",
+            "thread_id": "child",
+            "turn_id": "t",
+            "item": {"type": "AgentMessage", "content": [{"type": "Text", "text": "ok"}]},
+        },
         ordinal=1,
     )
     records = decode_lines([meta, msg])
     first, second = records
     assert isinstance(first, SessionMeta)
-    assert (first.source, first.subagent, first.parent_thread_id, first.agent) == ("subagent:review", "review", "parent", "review")
+    assert (first.source, first.subagent, first.parent_thread_id, first.agent) == (
+        "subagent:review",
+        "review",
+        "parent",
+        "review",
+    )
     assert isinstance(second, AssistantMessage) and second.agent == "review"
 
 
@@ -473,7 +505,10 @@ def test_command_display_unwraps_shell_wrappers() -> None:
 
 
 def test_parse_tool_output_shapes() -> None:
-    new = "Chunk ID: d01740\nWall time: 0.2500 seconds\nProcess exited with code 2\nOriginal token count: 84\nOutput:\nboom\n"
+    new = (
+        "Chunk ID: d01740\nWall time: 0.2500 seconds\nProcess exited with code 2\n"
+        "Original token count: 84\nOutput:\nboom\n"
+    )
     assert parse_tool_output(new) == ("boom\n", 2, 0.25)
     old = json.dumps({"output": "ok\n", "metadata": {"exit_code": 0, "duration_seconds": 1.5}})
     assert parse_tool_output(old) == ("ok\n", 0, 1.5)
@@ -484,8 +519,12 @@ def test_parse_tool_output_shapes() -> None:
 
 
 def test_denied_command_output_becomes_an_aborted_command_run() -> None:
-    call = ri({"type": "function_call", "name": "exec_command", "arguments": '{"cmd": "rm -rf x"}', "call_id": "c1"})
-    out = ri({"type": "function_call_output", "call_id": "c1", "output": "Wall time: 5.7 seconds\naborted by user"})
+    call = ri(
+        {"type": "function_call", "name": "exec_command", "arguments": '{"cmd": "rm -rf x"}', "call_id": "c1"}
+    )
+    out = ri(
+        {"type": "function_call_output", "call_id": "c1", "output": "Wall time: 5.7 seconds\naborted by user"}
+    )
     records = decode_lines([call, out])
     assert isinstance(records[0], ToolCall) and records[0].command == "rm -rf x"
     run = records[1]
@@ -494,7 +533,9 @@ def test_denied_command_output_becomes_an_aborted_command_run() -> None:
 
 
 def test_non_shell_tool_output_keeps_the_tool_name() -> None:
-    call = ri({"type": "function_call", "name": "view_image", "arguments": '{"path": "a.png"}', "call_id": "c9"})
+    call = ri(
+        {"type": "function_call", "name": "view_image", "arguments": '{"path": "a.png"}', "call_id": "c9"}
+    )
     out = ri({"type": "function_call_output", "call_id": "c9", "output": "attached"})
     records = decode_lines([call, out])
     assert isinstance(records[0], ToolCall) and records[0].command is None
@@ -556,7 +597,15 @@ _json = st.recursive(
     max_leaves=8,
 )
 _known_type = st.sampled_from(
-    ["session_meta", "event_msg", "response_item", "token_usage_record", "compacted", "turn_context", "world_state"]
+    [
+        "session_meta",
+        "event_msg",
+        "response_item",
+        "token_usage_record",
+        "compacted",
+        "turn_context",
+        "world_state",
+    ]
 )
 _payload_type = st.sampled_from(
     [
@@ -583,7 +632,15 @@ _payload_type = st.sampled_from(
     ]
 )
 _item_type = st.sampled_from(
-    ["UserMessage", "AgentMessage", "Reasoning", "CommandExecution", "ContextCompaction", "EnteredReviewMode", "ExitedReviewMode"]
+    [
+        "UserMessage",
+        "AgentMessage",
+        "Reasoning",
+        "CommandExecution",
+        "ContextCompaction",
+        "EnteredReviewMode",
+        "ExitedReviewMode",
+    ]
 )
 _field = st.sampled_from(
     [
@@ -625,7 +682,11 @@ def rollout_like_lines(draw: st.DrawFn) -> str:
     payload["type"] = draw(_payload_type | _json)
     if draw(st.booleans()):
         payload["item"] = item
-    obj: dict[str, Any] = {"timestamp": draw(st.text(max_size=5)), "type": draw(_known_type), "payload": payload}
+    obj: dict[str, Any] = {
+        "timestamp": draw(st.text(max_size=5)),
+        "type": draw(_known_type),
+        "payload": payload,
+    }
     if draw(st.booleans()):
         obj["ordinal"] = draw(_json)
     return json.dumps(obj)
@@ -636,7 +697,7 @@ def rollout_like_lines(draw: st.DrawFn) -> str:
 def test_parse_line_and_decoder_never_raise_on_rollout_like_lines(lines: list[str]) -> None:
     dec = RolloutDecoder()
     for line in lines:
-        assert isinstance(parse_line(line), Record.__args__)  # type: ignore[attr-defined]
+        assert isinstance(parse_line(line), Record.__args__)
         dec.feed(line)
         restored = RolloutDecoder()
         restored.restore(json.loads(json.dumps(dec.snapshot())))
@@ -646,7 +707,7 @@ def test_parse_line_and_decoder_never_raise_on_rollout_like_lines(lines: list[st
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_parse_line_never_raises_on_arbitrary_bytes(raw: bytes) -> None:
     rec = parse_line(raw)
-    assert isinstance(rec, Record.__args__)  # type: ignore[attr-defined]
+    assert isinstance(rec, Record.__args__)
     RolloutDecoder().feed(raw)
 
 

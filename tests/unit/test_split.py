@@ -53,7 +53,7 @@ def check_chunks(source: str, chunks: list[str], limit: int) -> None:
     long_blank = re.search(f"[{re.escape(TRIM)}]{{{limit // 2},}}", original.text)
     if long_blank is None:
         assert joined == original.text
-        assert sum((formats(p) for p in parsed), []) == formats(original)
+        assert [f for p in parsed for f in formats(p)] == formats(original)
 
 
 # --- examples -----------------------------------------------------------------------------------
@@ -99,9 +99,12 @@ def test_never_cuts_inside_a_character_reference() -> None:
     check_chunks(source, chunks, 40)
     for chunk in chunks:
         assert re.search(r"&[a-z#0-9]*$", chunk) is None or chunk.endswith(";")
-    # A literal '&' run must not be cut into something that decodes ("&ltx" → "&lt" | "x").
-    literal = "b" * 36 + "&ltxyz" + "c" * 10
-    check_chunks(literal, split_html(literal, limit=40), 40)
+    # A literal '&' run must not be cut into something that decodes ("&ltx" → "&lt" | "x",
+    # "&#1114112" → "&#111411" | "2"): try every position of the run against the limit.
+    for literal in ("&ltxyz", "&ampere", "&quotation", "&#1114112;", "&#x110000;"):
+        for before in range(25, 41):
+            source = "b" * before + literal + "c" * 20
+            check_chunks(source, split_html(source, limit=40), 40)
 
 
 def test_pre_code_with_language_is_reopened_in_every_chunk() -> None:
@@ -124,7 +127,9 @@ def test_expandable_blockquote_and_nested_tags_are_reopened() -> None:
     source = f"<blockquote expandable>{body}</blockquote> after"
     chunks = split_html(source, limit=60)
     assert all(c.startswith("<blockquote expandable>") for c in chunks[:-1])
-    assert [parse_html(c).entities[0].type for c in chunks[:-1]] == ["expandable_blockquote"] * (len(chunks) - 1)
+    assert [parse_html(c).entities[0].type for c in chunks[:-1]] == ["expandable_blockquote"] * (
+        len(chunks) - 1
+    )
     check_chunks(source, chunks, 60)
 
 
@@ -167,7 +172,22 @@ def test_rejects_invalid_html_and_tiny_limits() -> None:
 
 _alphabet = st.sampled_from(list("abcdefghij XYZ0123456789\n\t.,;:-_<>&\"'é日\u00a0\u3000😀"))
 _raw_references = st.sampled_from(
-    ["&amp;", "&lt;", "&gt;", "&quot;", "&#10;", "&#x41;", "&#128512;", "&amp", "&lt", "&ltx", "&copy;", "&#0;", "& ", "&#1114112;"]
+    [
+        "&amp;",
+        "&lt;",
+        "&gt;",
+        "&quot;",
+        "&#10;",
+        "&#x41;",
+        "&#128512;",
+        "&amp",
+        "&lt",
+        "&ltx",
+        "&copy;",
+        "&#0;",
+        "& ",
+        "&#1114112;",
+    ]
 )
 
 
@@ -216,7 +236,9 @@ def documents(draw: st.DrawFn) -> str:
     return "".join(draw(st.lists(element_html(3, False), min_size=1, max_size=8)))
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 @given(documents(), st.integers(MIN_LIMIT, 120))
 def test_split_properties(source: str, limit: int) -> None:
     try:

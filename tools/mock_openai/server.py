@@ -42,8 +42,12 @@ class RequestLog:
         self._path = path
 
     def add(self, record: dict[str, Any]) -> None:
+        """Append a request as soon as it arrives; its dict is filled in while it is answered."""
         record["seq"] = len(self.records)
         self.records.append(record)
+
+    def finish(self, record: dict[str, Any]) -> None:
+        """The request is answered (or aborted): mirror it to the JSONL file."""
         if self._path is not None:
             with self._path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -146,6 +150,8 @@ class MockOpenAI:
         target = request.target.decode("latin-1", "replace").split("?", 1)[0]
         path = target.removeprefix("/v1") or "/"
         record: dict[str, Any] = {"time": time.time(), "method": method, "path": target, "headers": headers}
+        # Logged before answering, so a client that has read the whole answer always finds it.
+        self.log.add(record)
         try:
             if method == "POST" and path == "/responses":
                 await self._responses(connection, headers, body, record)
@@ -165,7 +171,7 @@ class MockOpenAI:
             else:
                 raise _Closed from None
         finally:
-            self.log.add(record)
+            self.log.finish(record)
 
     async def _responses(
         self, connection: _Connection, headers: Mapping[str, str], raw: bytes, record: dict[str, Any]
@@ -268,8 +274,7 @@ class MockOpenAI:
         status = 200
         payload: Any = None
         if method == "GET" and path == "/__requests":
-            # Copy first: this very request is appended to the log after the answer is sent.
-            payload = list(self.log.records)
+            payload = [r for r in self.log.records if r is not record]
         elif method == "GET" and path == "/health":
             payload = {"status": "ok"}
         elif method == "GET" and path == "/models":

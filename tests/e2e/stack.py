@@ -1,0 +1,157 @@
+"""The full offline stack for end-to-end tests: fakegram + mock OpenAI + real codex in real tmux + the bot.
+
+``running_stack()`` starts everything on 127.0.0.1 with a dedicated tmux socket and tears it all down
+(bot stopped, tmux server killed, servers cancelled) even when the test fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from tests.e2e.harness import TOKEN, BotProcess, bot_env, kill_tmux_server, start_bot
+from tools.codex_harness import write_codex_home
+from tools.fakegram import FakeTelegram, serve_fakegram
+from tools.fakegram.model import StoredMessage
+from tools.mock_openai.server import serve_mock_openai
+
+OWNER = 1001
+
+
+@dataclass
+class Stack:
+    fake: FakeTelegram
+    group: int
+    bot: BotProcess
+    workdir: Path
+    codex_home: Path
+    tmp_path: Path
+    env: dict[str, str]
+
+    def new_topic(self, name: str) -> int:
+        return self.fake.user_creates_topic(self.group, OWNER, name)
+
+    def send(self, topic: int, text: str) -> None:
+        self.fake.user_sends_text(self.group, OWNER, text, thread_id=topic)
+
+    def messages(self, topic: int) -> list[StoredMessage]:
+        return self.fake.bot_messages(self.group, topic)
+
+    def texts(self, topic: int) -> list[str]:
+        return [m.text or m.caption or "" for m in self.messages(topic)]
+
+    async def wait_text(self, topic: int, needle: str, timeout: float = 40.0) -> StoredMessage:
+        def found() -> StoredMessage | None:
+            for message in self.messages(topic):
+                if needle in (message.text or message.caption or ""):
+                    return message
+            return None
+
+        try:
+            return await self.fake.wait_for(found, timeout=timeout)
+        except trio.TooSlowError:
+            raise AssertionError(f"{needle!r} not in topic {topic}: {self.texts(topic)}\n"
+                                 + "\n".join(self.bot.log_lines()[-30:])) from None
+
+    async def press(self, topic: int, label: str, timeout: float = 20.0) -> None:
+        """Press the newest button whose label contains ``label`` in ``topic``."""
+
+        def button() -> tuple[int, str] | None:
+            for message in reversed(self.messages(topic)):
+                rows: Any = (message.reply_markup or {}).get("inline_keyboard", [])
+                for row in rows:
+                    for b in row:
+                        if label in b.get("text", ""):
+                            return message.message_id, b["callback_data"]
+            return None
+
+        try:
+            message_id, data = await self.fake.wait_for(button, timeout=timeout)
+        except trio.TooSlowError:
+            raise AssertionError(f"no button {label!r} in topic {topic}: "
+                                 f"{[m.reply_markup for m in self.messages(topic)]}") from None
+        self.fake.user_presses(self.group, OWNER, message_id, data)
+
+    async def start_fresh(self, topic: int, first_text: str, folder: str = "work") -> None:
+        """Send the first message, pick ``folder`` in the browser and start a fresh thread."""
+        self.send(topic, first_text)
+        await self.press(topic, f"📁 {folder}")
+        await self.fake.wait_for(lambda: any(folder in (m.text or "") and "Choose" in (m.text or "")
+                                             for m in self.messages(topic)), timeout=20)
+        await self.press(topic, "Select this folder")
+        picker = await self.fake.wait_for(
+            lambda: any("New thread" in json.dumps(m.reply_markup or {}, ensure_ascii=False)
+                        or "Bound to tmux" in (m.text or "") for m in self.messages(topic)), timeout=20)
+        if picker and not any("Bound to tmux" in (m.text or "") for m in self.messages(topic)):
+            await self.press(topic, "New thread")
+        await self.wait_text(topic, "Bound to tmux")
+
+    def rollouts(self) -> list[Path]:
+        return sorted((self.codex_home / "sessions").rglob("rollout-*.jsonl"))
+
+    def user_messages_in_rollouts(self) -> list[str]:
+        texts = []
+        for path in self.rollouts():
+            for line in path.read_text().splitlines():
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    continue
+                payload = item.get("payload", {})
+                if item.get("type") == "event_msg" and payload.get("type") == "item_completed":
+                    inner = payload.get("item", {})
+                    if inner.get("type") == "UserMessage":
+                        texts.append("".join(c.get("text", "") for c in inner.get("content", [])))
+        return texts
+
+    def tmux(self, *args: str) -> str:
+        import subprocess
+
+        proc = subprocess.run(["tmux", "-L", self.env["CCBOT_TMUX_SOCKET"], *args], capture_output=True,
+                              text=True, check=False)
+        return proc.stdout
+
+    async def restart_bot(self, name: str) -> None:
+        assert await self.bot.stop() == 0
+        self.bot = await start_bot(self.tmp_path, self.env, name=name)
+        await self.bot.wait_log(lambda e: e.get("event") == "ready", timeout=30)
+
+
+@asynccontextmanager
+async def running_stack(tmp_path: Path, codex_bin: str, *, approval_policy: str = "on-request",
+                        sandbox_mode: str = "workspace-write") -> AsyncIterator[Stack]:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (tmp_path / "other").mkdir()
+    codex_home = tmp_path / "codex-home"
+    fake = FakeTelegram(TOKEN, long_poll_max=2.0)
+    fake.add_user(OWNER, "Owner")
+    group = fake.create_forum_group("Dev")
+    async with trio.open_nursery() as nursery:
+        mock_port = await nursery.start(lambda task_status: serve_mock_openai(task_status=task_status))
+        write_codex_home(codex_home, port=mock_port, workdirs=[workdir, tmp_path / "other"],
+                         approval_policy=approval_policy, sandbox_mode=sandbox_mode)
+        port = await nursery.start(serve_fakegram, fake)
+        env = bot_env(tmp_path, port, allowed=str(OWNER), extra={
+            "CCBOT_CODEX_COMMAND": codex_bin,
+            "CODEX_HOME": str(codex_home),
+            "MONITOR_POLL_INTERVAL": "0.5",
+            "NO_PROXY": "127.0.0.1,localhost",
+        })
+        bot = await start_bot(tmp_path, env)
+        stack = Stack(fake, group, bot, workdir, codex_home, tmp_path, env)
+        try:
+            await bot.wait_log(lambda e: e.get("event") == "ready", timeout=30)
+            yield stack
+        finally:
+            stack.bot.kill()
+            with trio.move_on_after(10):
+                await stack.bot.proc.wait()
+            kill_tmux_server(env)
+            nursery.cancel_scope.cancel()

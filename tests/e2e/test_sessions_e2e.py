@@ -1,0 +1,115 @@
+"""Issue 3 end to end: fake Telegram + mock model + real codex 0.169 + real tmux + the bot subprocess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+
+from tests.e2e.stack import running_stack
+
+
+async def test_new_topic_fresh_thread_reply_in_that_topic_only(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin) as s:
+        t1 = s.new_topic("one")
+        t2 = s.new_topic("two")
+        await s.start_fresh(t1, "hello mock")
+        await s.wait_text(t1, "MOCK_REPLY: you said: hello mock", timeout=60)
+        assert "hello mock" in s.user_messages_in_rollouts()  # submitted, confirmed in the rollout
+        assert s.texts(t2) == []
+        # the window lives in the configured session and shows the same conversation
+        panes = s.tmux("capture-pane", "-p", "-t", "ccbot:" + s.tmux("list-windows", "-t", "ccbot", "-F",
+                                                                        "#{window_index} #{window_name}")
+                       .split("\n")[1].split()[0])
+        assert "MOCK_REPLY" in panes
+
+
+def window_names(s: object) -> list[str]:
+    out = s.tmux("list-windows", "-t", "ccbot", "-F", "#{window_name}")  # type: ignore[attr-defined]
+    return [n for n in out.split("\n") if n]
+
+
+async def test_two_topics_same_folder_never_cross_and_multiline(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin) as s:
+        a, b = s.new_topic("a"), s.new_topic("b")
+        await s.start_fresh(a, "alpha first")
+        await s.start_fresh(b, "bravo first")
+        await s.wait_text(a, "you said: alpha first", timeout=60)
+        await s.wait_text(b, "you said: bravo first", timeout=60)
+        s.send(a, "alpha second")
+        s.send(b, "bravo second")
+        await s.wait_text(a, "you said: alpha second", timeout=60)
+        await s.wait_text(b, "you said: bravo second", timeout=60)
+        assert not any("bravo" in t for t in s.texts(a))
+        assert not any("alpha" in t for t in s.texts(b))
+        # a multi-line message arrives in Codex as one message
+        s.send(a, "line one\nline two\nline three")
+        await s.wait_text(a, "line three", timeout=60)
+        assert "line one\nline two\nline three" in s.user_messages_in_rollouts()
+        assert len(s.rollouts()) == 2
+
+
+async def test_resume_picker_lists_earlier_thread(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin) as s:
+        first = s.new_topic("first")
+        await s.start_fresh(first, "remember the word pineapple")
+        await s.wait_text(first, "you said: remember the word pineapple", timeout=60)
+        thread_files = s.rollouts()
+        assert len(thread_files) == 1
+        thread_id = thread_files[0].name[-len("01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"):-len(".jsonl")]
+        s.fake.user_closes_topic(s.group, 1001, first)
+        await s.fake.wait_for(lambda: len(window_names(s)) == 1, timeout=20)  # only the placeholder is left
+
+        second = s.new_topic("second")
+        s.send(second, "what was the word")
+        await s.press(second, "📁 work")
+        await s.press(second, "Select this folder")
+        await s.press(second, "Mock remember", timeout=20)  # the earlier thread, by its generated name
+        await s.wait_text(second, "Bound to tmux")
+        await s.wait_text(second, "you said: what was the word", timeout=60)
+        assert s.rollouts() == thread_files  # resume appended to the same rollout
+        assert not any("pineapple" in t for t in s.texts(second))  # old output is not replayed
+        ps = s.tmux("list-panes", "-a", "-F", "#{pane_start_command}")
+        assert f"resume {thread_id}" in ps
+
+
+async def test_approval_prompt_blocks_text_and_close_kills_window(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin) as s:
+        t = s.new_topic("t")
+        await s.start_fresh(t, "hello there")
+        await s.wait_text(t, "you said: hello there", timeout=60)
+        target = s.workdir / "escalated.txt"
+        s.send(t, f"run touch {target} escalate")
+        await s.fake.wait_for(lambda: "Would you like to run" in s.tmux("capture-pane", "-p", "-t",
+                                                                         f"ccbot:{window_names(s)[1]}"),
+                              timeout=60)
+        s.send(t, "please ignore me")
+        refusal = await s.wait_text(t, "Not sent", timeout=30)
+        assert "Would you like to run the following command" in (refusal.text or "")
+        await trio.sleep(1.0)
+        pane = s.tmux("capture-pane", "-p", "-t", f"ccbot:{window_names(s)[1]}")
+        assert "please ignore me" not in pane
+        assert "please ignore me" not in s.user_messages_in_rollouts()
+        assert not target.exists()
+        # closing the topic kills its window and removes the binding
+        s.fake.user_closes_topic(s.group, 1001, t)
+        await s.fake.wait_for(lambda: len(window_names(s)) == 1, timeout=20)
+        state = (s.tmp_path / "ccbot" / "state.json").read_text()
+        assert '"bindings": {}' in state
+
+
+async def test_restart_keeps_binding_and_delivers_nothing_twice(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin) as s:
+        t = s.new_topic("t")
+        await s.start_fresh(t, "before restart")
+        await s.wait_text(t, "you said: before restart", timeout=60)
+        await trio.sleep(1.0)  # let the turn-complete line go out
+        count_before = len(s.texts(t))
+        await s.restart_bot("bot2")
+        await trio.sleep(2.0)
+        assert len(s.texts(t)) == count_before  # nothing re-sent
+        s.send(t, "after restart")
+        await s.wait_text(t, "you said: after restart", timeout=60)
+        texts = s.texts(t)
+        assert sum("you said: before restart" in x for x in texts) == 1
+        assert sum("you said: after restart" in x for x in texts) == 1
