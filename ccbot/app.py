@@ -100,11 +100,14 @@ async def main(cfg: Config) -> int:
                 log.info("state saved")
 
 
-def build_topics(cfg: Config, keeper: StateKeeper, outbox: trio.MemorySendChannel[Outbound]) -> Topics:
+def build_topics(
+    cfg: Config, keeper: StateKeeper, outbox: trio.MemorySendChannel[Outbound], api: BotApi
+) -> Topics:
     """The sessions layer with its tmux adapter, sessions index and feature plug-ins."""
     tmux = Tmux(cfg.tmux_session_name, socket_name=cfg.tmux_socket_name, secrets=cfg.secrets)
     index = SessionIndex(cfg.codex_home, cache_path=cfg.ccbot_dir / "sessions-index.json")
     topics = Topics(cfg, keeper, outbox, tmux, index)
+    topics.api = api
     for install in FEATURES:
         install(topics)
     return topics
@@ -126,7 +129,7 @@ async def _run(cfg: Config, api: BotApi, me: User, keeper: StateKeeper) -> int:
             )
             async with trio.open_nursery() as intake:
                 await intake.start(_watch_signals, intake.cancel_scope)
-                topics = build_topics(cfg, keeper, outbox_send)
+                topics = build_topics(cfg, keeper, outbox_send, api)
                 await intake.start(supervise, "topics", topics.run)
                 router = Router(
                     allowed_users=cfg.allowed_users,

@@ -26,7 +26,7 @@ import trio
 
 from ccbot.actors.router import thread_kwargs
 from ccbot.actors.sender import call
-from ccbot.actors.window import WindowActor, WindowDeps
+from ccbot.actors.window import WindowActor, WindowDeps, WindowHooks
 from ccbot.codex.sessions import SessionIndex, ThreadInfo
 from ccbot.config import Config
 from ccbot.messages import Outbound, PressKeys, TopicRequest, UserText, WindowCommand
@@ -84,7 +84,8 @@ class Topics:
         self.ui: dict[str, UiSession] = {}
         self.pending: dict[TopicKey, list[Message]] = {}
         self.running: dict[TopicKey, RunningWindow] = {}
-        self.window_extra: dict[str, Any] = {}
+        self.hooks = WindowHooks()
+        self.api: Any = None  # BotApi, for features that download files
         self.callback_handlers: dict[str, CallbackHandler] = {}
         self.converters: list[MessageConverter] = []
         self._nursery: trio.Nursery | None = None
@@ -138,7 +139,7 @@ class Topics:
         deps = WindowDeps(
             tmux=self.tmux, outbox=self.outbox, keeper=self.keeper,
             sessions_dir=self.cfg.codex_home / "sessions", poll_interval=self.cfg.monitor_poll_interval,
-            on_gone=self._on_window_gone, extra=self.window_extra,
+            on_gone=self._on_window_gone, hooks=self.hooks,
         )
         self._nursery.start_soon(self._run_window, binding, deps, recv, scope,
                                  name=f"window {binding.window_id}")

@@ -14,6 +14,7 @@ Contracts:
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import os
 import re
@@ -28,6 +29,7 @@ import trio
 from ccbot.actors.sender import call, post
 from ccbot.codex import procfs
 from ccbot.codex import rollout as rec
+from ccbot.codex.sessions import is_user_rollout
 from ccbot.codex.tail import read_lines
 from ccbot.messages import Outbound, PressKeys, Priority, TopicRequest, UserText, WindowCommand
 from ccbot.render.markdown import html_to_plain
@@ -53,6 +55,22 @@ PASTE_SETTLE = 0.25  # Codex's paste-burst detector swallows an Enter that follo
 TYPING_EVERY = 4.5
 
 
+RequestHandler = Callable[["WindowActor", str], Awaitable[None]]
+EffectHook = Callable[["WindowActor", object], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class WindowHooks:
+    """Feature plug-ins (see ccbot.features): shared by every window actor, registered at start-up.
+
+    ``requests[name]`` handles ``TopicRequest(name, args)``; ``effects`` see every prompt-state effect
+    (e.g. PromptShown → approval buttons).
+    """
+
+    requests: dict[str, RequestHandler] = field(default_factory=dict)
+    effects: list[EffectHook] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class WindowDeps:
     tmux: Tmux
@@ -61,7 +79,7 @@ class WindowDeps:
     sessions_dir: Path
     poll_interval: float
     on_gone: Callable[[Binding, str], Awaitable[None]]
-    extra: dict[str, Any] = field(default_factory=dict)
+    hooks: WindowHooks = field(default_factory=WindowHooks)
 
 
 def _norm(text: str) -> str:
@@ -84,7 +102,7 @@ class WindowActor:
         self.turn_active = False
         self.active_until = 0.0
         self.want_proof = binding.rollout_path is None
-        self.status_steps: list[str] = []
+        self.pump_lock = trio.Lock()
         self.gone = False
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -140,7 +158,7 @@ class WindowActor:
                 await self.deps.tmux.send_keys(self.binding.pane_id, *keys)
                 self._bump_activity()
             case TopicRequest(name=name, args=args):
-                handler = self.deps.extra.get(f"request:{name}")
+                handler = self.deps.hooks.requests.get(name)
                 if handler is None:
                     await self.say(f"Unknown request {html.escape(name)}")
                 else:
@@ -247,8 +265,7 @@ class WindowActor:
     async def _on_effect(self, effect: object) -> None:
         if isinstance(effect, BecameBusy):
             self._bump_activity()
-        hook = self.deps.extra.get("effect")
-        if hook is not None:
+        for hook in self.deps.hooks.effects:
             await hook(self, effect)
 
     async def _gone(self, why: str) -> None:
@@ -294,7 +311,9 @@ class WindowActor:
     async def _prove(self) -> None:
         pid = self.pane_pid
         assert pid is not None
-        path = await trio.to_thread.run_sync(procfs.current_rollout, pid, self.deps.sessions_dir)
+        path = await trio.to_thread.run_sync(
+            functools.partial(procfs.current_rollout, pid, self.deps.sessions_dir, accept=is_user_rollout)
+        )
         if path is None or str(path) == self.binding.rollout_path:
             if path is not None:
                 self.want_proof = False
@@ -321,6 +340,10 @@ class WindowActor:
 
     async def _pump(self) -> None:
         """Read new complete lines, render, deliver, and commit the offset after each accepted message."""
+        async with self.pump_lock:
+            await self._pump_locked()
+
+    async def _pump_locked(self) -> None:
         b = self.binding
         if b.rollout_path is None:
             return
@@ -338,18 +361,22 @@ class WindowActor:
         pieces: list[Piece] = []
         prev_end, prev_snapshot = b.rollout_offset, dict(b.decoder)
         for raw, end in read.lines:
-            produced: list[Rendered] = []
+            produced: list[tuple[str, Rendered | None]] = []
             for record in self.decoder.feed(raw):
                 self._observe(record)
-                produced.extend(render(record))
+                if isinstance(record, rec.TurnStarted):
+                    produced.append(("status_start", None))
+                for rendered in render(record):
+                    produced.append((_ACTION_BY_KIND.get(rendered.kind, "send"), rendered))
             snapshot = self.decoder.snapshot()
-            for index, rendered in enumerate(produced):
+            for index, (action, rendered) in enumerate(produced):
                 last = index == len(produced) - 1
                 # A crash after a piece that is not its line's last must resume at the line's start.
-                pieces.append(Piece(rendered, end if last else prev_end, snapshot if last else prev_snapshot))
+                pieces.append(Piece(action, rendered, end if last else prev_end,
+                                    snapshot if last else prev_snapshot))
             prev_end, prev_snapshot = end, snapshot
         for piece in merge_pieces(pieces):
-            await self._send_rendered(piece.rendered)
+            await self._act(piece)
             await self._commit(piece.end, piece.snapshot)
         await self._commit(prev_end, prev_snapshot)
 
@@ -359,7 +386,6 @@ class WindowActor:
             self._poke()
         elif isinstance(record, rec.TurnStarted):
             self.turn_active = True
-            self.status_steps = []
             self._poke()
         elif isinstance(record, rec.TurnComplete | rec.TurnAborted):
             self.turn_active = False
@@ -373,18 +399,66 @@ class WindowActor:
         b.decoder = snapshot
         await self.deps.keeper.save()
 
-    async def _send_rendered(self, rendered: Rendered) -> None:
-        for chunk in split_html(rendered.html):
-            try:
-                await self.say(chunk, wait=True, disable_notification=rendered.kind not in ("assistant", "error"))
-            except CantParseEntities:
-                await self.say(html_to_plain(chunk), wait=True, parse_mode=None)
-            except (ThreadNotFound, TopicClosed, Forbidden) as exc:
-                log.warning("topic unusable; unbinding", error=exc.description)
-                await self.deps.on_gone(self.binding, "topic")
-                raise _TopicGone() from exc
-            except TelegramError as exc:
-                log.error("message rejected; skipped", error=exc.description)
+    async def _act(self, piece: Piece) -> None:
+        b = self.binding
+        if piece.action == "status_start":
+            b.status_steps = []
+            b.status_message_id = await self._send_html(STATUS_WORKING, silent=True)
+        elif piece.action == "status_step" and piece.rendered is not None:
+            b.status_steps = [*b.status_steps, piece.rendered.html][-MAX_STATUS_STEPS:]
+            if b.status_message_id is None:
+                b.status_message_id = await self._send_html(self._status_text(STATUS_WORKING), silent=True)
+            else:
+                post(self.deps.outbox, Outbound(
+                    self.chat_id, "edit_message_text",
+                    {"chat_id": self.chat_id, "message_id": b.status_message_id,
+                     "text": self._status_text(STATUS_WORKING)},
+                    priority=Priority.BEST_EFFORT, coalesce_key=f"status:{b.status_message_id}"))
+        elif piece.action == "status_end" and piece.rendered is not None:
+            final = self._status_text(piece.rendered.html)
+            message_id, b.status_message_id, b.status_steps = b.status_message_id, None, []
+            if message_id is None or not await self._edit_html(message_id, final):
+                await self._send_html(final, silent=True)
+        elif piece.rendered is not None:
+            for chunk in split_html(piece.rendered.html):
+                await self._send_html(chunk, silent=piece.rendered.kind not in ("assistant", "error"))
+
+    def _status_text(self, head: str) -> str:
+        """The status message: its head line, then the turn's tool steps (oldest dropped past the limit)."""
+        steps = list(self.binding.status_steps)
+        dropped = 0
+        while steps and len(html_to_plain("\n".join([head, *steps]))) > STATUS_LIMIT:
+            steps.pop(0)
+            dropped += 1
+        lines = [head, *([f"<i>… {dropped} earlier steps</i>"] if dropped else []), *steps]
+        return "\n".join(lines)
+
+    async def _send_html(self, text: str, *, silent: bool) -> int | None:
+        """Send one message (≤4096 visible chars); plain-text fallback on a parse error. Returns its id."""
+        try:
+            message = await self.say(text, wait=True, disable_notification=silent)
+        except CantParseEntities:
+            message = await self.say(html_to_plain(text), wait=True, parse_mode=None, disable_notification=silent)
+        except (ThreadNotFound, TopicClosed, Forbidden) as exc:
+            log.warning("topic unusable; unbinding", error=exc.description)
+            await self.deps.on_gone(self.binding, "topic")
+            raise _TopicGone() from exc
+        except TelegramError as exc:
+            log.error("message rejected; skipped", error=exc.description)
+            return None
+        return int(message.message_id) if message is not None else None
+
+    async def _edit_html(self, message_id: int, text: str) -> bool:
+        item = Outbound(self.chat_id, "edit_message_text",
+                        {"chat_id": self.chat_id, "message_id": message_id, "text": text})
+        try:
+            await call(self.deps.outbox, item)
+        except CantParseEntities:
+            return await self._edit_html(message_id, html.escape(html_to_plain(text)))
+        except TelegramError as exc:
+            log.info("status edit failed", error=exc.description)
+            return False
+        return True
 
 
 class _TopicGone(Exception):
@@ -394,24 +468,48 @@ class _TopicGone(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """A rendered message and the (offset, decoder snapshot) that is safe to commit once it was accepted."""
+    """One delivery action and the (offset, decoder snapshot) that is safe to commit once it was done.
 
-    rendered: Rendered
+    ``action``: "send" (a new message), "status_start" / "status_step" / "status_end" (the turn's single
+    editable status message).
+    """
+
+    action: str
+    rendered: Rendered | None
     end: int
     snapshot: dict[str, Any]
 
 
+_ACTION_BY_KIND = {"tool": "status_step", "turn_done": "status_end", "interrupted": "status_end"}
+STATUS_WORKING = "⏳ <i>Working…</i>"
+STATUS_LIMIT = 3500
+MAX_STATUS_STEPS = 60
+
+
 def merge_pieces(pieces: list[Piece]) -> list[Piece]:
-    """Merge consecutive small pieces (bounded, see ccbot.render.merge); a merged piece commits its last end."""
+    """Merge runs of adjacent "send" pieces (bounded, see ccbot.render.merge); a merged piece commits its
+    last member's offset."""
     out: list[Piece] = []
-    index = 0
-    for merged in merge_rendered([p.rendered for p in pieces]):
-        count = 1
-        if merged is not pieces[index].rendered:
-            # merge_rendered keeps order and joins a run's html with "\n": find the run's length.
-            while "\n".join(p.rendered.html for p in pieces[index : index + count]) != merged.html:
-                count += 1
-        last = pieces[index + count - 1]
-        out.append(Piece(merged, last.end, last.snapshot))
-        index += count
+    run: list[Piece] = []
+
+    def flush() -> None:
+        index = 0
+        for merged in merge_rendered([p.rendered for p in run if p.rendered is not None]):
+            count = 1
+            if merged is not run[index].rendered:
+                # merge_rendered keeps order and joins a run's html with "\n": find the run's length.
+                while "\n".join(p.rendered.html for p in run[index : index + count] if p.rendered) != merged.html:
+                    count += 1
+            last = run[index + count - 1]
+            out.append(Piece("send", merged, last.end, last.snapshot))
+            index += count
+        run.clear()
+
+    for piece in pieces:
+        if piece.action == "send" and piece.rendered is not None:
+            run.append(piece)
+            continue
+        flush()
+        out.append(piece)
+    flush()
     return out

@@ -522,3 +522,19 @@ def _head_from_json(raw: Any) -> HeadResult:
         is_subagent=bool(raw["is_subagent"]),
         is_exec=bool(raw["is_exec"]),
     )
+
+
+def is_user_rollout(path: Path, *, max_bytes: int = 64 * 1024) -> bool:
+    """False only when the rollout's ``session_meta`` says it is a sub-agent (e.g. ``/review``) thread.
+
+    Blocking file I/O (call off the trio thread). A file whose first line is not written yet counts as
+    a user thread: the caller re-checks on its next proof.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(max_bytes)
+    except OSError:
+        return False
+    line, newline, _ = head.partition(b"\n")
+    meta = parse_meta_line(line, path.name, complete=bool(newline))
+    return not (isinstance(meta, _Meta) and meta.is_subagent)

@@ -55,9 +55,9 @@ _MAX_PARAM_DIGITS = 9
 
 
 def palette_256(n: int) -> tuple[int, int, int]:
-    """RGB of xterm 256-colour palette entry ``n`` (0–15 system, 16–231 cube, 232–255 greys).
+    """RGB of xterm 256-colour palette entry ``n`` (0-15 system, 16-231 cube, 232-255 greys).
 
-    Raises ValueError when ``n`` is outside 0–255.
+    Raises ValueError when ``n`` is outside 0-255.
     """
     if not 0 <= n <= 255:
         raise ValueError(f"palette index out of range: {n}")
@@ -72,7 +72,7 @@ def palette_256(n: int) -> tuple[int, int, int]:
 
 @dataclass(frozen=True, slots=True)
 class Color:
-    """A terminal colour: a palette entry (``index`` 0–255) or a direct colour (``rgb``), never both.
+    """A terminal colour: a palette entry (``index`` 0-255) or a direct colour (``rgb``), never both.
 
     Keeping the palette index lets a renderer theme the 16 system colours; :attr:`rgb_value` gives
     the xterm RGB. Raises ValueError when both or neither are set or a value is out of range.
@@ -322,26 +322,32 @@ def _apply_sgr(style: Style, params: str) -> Style:
     return style
 
 
-_FLAG_CODES: dict[int, tuple[str, bool]] = {
-    1: ("bold", True),
-    2: ("dim", True),
-    3: ("italic", True),
-    4: ("underline", True),
-    7: ("inverse", True),
-    23: ("italic", False),
-    24: ("underline", False),
-    27: ("inverse", False),
-}
-
-
 def _simple_sgr(style: Style, code: int) -> Style:
-    if code == 0:
-        return DEFAULT_STYLE
-    if code in _FLAG_CODES:
-        name, value = _FLAG_CODES[code]
-        return replace(style, **{name: value})
-    if code == 22:
-        return replace(style, bold=False, dim=False)
+    match code:
+        case 0:
+            return DEFAULT_STYLE
+        case 1:
+            return replace(style, bold=True)
+        case 2:
+            return replace(style, dim=True)
+        case 3:
+            return replace(style, italic=True)
+        case 4:
+            return replace(style, underline=True)
+        case 7:
+            return replace(style, inverse=True)
+        case 22:
+            return replace(style, bold=False, dim=False)
+        case 23:
+            return replace(style, italic=False)
+        case 24:
+            return replace(style, underline=False)
+        case 27:
+            return replace(style, inverse=False)
+        case 39:
+            return replace(style, fg=None)
+        case 49:
+            return replace(style, bg=None)
     if 30 <= code <= 37:
         return replace(style, fg=Color(index=code - 30))
     if 90 <= code <= 97:
@@ -350,10 +356,6 @@ def _simple_sgr(style: Style, code: int) -> Style:
         return replace(style, bg=Color(index=code - 40))
     if 100 <= code <= 107:
         return replace(style, bg=Color(index=code - 100 + 8))
-    if code == 39:
-        return replace(style, fg=None)
-    if code == 49:
-        return replace(style, bg=None)
     return style  # blink, conceal, strike-through, fonts, overline …: not rendered
 
 

@@ -10,7 +10,7 @@ How it draws:
 * Default colours are a dark theme (:data:`DEFAULT_BG`, :data:`DEFAULT_FG`); palette and direct
   colours come from :mod:`ccbot.render.ansi`. Inverse swaps the resolved colours, dim blends the
   foreground halfway to the background, bold and italic pick the matching DejaVu face.
-* Box drawing (U+2500–U+257F) and block elements (U+2580–U+259F) are drawn as shapes on the cell
+* Box drawing (U+2500-U+257F) and block elements (U+2580-U+259F) are drawn as shapes on the cell
   grid, so lines meet across cells at any size instead of depending on font metrics.
 * Every other character is drawn with the first bundled font whose ``cmap`` covers it: the DejaVu
   face for the style, DejaVu regular, then GNU Unifont (plane 0, then plane 1). Characters none of
@@ -64,20 +64,40 @@ _SUPERSAMPLE = 4
 
 
 def render_png(
-    cells_or_text: str | Sequence[Sequence[Cell]], *, cols: int | None = None, font_size: int = 16
+    cells_or_text: str | Sequence[Sequence[Cell]],
+    *,
+    cols: int | None = None,
+    font_size: int = 16,
+    quantize: bool = True,
 ) -> bytes:
     """PNG bytes of the screen.
 
     ``cells_or_text`` is capture-pane ``-e`` output (parsed with :func:`parse_ansi`) or rows of
     cells as it returns them. ``cols`` fixes the grid width (longer rows are cut); by default it is
-    the widest row. The grid is as tall as the number of rows (at least one row and one column).
-    Raises ValueError when ``font_size`` is outside MIN_FONT_SIZE–MAX_FONT_SIZE, ``cols`` is
+    the widest row, so pass the pane width to keep trimmed trailing blanks. The grid is as tall as
+    the number of rows (at least one row and one column).
+
+    With ``quantize`` (the default) the PNG is 8-bit paletted: exact when the image has at most
+    256 colours, otherwise reduced to 256 (differences of a few levels on anti-aliased edges or
+    dense true-colour areas); about a third of the size of the RGB file. ``quantize=False`` writes
+    exact RGB.
+
+    Raises ValueError when ``font_size`` is outside MIN_FONT_SIZE-MAX_FONT_SIZE, ``cols`` is
     negative, or the image would be wider or taller than MAX_SIDE_PX.
     """
     image = render_image(cells_or_text, cols=cols, font_size=font_size)
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    (_to_palette(image) if quantize else image).save(out, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return out.getvalue()
+
+
+def _to_palette(image: Image.Image) -> Image.Image:
+    # Median cut keeps every colour exactly when there are at most 256 (a fixed-palette quantize
+    # would not: Pillow looks colours up through a reduced-precision cache); octree is the fast
+    # choice once colours have to merge.
+    exact = image.getcolors(256) is not None
+    method = Image.Quantize.MEDIANCUT if exact else Image.Quantize.FASTOCTREE
+    return image.quantize(256, method=method, dither=Image.Dither.NONE)
 
 
 def render_image(
@@ -127,7 +147,7 @@ def cell_colors(cell: Cell) -> tuple[RGB, RGB]:
     fg = _rgb(cell.fg, DEFAULT_FG)
     bg = _rgb(cell.bg, DEFAULT_BG)
     if cell.inverse:
-        fg, bg = bg, fg
+        pass
     if cell.dim:
         fg = (fg[0] + bg[0]) // 2, (fg[1] + bg[1]) // 2, (fg[2] + bg[2]) // 2
     return fg, bg
@@ -157,7 +177,9 @@ def _draw_row(
         bg = colors[c][1] if c < len(row) else DEFAULT_BG
         if bg != run_bg or c == len(row):
             if run_bg != DEFAULT_BG and c > run_start:
-                draw.rectangle((x0 + run_start * m.cell_w, y, x0 + c * m.cell_w - 1, y + m.cell_h - 1), run_bg)
+                draw.rectangle(
+                    (x0 + run_start * m.cell_w, y, x0 + c * m.cell_w - 1, y + m.cell_h - 1), run_bg
+                )
             run_start, run_bg = c, bg
     for c, cell in enumerate(row):
         if cell.is_continuation:
@@ -190,7 +212,9 @@ def glyph_mask(text: str, bold: bool, italic: bool, span: int, font_size: int) -
         return _text_mask(text, bold, italic, size, font_size)
 
 
-def _text_mask(text: str, bold: bool, italic: bool, size: tuple[int, int], font_size: int) -> Image.Image | None:
+def _text_mask(
+    text: str, bold: bool, italic: bool, size: tuple[int, int], font_size: int
+) -> Image.Image | None:
     if not text.strip():
         return None
     m = metrics(font_size)

@@ -259,7 +259,9 @@ def _parse_approval(lines: list[str]) -> tuple[ApprovalPrompt | None, int]:
     if confirm < 0:
         return None, -1
     title_index = next((i for i in range(confirm, -1, -1) if _APPROVAL_TITLE.match(lines[i])), -1)
-    options, selected, first = _parse_options(lines, max(title_index, 0), confirm)
+    # Without a title, look only just above the hint so old history can't pose as options.
+    search_from = title_index if title_index >= 0 else max(confirm - 12, 0)
+    options, selected, first = _parse_options(lines, search_from, confirm)
     if not options:
         return None, -1
     if title_index >= 0:

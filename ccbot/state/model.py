@@ -48,6 +48,7 @@ class Binding:
     decoder: dict[str, Any] = field(default_factory=dict)
     known_rollouts: list[str] = field(default_factory=list)
     status_message_id: int | None = None
+    status_steps: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> TopicKey:

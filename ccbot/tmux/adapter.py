@@ -314,17 +314,18 @@ class Tmux:
         ``argv`` is handed to ``/bin/sh -c '"$@"; …' ccbot-window <argv…>`` as positional
         parameters (no quoting, no user ``default-shell`` involved). The pane's process is that
         ``sh``; the program is its child, in its own foreground process group (so
-        ``current_command`` names the program). After the program exits, ``sh`` keeps the pty open for
-        ``LINGER_SECONDS`` and then exits with the program's status (``128+N`` if signal ``N``
-        killed it): when the writer of the last output closes the pty at once, tmux 3.3a loses
-        that output about 1 time in 13 (measured); that would swallow Codex's exit message.
+        ``current_command`` names the program). After the program exits, ``sh`` keeps the pty
+        open for ``LINGER_SECONDS`` and then exits with the program's status (``128+N`` if
+        signal ``N`` killed it): when the writer of the last output closes the pty at once,
+        tmux 3.3a loses that output about 1 time in 13 (measured); that would swallow Codex's
+        exit message.
 
         ``env`` is set with ``new-window -e`` after dropping secrets (``scrub_window_env``). The
-        window is marked ``@ccbot=1`` and gets ``remain-on-exit on`` in the same tmux command sequence, before tmux
-        can notice the program exiting, so even an instant exit leaves a dead pane whose exit
-        message can be captured (tmux scrolls the screen up one line to print ``Pane is dead
-        (status N, …)`` on the last row, so read it with ``capture(start=-N)``). The new window
-        becomes the session's current window.
+        window is marked ``@ccbot=1`` and gets ``remain-on-exit on`` in the same tmux command
+        sequence, before tmux can notice the program exiting, so even an instant exit leaves a
+        dead pane whose exit message can be captured (tmux scrolls the screen up one line to
+        print ``Pane is dead (status N, …)`` on the last row, so read it with
+        ``capture(start=-N)``). The new window becomes the session's current window.
 
         Raises ``ValueError`` for an empty ``argv``, ``NotADirectoryError`` if ``cwd`` is not a
         directory (tmux would silently fall back to $HOME), ``TmuxServerDown`` if the session is gone.
