@@ -195,6 +195,13 @@ class WindowActor:
         elif verdict.steers:
             await self.say("↪️ Codex was busy: your message steers the current turn.", disable_notification=True)
 
+    async def deliver_text(self, item: UserText) -> None:
+        """Type ``item`` exactly as a typed Telegram message would be (prompt-safe check, confirmation).
+
+        For features that turn other messages (voice, files) into text inside this actor's own task.
+        """
+        await self._deliver_text(item)
+
     async def type_text(self, text: str) -> None:
         """Type ``text`` literally (bracketed paste when multi-line), then press Enter."""
         pane = self.binding.pane_id

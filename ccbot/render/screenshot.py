@@ -137,8 +137,9 @@ class Metrics:
 def metrics(font_size: int) -> Metrics:
     """The cell grid for ``font_size`` (derived from DejaVu Sans Mono regular)."""
     font = _font(assets.MONO_REGULAR, font_size)
-    ascent, descent = font.getmetrics()
-    cell_w = max(1, round(font.getlength("M")))
+    with _LOCK:
+        ascent, descent = font.getmetrics()
+        cell_w = max(1, round(font.getlength("M")))
     return Metrics(cell_w=cell_w, cell_h=ascent + descent, baseline=ascent, pad=cell_w)
 
 
@@ -147,7 +148,7 @@ def cell_colors(cell: Cell) -> tuple[RGB, RGB]:
     fg = _rgb(cell.fg, DEFAULT_FG)
     bg = _rgb(cell.bg, DEFAULT_BG)
     if cell.inverse:
-        pass
+        fg, bg = bg, fg
     if cell.dim:
         fg = (fg[0] + bg[0]) // 2, (fg[1] + bg[1]) // 2, (fg[2] + bg[2]) // 2
     return fg, bg
@@ -172,7 +173,7 @@ def _draw_row(
     x0 = m.pad
     run_start, run_bg = 0, DEFAULT_BG
     colors = [cell_colors(cell) for cell in row]
-    # Backgrounds first, merged into runs, so glyphs that overhang a cell are not painted over.
+    # Backgrounds first, one rectangle per run of equal colour; glyph masks then go on top.
     for c in range(len(row) + 1):
         bg = colors[c][1] if c < len(row) else DEFAULT_BG
         if bg != run_bg or c == len(row):
@@ -227,12 +228,15 @@ def _text_mask(
     font = _font(name, font_size)
     coverage = _coverage(name)
     # Combining marks the chosen font lacks would draw as .notdef boxes; leave them out.
-    drawn = text[0] + "".join(ch for ch in text[1:] if ord(ch) in coverage)
-    x = (size[0] - font.getlength(drawn)) / 2
+    marks = [ch for ch in text[1:] if ord(ch) in coverage]
+    x = (size[0] - font.getlength(text[0])) / 2
     # Unifont has no bold face: emulate it by overstriking one pixel to the right.
     offsets = (0, 1) if bold and name not in (assets.MONO_BOLD, assets.MONO_BOLD_ITALIC) else (0,)
     for dx in offsets:
-        draw.text((x + dx, m.baseline), drawn, font=font, fill=255, anchor="ls")
+        # Monospace fonts give combining marks a full advance, drawn over the cell they share
+        # with their base, so each mark is overlaid at the base's origin rather than laid out after it.
+        for ch in (text[0], *marks):
+            draw.text((x + dx, m.baseline), ch, font=font, fill=255, anchor="ls")
     return mask
 
 

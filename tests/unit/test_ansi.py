@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from ccbot.render.ansi import Cell, Color, char_width, palette_256, parse_ansi
 
+PROMPT = "\u203a"  # Codex's composer / selection marker
 SCREENS = Path(__file__).resolve().parent.parent / "data" / "screens"
 
 
@@ -92,7 +93,14 @@ def test_color_needs_exactly_one_form() -> None:
 
 @pytest.mark.parametrize(
     ("sgr", "attr"),
-    [("1", "bold"), ("2", "dim"), ("3", "italic"), ("4", "underline"), ("7", "inverse"), ("4:3", "underline")],
+    [
+        ("1", "bold"),
+        ("2", "dim"),
+        ("3", "italic"),
+        ("4", "underline"),
+        ("7", "inverse"),
+        ("4:3", "underline"),
+    ],
 )
 def test_attribute_on(sgr: str, attr: str) -> None:
     plain, styled = one_row(f"a\x1b[{sgr}mb")
@@ -228,7 +236,7 @@ def test_line_endings() -> None:
         ("a", 1),
         ("é", 1),
         ("│", 1),
-        ("›", 1),
+        (PROMPT, 1),
         ("中", 2),
         ("한", 2),
         ("Ａ", 2),  # FULLWIDTH LATIN CAPITAL LETTER A  # noqa: RUF001
@@ -355,8 +363,8 @@ def test_demo_capture_cjk_and_emoji_columns() -> None:
 
 def test_codex_selected_option_is_bold_inverse() -> None:
     rows = parse_ansi(read("codex_approval_prompt.ansi.txt"))
-    row = next(r for r in rows if text_of(r).startswith("› 1. Yes"))
-    assert all(c.bold and c.inverse for c in row[: len("› 1. Yes, proceed (y)")])
+    row = next(r for r in rows if text_of(r).startswith(PROMPT + " 1. Yes"))
+    assert all(c.bold and c.inverse for c in row[: len(PROMPT + " 1. Yes, proceed (y)")])
 
 
 # --- properties ------------------------------------------------------------------------------------
@@ -378,11 +386,11 @@ ESCAPES = st.sampled_from(
         "\x1b(B",
     ]
 )
-PLAIN = st.text(st.characters(blacklist_categories=("Cc", "Cs")))
+PLAIN = st.text(st.characters(exclude_categories=("Cc", "Cs")))
 NASTY = st.text(
     st.one_of(
         st.sampled_from(list("\x1b[];:?m0123456789\x07\\\n\r\t ")),
-        st.characters(blacklist_categories=("Cs",)),
+        st.characters(exclude_categories=["Cs"]),
     )
 )
 

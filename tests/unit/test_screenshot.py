@@ -31,6 +31,7 @@ from ccbot.render.screenshot import (
     render_png,
 )
 
+PROMPT = "\u203a"  # Codex's composer / selection marker
 SCREENS = Path(__file__).resolve().parent.parent / "data" / "screens"
 RED = palette_256(1)
 GREEN = palette_256(2)
@@ -171,7 +172,9 @@ def test_underline_draws_a_line_under_a_blank() -> None:
     assert counts[BLUE] >= M16.cell_w  # at least one full pixel row
     assert set(colours(image, M16, 0, 1)) == {DEFAULT_BG}
     region = image.crop(box(M16, 0, 0))
-    rows_with_blue = {y for y in range(region.height) for x in range(region.width) if region.getpixel((x, y)) == BLUE}
+    rows_with_blue = {
+        y for y in range(region.height) for x in range(region.width) if region.getpixel((x, y)) == BLUE
+    }
     assert min(rows_with_blue) > M16.cell_h // 2  # it sits low in the cell
 
 
@@ -223,6 +226,16 @@ def test_unknown_glyph_draws_a_box_instead_of_crashing() -> None:
     assert font_for(unknown) is None
     image = render(f"a{unknown}b")
     assert ink(image, M16, 0, 1) > 0
+
+
+def test_combining_mark_is_drawn_over_its_base_letter() -> None:
+    plain = render("e", cols=2)
+    accented = render("e\u0301", cols=2)
+    x0, y0, x1, y1 = box(M16, 0, 0)
+    lower = (x0, y0 + M16.cell_h // 2, x1, y1)  # the letter's body: the same as without the accent
+    assert accented.crop(lower).tobytes() == plain.crop(lower).tobytes()
+    assert accented.crop((x0, y0, x1, y1)).tobytes() != plain.crop((x0, y0, x1, y1)).tobytes()
+    assert set(colours(accented, M16, 0, 1)) == {DEFAULT_BG}
 
 
 def test_combining_mark_missing_from_font_is_dropped() -> None:
@@ -304,7 +317,7 @@ def test_demo_capture_pixels() -> None:
 def test_codex_capture_selected_option_is_inverse() -> None:
     text = (SCREENS / "codex_approval_prompt.ansi.txt").read_text(encoding="utf-8")
     rows = parse_ansi(text)
-    r = next(i for i, row in enumerate(rows) if "".join(c.char for c in row).startswith("› 1. Yes"))
+    r = next(i for i, row in enumerate(rows) if "".join(c.char for c in row).startswith(PROMPT + " 1. Yes"))
     image = render(text, cols=120, quantize=False)
     # Bold + inverse on default colours: the cell behind the text is the default foreground.
     assert colours(image, M16, r, 1).most_common(1)[0][0] == DEFAULT_FG
@@ -349,7 +362,7 @@ def test_concurrent_renders_agree() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=40), st.integers(6, 20))
+@given(st.text(st.characters(exclude_categories=["Cs"]), max_size=40), st.integers(6, 20))
 def test_render_never_raises(text: str, font_size: int) -> None:
     image = decode(render_png(text, font_size=font_size))
     assert image.width > 0 and image.height > 0
@@ -362,7 +375,7 @@ def test_bundled_font_coverage() -> None:
     mono = assets.covered_codepoints(assets.font_path(assets.MONO_REGULAR))
     bmp = assets.covered_codepoints(assets.font_path(assets.FALLBACK_BMP))
     upper = assets.covered_codepoints(assets.font_path(assets.FALLBACK_UPPER))
-    assert all(ord(ch) in mono for ch in "Az09│─›•")
+    assert all(ord(ch) in mono for ch in "Az09│─•" + PROMPT)
     assert ord("中") not in mono and ord("中") in bmp and ord("한") in bmp
     assert 0x1F600 in upper and 0x1F600 not in bmp
 
