@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="print the messages the bot would send for a rollout file")
     replay.add_argument("rollout")
     replay.add_argument("--format", choices=("text", "json"), default="text")
+    doctor = sub.add_parser("doctor", help="check tmux, Codex, configuration and Telegram; say what to fix")
+    doctor.add_argument("--timeout", type=float, help="seconds per Telegram request")
     return parser
 
 
@@ -31,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         from ccbot.replay import main as replay_main
 
         return replay_main(args_list[1:])
+    if args_list[:1] == ["doctor"]:
+        from ccbot.doctor import main as doctor_main
+
+        return doctor_main(args_list[1:])
     args = _parser().parse_args(args_list)
     try:
         cfg = load_config()

@@ -36,7 +36,10 @@ def _clean(text: str) -> str:
     out: list[str] = []
     for ch in unicodedata.normalize("NFC", text):
         category = unicodedata.category(ch)
-        if ch in _KEEP or category[0] in "LN" or (category[0] == "M" and out):
+        # A combining mark is kept only on a kept letter, digit or mark, so no name starts with one.
+        if ch in _KEEP or category[0] in "LN" or (
+            category[0] == "M" and out and unicodedata.category(out[-1])[0] in "LNM"
+        ):
             out.append(ch)
         else:
             out.append("_")
@@ -68,8 +71,8 @@ def safe_file_name(name: str | None, *, default_stem: str = "file", default_ext:
     Telegram's file path) is used when ``name`` has no sane extension. Never raises; never returns "".
     """
     base = re.split(r"[/\\]", name or "")[-1]
-    stem, ext = _split_ext(unicodedata.normalize("NFC", base))
-    stem = _clean(stem).strip(_STRIP)
+    stem, ext = _split_ext(_clean(base).strip(_STRIP))
+    stem = stem.strip(_STRIP)
     if not ext:
         ext = _safe_ext(default_ext)
     if not stem:

@@ -37,19 +37,21 @@ def _valid_key(api_key: str) -> bool:
     return bool(api_key) and api_key.isascii() and api_key.isprintable() and " " not in api_key
 
 
-def _server_message(response: httpx.Response) -> str:
-    """The ``error.message`` of an OpenAI error body, else the start of the body text."""
+def _server_message(response: httpx.Response, secrets: list[str]) -> str:
+    """The ``error.message`` of an OpenAI error body, else the body text; redacted, then shortened (a
+    secret cut in half by the shortening would no longer be recognised)."""
+    message = response.text
     try:
         body = response.json()
     except ValueError:
-        return response.text[:MAX_ERROR_CHARS].strip()
+        body = None
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:MAX_ERROR_CHARS]
-        if isinstance(error, str):
-            return error[:MAX_ERROR_CHARS]
-    return json.dumps(body)[:MAX_ERROR_CHARS]
+            message = str(error["message"])
+        elif isinstance(error, str):
+            message = error
+    return redact(message, secrets)[:MAX_ERROR_CHARS].strip()
 
 
 def _describe_status(status: int, message: str) -> str:
@@ -81,7 +83,8 @@ async def transcribe(
     ``base_url`` is the API root including ``/v1`` (e.g. ``https://api.openai.com/v1``); ``filename``
     tells the API the container format by its extension.
     """
-    secrets = [api_key]
+    # The JSON-escaped form too: a server may echo the key inside a JSON string.
+    secrets = [api_key, json.dumps(api_key)[1:-1]]
     if not _valid_key(api_key):
         raise TranscriptionError("OPENAI_API_KEY contains characters that cannot be sent in a header")
     url = base_url.rstrip("/") + "/audio/transcriptions"
@@ -98,7 +101,7 @@ async def transcribe(
             f"could not reach the transcription API ({type(exc).__name__}{': ' + text if text else ''})"
         ) from None
     if response.status_code != 200:
-        message = redact(_server_message(response), secrets)
+        message = _server_message(response, secrets)
         raise TranscriptionError(redact(_describe_status(response.status_code, message), secrets),
                                  response.status_code)
     try:

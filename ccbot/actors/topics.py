@@ -266,7 +266,7 @@ class Topics:
         if command == "esc":
             await self._to_window(key, running, PressKeys(("Escape",), reason="/esc"))
             return
-        if command in ("screenshot", "history"):
+        if command in ("screenshot", "history") or command in self.hooks.requests:
             await self._to_window(key, running, TopicRequest(command, args))
             return
         text = f"/{command} {args}".strip()
@@ -428,7 +428,7 @@ class Topics:
             await self.say(key, f"⚠️ Could not start Codex: <code>{html.escape(str(exc))}</code>")
             return
         binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
-                          cwd=str(cwd), pane_id=window.pane_id, start_mode="fresh" if resume is None else "attach",
+                          cwd=str(cwd), pane_id=window.pane_id, bound_at=time.time(),
                           thread_id=resume)
         await self._bind(binding, window)
 
@@ -440,7 +440,7 @@ class Topics:
             await self.say(key, "That window is gone or already bound; send a message to choose again.")
             return
         binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
-                          cwd=window.cwd, pane_id=window.pane_id, start_mode="attach")
+                          cwd=str(window.cwd), pane_id=window.pane_id, bound_at=time.time())
         await self._bind(binding, window)
 
     async def _bind(self, binding: Binding, window: WindowInfo) -> None:

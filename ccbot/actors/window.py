@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import html
-import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from ccbot.actors.sender import call, post
 from ccbot.codex import procfs
 from ccbot.codex import rollout as rec
 from ccbot.codex.sessions import is_user_rollout
-from ccbot.codex.tail import read_lines
+from ccbot.codex.tail import offset_of_first_line_after, read_lines
 from ccbot.messages import Outbound, PressKeys, Priority, TopicRequest, UserText, WindowCommand
 from ccbot.render.markdown import html_to_plain
 from ccbot.render.merge import merge_rendered
@@ -53,6 +52,19 @@ CONFIRM_TIMEOUT = 4.0
 ENTER_RETRIES = 2
 PASTE_SETTLE = 0.25  # Codex's paste-burst detector swallows an Enter that follows text too closely
 TYPING_EVERY = 4.5
+PROOF_WINDOW = 6.0
+THREAD_CLOCK_SLACK = 2.0
+
+
+def thread_start_time(thread_id: str) -> float | None:
+    """Unix time encoded in a UUIDv7 thread id (its first 48 bits are milliseconds), or None."""
+    digits = thread_id.replace("-", "")
+    if len(digits) != 32 or digits[12] != "7":
+        return None
+    try:
+        return int(digits[:12], 16) / 1000.0
+    except ValueError:
+        return None
 
 
 RequestHandler = Callable[["WindowActor", str], Awaitable[None]]
@@ -101,7 +113,7 @@ class WindowActor:
         self.seen_user_texts: list[str] = []
         self.turn_active = False
         self.active_until = 0.0
-        self.want_proof = binding.rollout_path is None
+        self.proof_until = 0.0  # re-prove (follow /clear, a new thread) until this time
         self.pump_lock = trio.Lock()
         self.gone = False
 
@@ -116,6 +128,10 @@ class WindowActor:
     def _poke(self) -> None:
         self.changed.set()
         self.changed = trio.Event()
+
+    def _reprove_for(self, seconds: float) -> None:
+        """Look for a new rollout for a while: after input, /clear or a turn start (a new thread may begin)."""
+        self.proof_until = max(self.proof_until, trio.current_time() + seconds)
 
     def _bump_activity(self, seconds: float = 15.0) -> None:
         self.active_until = max(self.active_until, trio.current_time() + seconds)
@@ -184,8 +200,7 @@ class WindowActor:
         await self.type_text(item.text)
         self._bump_activity()
         if is_command:
-            if _norm(item.text).split(" ")[0] in ("/clear", "/new"):
-                self.want_proof = True
+            self._reprove_for(PROOF_WINDOW)
             return
         confirmed = await self._confirm(item.text, before)
         if not confirmed:
@@ -215,7 +230,7 @@ class WindowActor:
     async def _confirm(self, text: str, before: int) -> bool:
         """Wait for the rollout to show ``text`` as a user message; re-press Enter if it sits in the composer."""
         want = _norm(text)
-        self.want_proof = self.want_proof or self.binding.rollout_path is None
+        self._reprove_for(CONFIRM_TIMEOUT * (ENTER_RETRIES + 1))
         for attempt in range(ENTER_RETRIES + 1):
             with trio.move_on_after(CONFIRM_TIMEOUT):
                 while not any(_norm(t) == want for t in self.seen_user_texts[before:]):
@@ -272,6 +287,7 @@ class WindowActor:
     async def _on_effect(self, effect: object) -> None:
         if isinstance(effect, BecameBusy):
             self._bump_activity()
+            self._reprove_for(PROOF_WINDOW)
         for hook in self.deps.hooks.effects:
             await hook(self, effect)
 
@@ -306,8 +322,8 @@ class WindowActor:
         last_proof = -1e9
         while True:
             now = trio.current_time()
-            if self.pane_pid is not None and (self.want_proof or self.binding.rollout_path is None):
-                if now - last_proof >= (0.3 if trio.current_time() < self.active_until else 1.0):
+            if self.pane_pid is not None and (now < self.proof_until or self.binding.rollout_path is None):
+                if now - last_proof >= (0.3 if now < self.proof_until else 1.0):
                     last_proof = now
                     await self._prove()
             if self.binding.rollout_path is not None:
@@ -322,25 +338,25 @@ class WindowActor:
             functools.partial(procfs.current_rollout, pid, self.deps.sessions_dir, accept=is_user_rollout)
         )
         if path is None or str(path) == self.binding.rollout_path:
-            if path is not None:
-                self.want_proof = False
             return
         b = self.binding
         if b.rollout_path is not None:
             await self._pump()  # finish the old thread's output before switching (/clear)
-        first = b.rollout_path is None
         offset = 0
-        if first and b.start_mode == "attach":
+        thread_id = procfs.thread_id_from_path(path)
+        started = thread_start_time(thread_id) if thread_id else None
+        if started is not None and started < b.bound_at - THREAD_CLOCK_SLACK:
+            # a resumed or hand-started thread: what it wrote before the binding is history, not news
             with contextlib.suppress(OSError):
-                offset = os.stat(path).st_size
+                offset = await trio.to_thread.run_sync(
+                    offset_of_first_line_after, path, b.bound_at - THREAD_CLOCK_SLACK)
         b.rollout_path = str(path)
-        b.thread_id = procfs.thread_id_from_path(path)
+        b.thread_id = thread_id
         b.rollout_offset = offset
         b.decoder = {}
         b.known_rollouts = [*b.known_rollouts, str(path)][-20:]
         self.decoder = rec.RolloutDecoder()
         self.inode = None
-        self.want_proof = False
         structlog.contextvars.bind_contextvars(thread=b.thread_id)
         log.info("rollout proven", path=str(path), offset=offset)
         await self.deps.keeper.save()

@@ -12,6 +12,8 @@ just past its newline) and never a partial last line: that one waits for its new
 from __future__ import annotations
 
 import os
+import re
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,3 +62,29 @@ def read_lines(path: Path, offset: int, inode: int | None, *, max_bytes: int = M
         if whole.endswith(b"\n"):
             lines.append((whole[:-1], offset + len(whole)))
     return TailRead(lines=lines, inode=st.st_ino, size=st.st_size, reset=reset)
+
+
+_TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"([^"]+)"')
+
+
+def offset_of_first_line_after(path: Path, when: float) -> int:
+    """Byte offset of the first complete line stamped at or after unix time ``when`` (the file size if none).
+
+    Used when a topic binds to an existing thread: what Codex wrote before the binding is history, what it
+    wrote after is news. Lines without a readable timestamp count as history. Blocking file I/O.
+    """
+    offset = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            match = _TIMESTAMP.search(line, 0, 200)
+            if match is not None:
+                try:
+                    stamp = datetime.fromisoformat(match.group(1).decode().replace("Z", "+00:00")).timestamp()
+                except ValueError:
+                    stamp = None
+                if stamp is not None and stamp >= when:
+                    return offset
+            offset += len(line)
+    return offset

@@ -12,4 +12,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ccbot.actors.topics import Topics
 
-FEATURES: list[Callable[[Topics], None]] = []
+from ccbot.features import approvals  # noqa: E402
+from ccbot.features import history  # noqa: E402
+from ccbot.features import media  # noqa: E402
+from ccbot.features import screenshot  # noqa: E402
+from ccbot.features import status_panel  # noqa: E402
+
+FEATURES: list[Callable[[Topics], None]] = [
+    media.install,
+    screenshot.install,
+    approvals.install,
+    status_panel.install,
+    history.install,
+]

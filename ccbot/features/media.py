@@ -92,7 +92,8 @@ def job_for(message: Message) -> MediaJob | None:
         return MediaJob("voice", v.file_id, message.message_id, v.file_size, mime_type=v.mime_type)
     if message.photo:
         largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
-        return MediaJob("photo", largest.file_id, message.message_id, largest.file_size, caption=message.caption)
+        return MediaJob("photo", largest.file_id, message.message_id, largest.file_size,
+                        caption=message.caption)
     if message.document is not None:
         d = message.document
         return MediaJob("document", d.file_id, message.message_id, d.file_size, caption=message.caption,
@@ -237,11 +238,13 @@ class MediaFeature:
             path = await trio.to_thread.run_sync(save_unique, directory, name, data)
         except OSError as exc:
             log.error("could not save media", error=str(exc))
-            await actor.say(f"⚠️ Could not save the {job.kind}: {html.escape(str(exc))}. {NOT_SENT}", **reply)
+            await actor.say(f"⚠️ Could not save the {job.kind}: {html.escape(str(exc))}. {NOT_SENT}",
+                            **reply)
             return
         path = path.resolve()
         log.info("media saved", kind=job.kind, path=str(path), size=len(data))
-        await actor.say(f"📎 Saved as <code>{html.escape(str(path))}</code>", disable_notification=True, **reply)
+        await actor.say(f"📎 Saved as <code>{html.escape(str(path))}</code>", disable_notification=True,
+                        **reply)
         await actor.deliver_text(UserText(file_prompt(job.kind, path, job.caption), job.message_id,
                                           origin=job.kind))
 

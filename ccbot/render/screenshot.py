@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from ccbot import assets
 from ccbot.render.ansi import Cell, Color, parse_ansi
@@ -64,40 +64,36 @@ _SUPERSAMPLE = 4
 
 
 def render_png(
-    cells_or_text: str | Sequence[Sequence[Cell]],
-    *,
-    cols: int | None = None,
-    font_size: int = 16,
-    quantize: bool = True,
+    cells_or_text: str | Sequence[Sequence[Cell]], *, cols: int | None = None, font_size: int = 16
 ) -> bytes:
-    """PNG bytes of the screen.
+    """Lossless PNG bytes of the screen.
 
     ``cells_or_text`` is capture-pane ``-e`` output (parsed with :func:`parse_ansi`) or rows of
     cells as it returns them. ``cols`` fixes the grid width (longer rows are cut); by default it is
     the widest row, so pass the pane width to keep trimmed trailing blanks. The grid is as tall as
-    the number of rows (at least one row and one column).
-
-    With ``quantize`` (the default) the PNG is 8-bit paletted: exact when the image has at most
-    256 colours, otherwise reduced to 256 (differences of a few levels on anti-aliased edges or
-    dense true-colour areas); about a third of the size of the RGB file. ``quantize=False`` writes
-    exact RGB.
+    the number of rows (at least one row and one column). The file is 8-bit paletted when the image
+    has at most 256 colours (about a third of the size), RGB otherwise.
 
     Raises ValueError when ``font_size`` is outside MIN_FONT_SIZE-MAX_FONT_SIZE, ``cols`` is
     negative, or the image would be wider or taller than MAX_SIDE_PX.
     """
     image = render_image(cells_or_text, cols=cols, font_size=font_size)
     out = io.BytesIO()
-    (_to_palette(image) if quantize else image).save(out, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    _exact_palette(image).save(out, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return out.getvalue()
 
 
-def _to_palette(image: Image.Image) -> Image.Image:
-    # Median cut keeps every colour exactly when there are at most 256 (a fixed-palette quantize
-    # would not: Pillow looks colours up through a reduced-precision cache); octree is the fast
-    # choice once colours have to merge.
-    exact = image.getcolors(256) is not None
-    method = Image.Quantize.MEDIANCUT if exact else Image.Quantize.FASTOCTREE
-    return image.quantize(256, method=method, dither=Image.Dither.NONE)
+def _exact_palette(image: Image.Image) -> Image.Image:
+    """``image`` as a paletted image if that loses nothing, else ``image`` itself."""
+    if image.getcolors(256) is None:
+        return image
+    # Median cut returns every colour unchanged when there are at most 256 (a fixed-palette
+    # quantize would not: Pillow maps colours through a reduced-precision cache). Checked anyway,
+    # because a lossy screenshot would be a silent bug.
+    paletted = image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    if ImageChops.difference(image, paletted.convert("RGB")).getbbox() is not None:
+        return image
+    return paletted
 
 
 def render_image(

@@ -27,10 +27,10 @@ class StateKeeper:
     async def save(self) -> bool:
         """Write the current state. Returns False (after logging) when the write failed."""
         async with self._lock:
-            snapshot = self.state.to_json()
             try:
+                snapshot = self.state.to_json()
                 await trio.to_thread.run_sync(self._write, snapshot, limiter=self._limiter)
-            except StateError as exc:
+            except (StateError, TypeError, ValueError) as exc:  # TypeError/ValueError: a bug in the state
                 if str(exc) != self._last_error:
                     log.error("state not saved", error=str(exc))
                     self._last_error = str(exc)

@@ -40,7 +40,7 @@ class Binding:
     window_name: str
     cwd: str
     pane_id: str = ""
-    start_mode: str = "fresh"  # "fresh": deliver a new rollout from byte 0; "attach": from its size at proof
+    bound_at: float = 0.0  # unix time; a rollout whose thread began before it is history, not news
     display_name: str = ""
     thread_id: str | None = None
     rollout_path: str | None = None

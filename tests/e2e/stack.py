@@ -33,6 +33,7 @@ class Stack:
     codex_home: Path
     tmp_path: Path
     env: dict[str, str]
+    mock_port: int = 0  # the mock OpenAI server (its API root is http://127.0.0.1:<port>/v1)
 
     def new_topic(self, name: str) -> int:
         return self.fake.user_creates_topic(self.group, OWNER, name)
@@ -75,7 +76,7 @@ class Stack:
             message_id, data = await self.fake.wait_for(button, timeout=timeout)
         except trio.TooSlowError:
             raise AssertionError(f"no button {label!r} in topic {topic}: "
-                                 f"{[m.reply_markup for m in self.messages(topic)]}") from None
+                                 f"{self.texts(topic)}") from None
         self.fake.user_presses(self.group, OWNER, message_id, data)
 
     async def start_fresh(self, topic: int, first_text: str, folder: str = "work") -> None:
@@ -125,7 +126,9 @@ class Stack:
 
 @asynccontextmanager
 async def running_stack(tmp_path: Path, codex_bin: str, *, approval_policy: str = "on-request",
-                        sandbox_mode: str = "workspace-write") -> AsyncIterator[Stack]:
+                        sandbox_mode: str = "workspace-write",
+                        extra_env: dict[str, str] | None = None) -> AsyncIterator[Stack]:
+    """``extra_env`` is added to the bot's environment; values may use ``{mock_port}``."""
     workdir = tmp_path / "work"
     workdir.mkdir()
     (tmp_path / "other").mkdir()
@@ -143,9 +146,11 @@ async def running_stack(tmp_path: Path, codex_bin: str, *, approval_policy: str 
             "CODEX_HOME": str(codex_home),
             "MONITOR_POLL_INTERVAL": "0.5",
             "NO_PROXY": "127.0.0.1,localhost",
+            **{name: value.replace("{mock_port}", str(mock_port))
+               for name, value in (extra_env or {}).items()},
         })
         bot = await start_bot(tmp_path, env)
-        stack = Stack(fake, group, bot, workdir, codex_home, tmp_path, env)
+        stack = Stack(fake, group, bot, workdir, codex_home, tmp_path, env, mock_port)
         try:
             await bot.wait_log(lambda e: e.get("event") == "ready", timeout=30)
             yield stack

@@ -113,3 +113,62 @@ async def test_restart_keeps_binding_and_delivers_nothing_twice(tmp_path: Path, 
         texts = s.texts(t)
         assert sum("you said: before restart" in x for x in texts) == 1
         assert sum("you said: after restart" in x for x in texts) == 1
+
+
+async def test_commands_clear_esc_unbind_and_env_hygiene(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin) as s:
+        t = s.new_topic("t")
+        await s.start_fresh(t, "first thread")
+        await s.wait_text(t, "you said: first thread", timeout=60)
+        # secrets never reach the tmux server or the windows
+        token = s.env["TELEGRAM_BOT_TOKEN"]
+        assert token not in s.tmux("show-environment", "-g")
+        assert token not in s.tmux("show-environment", "-t", "ccbot")
+        window = window_names(s)[1]
+        pid = s.tmux("display-message", "-p", "-t", f"ccbot:{window}", "#{pane_pid}").strip()
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        assert token.encode() not in environ and b"ALLOWED_USERS" not in environ
+
+        # /usage points Codex users to /status
+        s.send(t, "/usage")
+        await s.wait_text(t, "/status", timeout=20)
+        # /esc interrupts a running turn
+        s.send(t, "slow 20 a very long story")
+        await s.fake.wait_for(lambda: "slow 20 a very long story" in s.user_messages_in_rollouts(), timeout=30)
+        s.send(t, "/esc")
+        await s.wait_text(t, "Interrupted", timeout=30)
+        # /clear starts a new thread with a new rollout, and its output is followed
+        s.send(t, "/clear")
+        await trio.sleep(1.5)
+        s.send(t, "second thread")
+        await s.wait_text(t, "you said: second thread", timeout=60)
+        assert len(s.rollouts()) == 2
+        # /unbind detaches and keeps the window
+        s.send(t, "/unbind")
+        await s.wait_text(t, "Unbound", timeout=20)
+        assert window in window_names(s)
+        state = (s.tmp_path / "ccbot" / "state.json").read_text()
+        assert '"bindings": {}' in state
+
+
+async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_bound(
+        tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin) as s:
+        t = s.new_topic("t")
+        await s.start_fresh(t, "hello")
+        await s.wait_text(t, "you said: hello", timeout=60)
+        s.tmux("kill-window", "-t", f"ccbot:{window_names(s)[1]}")
+        gone = await s.wait_text(t, "window was closed", timeout=30)
+        assert "codex resume" in (gone.text or "")
+
+        # a window started by hand in the session is offered in the picker and can be bound
+        s.tmux("new-window", "-d", "-t", "ccbot:", "-n", "byhand", "-c", str(s.tmp_path / "other"),
+               "-e", f"CODEX_HOME={s.codex_home}", codex_bin)
+        await trio.sleep(2.0)
+        u = s.new_topic("u")
+        s.send(u, "bound by hand")
+        await s.press(u, "📁 other")
+        await s.press(u, "Select this folder")
+        await s.press(u, "byhand")
+        await s.wait_text(u, "Bound to tmux window byhand", timeout=20)
+        await s.wait_text(u, "you said: bound by hand", timeout=60)

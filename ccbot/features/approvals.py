@@ -1,0 +1,271 @@
+"""Codex approval prompts and numbered-choice menus as inline buttons in the window's topic.
+
+Flow: the prompt-state machine reports ``PromptShown(prompt)`` → one message with the prompt's text and a
+button per option; a press re-reads the pane and, only if the window bound to the button's topic still
+shows *the same* prompt (``prompt_identity``), presses that option's keys; ``PromptCleared`` → the message
+loses its buttons and says what was chosen (or that the prompt was answered at the terminal).
+
+The pure part (no I/O): :func:`describe_prompt` (prompt → message HTML and button labels),
+:func:`option_keys` (option index + highlighted index → tmux keys) and :func:`prompt_keyboard`.
+The live part is :func:`install`.
+
+Keys: an option that shows a hotkey the bot may press (``y``, ``p``, ``n``) is answered with that key,
+``(esc)`` with Escape; any other option (generic menus such as /review's, or hotkeys outside the tmux
+allowlist) is reached with Up/Down from the highlighted option, then Enter.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from ccbot.render.markdown import escape
+from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, parse_screen
+from ccbot.screen.prompt_state import Exited, PromptCleared, PromptShown, prompt_identity
+from ccbot.telegram.types import InlineButton, InlineKeyboard
+from ccbot.tmux.adapter import TmuxError
+from ccbot.tmux.keys import ALLOWED_KEYS
+from ccbot.ui import shorten
+from ccbot.ui.callbacks import NOOP, PROMPT_OPT, BadCallback, Callback, encode
+
+if TYPE_CHECKING:
+    from ccbot.actors.topics import Topics, UiSession
+    from ccbot.actors.window import WindowActor
+    from ccbot.telegram.types import CallbackQuery
+
+__all__ = [
+    "KIND",
+    "PromptTicket",
+    "PromptView",
+    "answered_html",
+    "describe_prompt",
+    "install",
+    "option_keys",
+    "prompt_keyboard",
+]
+
+log = structlog.get_logger("ccbot.approvals")
+
+KIND = "prompt"  # UiSession kind
+HOTKEYS = frozenset(k for k in ALLOWED_KEYS if len(k) == 1 and k.isalpha())
+MAX_COMMAND = 1200
+MAX_REASON = 400
+MAX_LABEL = 200
+MAX_TITLE = 200
+BUTTON_LABEL = 40
+MAX_OPTIONS = 9  # more are listed as buttons only, to keep the message short
+KEEP_GONE = 20  # answered prompts per topic whose stale buttons still get "This prompt is gone"
+PRESS_GUARD = 3.0  # seconds in which a second press of the same prompt is refused (Codex is redrawing)
+
+GONE_TEXT = "This prompt is gone."
+
+# Short button texts for the option labels Codex 0.169 prints; anything else keeps its own label.
+_FRIENDLY: tuple[tuple[str, str, str], ...] = (
+    ("y", "Yes, proceed", "Yes, once"),
+    ("p", "Yes, and don't ask again for commands that start with", "Always for this prefix"),
+    ("esc", "No, and tell Codex", "No, tell Codex"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptView:
+    """What the topic shows for one prompt: the message ``html`` and one button label per option."""
+
+    html: str
+    labels: tuple[str, ...]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _button_label(number: int, option: ChoiceOption) -> str:
+    for key, prefix, friendly in _FRIENDLY:
+        if option.key == key and option.label.startswith(prefix):
+            return f"{number}. {friendly}"
+    return f"{number}. {shorten(option.label, BUTTON_LABEL)}"
+
+
+def describe_prompt(prompt: ApprovalPrompt | Popup) -> PromptView | None:
+    """The message for ``prompt``, or None when it offers no options to choose (pagers, overlays).
+
+    The HTML is valid Telegram HTML (every screen text is escaped) and stays well under 4096 visible
+    characters for any realistic prompt: the command, reason and labels are cut with ``…``.
+    """
+    if not prompt.options:
+        return None
+    lines: list[str] = []
+    if isinstance(prompt, ApprovalPrompt):
+        lines.append(f"❓ <b>{escape(_cut(prompt.title, MAX_TITLE))}</b>")
+        if prompt.command:
+            lines.append(f'<pre><code class="language-bash">{escape(_cut(prompt.command, MAX_COMMAND))}'
+                         "</code></pre>")
+        if prompt.reason:
+            lines.append(f"<i>Reason:</i> {escape(_cut(prompt.reason, MAX_REASON))}")
+    else:
+        lines.append(f"📋 <b>{escape(_cut(prompt.title or 'Choose an option', MAX_TITLE))}</b>")
+    lines.append("")
+    for number, option in enumerate(prompt.options[:MAX_OPTIONS], start=1):
+        hotkey = f" <code>{escape(option.key)}</code>" if not option.key.isdigit() else ""
+        lines.append(f"{number}. {escape(_cut(option.label, MAX_LABEL))}{hotkey}")
+    labels = tuple(_button_label(n, o) for n, o in enumerate(prompt.options, start=1))
+    return PromptView("\n".join(lines), labels)
+
+
+def option_keys(prompt: ApprovalPrompt | Popup, index: int, selected: int | None) -> tuple[str, ...]:
+    """The tmux keys that pick option ``index`` (0-based) when option ``selected`` is highlighted.
+
+    Raises ``ValueError`` when ``index`` is not an option, or when arrows are needed and the
+    highlighted option is unknown (``selected`` None or out of range).
+    """
+    options = prompt.options
+    if not 0 <= index < len(options):
+        raise ValueError(f"no option {index}")
+    key = options[index].key
+    if key == "esc":
+        return ("Escape",)
+    if key in HOTKEYS:
+        return (key,)
+    if selected is None or not 0 <= selected < len(options):
+        raise ValueError("the highlighted option is unknown")
+    delta = index - selected
+    moves = ("Down",) * delta if delta > 0 else ("Up",) * -delta
+    return (*moves, "Enter")
+
+
+def prompt_keyboard(view: PromptView, token: str) -> InlineKeyboard:
+    """One button per row (labels are long); callback data ``pr.opt:<token>:<index>``."""
+    return InlineKeyboard(tuple((InlineButton(label, encode(PROMPT_OPT, token, i)),)
+                                for i, label in enumerate(view.labels)))
+
+
+def answered_html(view: PromptView, chosen: str | None) -> str:
+    """The prompt message once the prompt went away: what was chosen here, or answered at the terminal."""
+    if chosen is not None:
+        return f"{view.html}\n\n✅ Chosen here: <b>{escape(chosen)}</b>"
+    return f"{view.html}\n\n⌨️ Answered at the terminal."
+
+
+# -- live part ------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PromptTicket:
+    """``UiSession.state`` of a prompt message: which window and prompt its buttons were made for."""
+
+    window_id: str
+    identity: tuple[object, ...]
+    view: PromptView
+    chosen: str | None = None
+    pressed_at: float | None = None
+    gone: bool = False
+
+
+def _sessions(topics: Topics, key: tuple[int, int]) -> list[UiSession]:
+    return [s for s in topics.ui.values() if s.kind == KIND and s.key == key]
+
+
+async def _on_shown(topics: Topics, actor: WindowActor, prompt: ApprovalPrompt | Popup) -> None:
+    view = describe_prompt(prompt)
+    if view is None:
+        return
+    key, window_id = actor.binding.key, actor.binding.window_id
+    identity = prompt_identity(prompt)
+    for session in _sessions(topics, key):
+        ticket: PromptTicket = session.state
+        if ticket.gone:
+            continue
+        if ticket.window_id == window_id and ticket.identity == identity:
+            return  # already posted (the window actor restarted and saw the prompt again)
+        await _finish(topics, session)  # a prompt we missed the end of
+    session = topics.open_ui(KIND, key, PromptTicket(window_id, identity, view))
+    message_id = await topics.ask(key, view.html, prompt_keyboard(view, session.token))
+    if message_id is None:
+        topics.close_ui(session)
+        return
+    session.message_id = message_id
+
+
+async def _finish(topics: Topics, session: UiSession) -> None:
+    ticket: PromptTicket = session.state
+    ticket.gone = True
+    if session.message_id is not None:
+        await topics.edit(session.key, session.message_id, answered_html(ticket.view, ticket.chosen), None)
+
+
+async def _on_cleared(topics: Topics, actor: WindowActor) -> None:
+    key, window_id = actor.binding.key, actor.binding.window_id
+    sessions = _sessions(topics, key)
+    for session in sessions:
+        ticket: PromptTicket = session.state
+        if not ticket.gone and ticket.window_id == window_id:
+            await _finish(topics, session)
+    gone = [s for s in sessions if s.state.gone]
+    for session in gone[:-KEEP_GONE]:
+        topics.close_ui(session)
+
+
+async def _on_press(topics: Topics, session: UiSession, parsed: Callback, query: CallbackQuery) -> None:
+    ticket: PromptTicket = session.state
+    if parsed.kind == NOOP:
+        await topics.answer(query)
+        return
+    if parsed.kind != PROMPT_OPT:
+        raise BadCallback(f"{parsed.kind} is not a prompt button")
+    index = parsed.int_arg()
+    if not 0 <= index < len(ticket.view.labels):
+        raise BadCallback(f"no option {index}")
+    if ticket.gone:
+        await topics.answer(query, GONE_TEXT)
+        return
+    running = topics.running.get(session.key)
+    if running is None or running.binding.window_id != ticket.window_id:
+        log.warning("prompt button for a window no longer bound here", window=ticket.window_id)
+        await topics.answer(query, GONE_TEXT + " Its window is no longer bound to this topic.")
+        return
+    now = time.monotonic()
+    if ticket.pressed_at is not None and now - ticket.pressed_at < PRESS_GUARD:
+        await topics.answer(query, "Already sent; waiting for Codex.")
+        return
+    pane = running.binding.pane_id
+    try:
+        model = parse_screen(await topics.tmux.capture(pane))
+    except TmuxError as exc:
+        await topics.answer(query, f"Could not read the window: {exc}")
+        return
+    current = model.approval or model.popup_detail
+    if current is None or prompt_identity(current) != ticket.identity:
+        log.info("prompt button refused: the window shows another prompt", window=ticket.window_id)
+        await topics.answer(query, GONE_TEXT)
+        return
+    try:
+        keys = option_keys(current, index, current.selected)
+    except ValueError:
+        await topics.answer(query, "Can't tell which option is highlighted; nothing was pressed.")
+        return
+    try:
+        await topics.tmux.send_keys(pane, *keys)
+    except TmuxError as exc:
+        await topics.answer(query, f"Could not press the keys: {exc}")
+        return
+    ticket.pressed_at = now
+    label = ticket.view.labels[index].split(". ", 1)[-1]
+    ticket.chosen = label
+    log.info("prompt answered from Telegram", window=ticket.window_id, option=index, keys=keys)
+    await topics.answer(query, f"Sent: {label}")
+
+
+def install(topics: Topics) -> None:
+    """Register the prompt effect hook and the ``prompt`` button handler on ``topics``."""
+
+    async def on_effect(actor: WindowActor, effect: object) -> None:
+        if isinstance(effect, PromptShown):
+            await _on_shown(topics, actor, effect.prompt)
+        elif isinstance(effect, PromptCleared | Exited):
+            await _on_cleared(topics, actor)
+
+    topics.hooks.effects.append(on_effect)
+    topics.callback_handlers[KIND] = _on_press

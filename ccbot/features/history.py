@@ -1,0 +1,101 @@
+"""``/history``: the bound thread's conversation from its rollout, paginated with inline buttons.
+
+The pure part, :func:`history_pages`, turns rollout lines into pages (newest first): every line goes
+through the rollout decoder (``parse_line`` plus twin removal, so 0.169's double-written messages show
+once), then ``render_conversation`` with prompts echoed, then ``ccbot.ui.history.paginate``.
+
+The live part answers the ``history`` topic request with one message showing the newest page and
+``◀ Older [n/N] Newer ▶`` buttons; a press edits that same message. The pages are a snapshot taken
+when /history was sent. The file is read in a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import structlog
+import trio
+
+from ccbot.codex.rollout import decode_lines
+from ccbot.render.messages import RenderOptions, render_conversation
+from ccbot.ui.callbacks import HISTORY_PAGE, NOOP, BadCallback, Callback
+from ccbot.ui.history import paginate, render_history_page
+
+if TYPE_CHECKING:
+    from ccbot.actors.topics import Topics, UiSession
+    from ccbot.actors.window import WindowActor
+    from ccbot.telegram.types import CallbackQuery
+
+__all__ = ["KIND", "history_pages", "install", "read_history_pages"]
+
+log = structlog.get_logger("ccbot.history")
+
+KIND = "history"  # UiSession kind
+KEEP_OPEN = 5  # history messages per topic whose buttons still work; older ones expire
+
+
+def history_pages(lines: Iterable[bytes | str]) -> list[str]:
+    """Rollout lines (oldest first) → Telegram-HTML pages, newest page first ([] for no messages).
+
+    Every page is valid HTML; see ``ccbot.ui.history.paginate`` for the packing rule.
+    """
+    records = decode_lines(lines)
+    rendered = render_conversation(records, RenderOptions(echo_user=True))
+    return paginate([r.html for r in rendered])
+
+
+def read_history_pages(path: Path) -> list[str]:
+    """:func:`history_pages` of the file at ``path`` (blocking I/O; ``OSError`` if it can't be read)."""
+    with path.open("rb") as f:
+        return history_pages(line for line in f if line.endswith(b"\n"))
+
+
+async def _on_request(topics: Topics, actor: WindowActor) -> None:
+    key = actor.binding.key
+    path = actor.binding.rollout_path
+    if path is None:
+        await actor.say("📜 No conversation yet: this thread has no rollout until its first prompt.")
+        return
+    try:
+        pages = await trio.to_thread.run_sync(read_history_pages, Path(path))
+    except OSError as exc:
+        log.warning("cannot read rollout for /history", path=path, error=str(exc))
+        await actor.say("⚠️ Could not read this thread's history.")
+        return
+    session = topics.open_ui(KIND, key, 0)
+    session.data["pages"] = pages
+    text, keyboard = render_history_page(pages, 0, session.token)
+    message_id = await topics.ask(key, text, keyboard)
+    if message_id is None or len(pages) <= 1:
+        topics.close_ui(session)  # nothing to page through
+    else:
+        session.message_id = message_id
+    older = [s for s in topics.ui.values() if s.kind == KIND and s.key == key]
+    for stale in older[:-KEEP_OPEN]:
+        topics.close_ui(stale)
+
+
+async def _on_press(topics: Topics, session: UiSession, parsed: Callback, query: CallbackQuery) -> None:
+    if parsed.kind == NOOP:
+        await topics.answer(query)
+        return
+    if parsed.kind != HISTORY_PAGE:
+        raise BadCallback(f"{parsed.kind} is not a history button")
+    pages: list[str] = session.data["pages"]
+    text, keyboard = render_history_page(pages, parsed.int_arg(), session.token)  # BadCallback: no such page
+    session.state = parsed.int_arg()
+    await topics.answer(query)
+    if session.message_id is not None:
+        await topics.edit(session.key, session.message_id, text, keyboard)
+
+
+def install(topics: Topics) -> None:
+    """Register the ``history`` topic request and its page buttons."""
+
+    async def on_request(actor: WindowActor, args: str) -> None:
+        await _on_request(topics, actor)
+
+    topics.hooks.requests["history"] = on_request
+    topics.callback_handlers[KIND] = _on_press

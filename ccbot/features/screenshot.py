@@ -1,0 +1,191 @@
+"""/screenshot: the pane as a PNG with key buttons that press a key and refresh the picture.
+
+* ``/screenshot`` → ``TopicRequest("screenshot")`` → the window actor captures the pane with colours
+  (``capture-pane -e``), renders it with :func:`ccbot.render.screenshot.render_png` in a worker thread
+  (one render at a time: the feature's own ``CapacityLimiter(1)``), and sends it (``send_photo``) with
+  a keyboard bound to a UI session of kind ``"screenshot"``.
+* A button press reaches :func:`on_callback` only after Topics checked it belongs to this topic. It is
+  queued to the window actor as ``TopicRequest("screenshot_update", "<token> <key>")`` — in order with
+  typed text, and off the router's path — where the key is pressed (through the tmux adapter's
+  allowlist; only this keyboard's keys are accepted), the pane re-captured and the photo replaced
+  (``edit_message_media``).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import structlog
+import trio
+
+from ccbot.actors.router import thread_kwargs
+from ccbot.actors.sender import call
+from ccbot.messages import Outbound, TopicRequest
+from ccbot.render.screenshot import MAX_SIDE_PX, MIN_FONT_SIZE, metrics, render_png
+from ccbot.telegram.errors import MessageToEditNotFound, TelegramError
+from ccbot.telegram.types import CallbackQuery, InlineButton, InlineKeyboard
+from ccbot.tmux.keys import UnknownKeyError
+from ccbot.ui import callbacks
+
+if TYPE_CHECKING:
+    from ccbot.actors.topics import Topics, UiSession
+    from ccbot.actors.window import WindowActor
+
+log = structlog.get_logger("ccbot.screenshot")
+
+KIND = "screenshot"
+REQUEST = "screenshot"
+UPDATE_REQUEST = "screenshot_update"
+FONT_SIZE = 16
+KEY_SETTLE = 0.4  # Codex redraws within a few frames of a key; capture after that
+MAX_SESSIONS_PER_TOPIC = 3  # older screenshots' buttons answer "expired"
+MAX_PHOTO_SUM = 10000  # Bot API: photo width + height
+MAX_PHOTO_RATIO = 20
+
+# (label, tmux key name), in keyboard rows.
+KEY_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("⎋ Esc", "Escape"), ("⏎ Enter", "Enter"), ("⇥ Tab", "Tab"), ("␣ Space", "Space")),
+    (("↑", "Up"), ("↓", "Down"), ("←", "Left"), ("→", "Right")),
+    (("^C Ctrl-C", "C-c"),),
+)
+KEY_LABELS: dict[str, str] = {key: label for row in KEY_ROWS for label, key in row}
+
+def keyboard(token: str) -> InlineKeyboard:
+    rows = [[InlineButton(label, callbacks.encode(callbacks.SCREENSHOT_KEY, token, key))
+             for label, key in row] for row in KEY_ROWS]
+    rows[-1].append(InlineButton("🔄 Refresh", callbacks.encode(callbacks.SCREENSHOT_REFRESH, token)))
+    return InlineKeyboard(rows)
+
+
+def fit_font_size(cols: int, rows: int, preferred: int = FONT_SIZE) -> int:
+    """The largest font size ≤ ``preferred`` whose image Telegram accepts as a photo (w+h ≤ 10000, sides
+    within the renderer's limit, aspect ratio ≤ 20); the smallest size if none does."""
+    for size in range(preferred, MIN_FONT_SIZE - 1, -1):
+        m = metrics(size)
+        w = 2 * m.pad + max(cols, 1) * m.cell_w
+        h = 2 * m.pad + max(rows, 1) * m.cell_h
+        if w + h <= MAX_PHOTO_SUM and max(w, h) <= MAX_SIDE_PX and max(w, h) <= MAX_PHOTO_RATIO * min(w, h):
+            return size
+    return MIN_FONT_SIZE
+
+
+async def capture_png(actor: WindowActor, limiter: trio.CapacityLimiter) -> bytes:
+    """Capture the actor's pane with colours and render it in a worker thread under ``limiter``.
+    Raises TmuxError, ValueError (an image the renderer refuses)."""
+    pane = actor.binding.pane_id
+    state = await actor.deps.tmux.pane_state(pane)
+    text = await actor.deps.tmux.capture(pane, ansi=True)
+    size = fit_font_size(state.width, state.height)
+
+    def render() -> bytes:
+        return render_png(text, cols=state.width, font_size=size)
+
+    return await trio.to_thread.run_sync(render, limiter=limiter)
+
+
+def caption(actor: WindowActor, pressed: str | None = None) -> str:
+    head = f"🖥 <code>{html.escape(actor.binding.window_name)}</code>"
+    return head + (f" · after {html.escape(KEY_LABELS.get(pressed, pressed))}" if pressed else "")
+
+
+class ScreenshotFeature:
+    def __init__(self, topics: Topics) -> None:
+        self.topics = topics
+        # One render at a time for the whole bot: renders are CPU-bound and the host may have 2 cores.
+        self.limiter = trio.CapacityLimiter(1)
+
+    # -- /screenshot (in the window actor) ---------------------------------------------------------------
+    async def on_request(self, actor: WindowActor, args: str) -> None:
+        try:
+            png = await capture_png(actor, self.limiter)
+        except ValueError as exc:
+            await actor.say(f"⚠️ Could not render the screenshot: {html.escape(str(exc))}")
+            return
+        key = actor.binding.key
+        session = self.topics.open_ui(KIND, key, actor.binding.window_id)
+        self._trim_sessions(key)
+        item = Outbound(key[0], "send_photo", {
+            "chat_id": key[0], "photo": png, "filename": "screen.png", "caption": caption(actor),
+            "reply_markup": keyboard(session.token), **thread_kwargs(key)})
+        try:
+            message = await call(actor.deps.outbox, item)
+        except TelegramError as exc:
+            self.topics.close_ui(session)
+            log.warning("screenshot not sent", error=exc.description)
+            await actor.say(f"⚠️ Could not send the screenshot: {html.escape(exc.description)}")
+            return
+        session.message_id = int(message.message_id)
+
+    def _trim_sessions(self, key: Any) -> None:
+        mine = [s for s in self.topics.ui.values() if s.kind == KIND and s.key == key]
+        for old in mine[:-MAX_SESSIONS_PER_TOPIC]:
+            self.topics.close_ui(old)
+
+    # -- a key button (router path: only validate and queue) ---------------------------------------------
+    async def on_callback(self, topics: Topics, session: UiSession, parsed: callbacks.Callback,
+                          query: CallbackQuery) -> None:
+        if parsed.kind == callbacks.SCREENSHOT_KEY:
+            key = str(parsed.args[0])
+            if key not in KEY_LABELS:
+                raise callbacks.BadCallback(f"not a screenshot key: {key!r}")
+        elif parsed.kind == callbacks.SCREENSHOT_REFRESH:
+            key = "-"
+        else:
+            raise callbacks.BadCallback(f"{parsed.kind} is not a screenshot button")
+        running = topics.running.get(session.key)
+        if running is None or running.binding.window_id != session.state:
+            topics.close_ui(session)
+            await topics.answer(query, "This window is gone.")
+            return
+        try:
+            running.inbox.send_nowait(TopicRequest(UPDATE_REQUEST, f"{session.token} {key}"))
+        except trio.WouldBlock:
+            await topics.answer(query, "The window is busy; try again in a moment.")
+            return
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            await topics.answer(query, "This window is gone.")
+            return
+        await topics.answer(query, None if key == "-" else f"Pressed {KEY_LABELS[key]}")
+
+    # -- press + refresh (in the window actor) -----------------------------------------------------------
+    async def on_update(self, actor: WindowActor, args: str) -> None:
+        token, _, key = args.partition(" ")
+        session = self.topics.ui.get(token)
+        if session is None or session.kind != KIND or session.key != actor.binding.key \
+                or session.state != actor.binding.window_id or session.message_id is None:
+            log.info("screenshot update for a closed or foreign session ignored", token=token)
+            return
+        pressed: str | None = None
+        if key in KEY_LABELS:
+            try:
+                await actor.deps.tmux.send_keys(actor.binding.pane_id, key)
+            except UnknownKeyError as exc:  # the tmux allowlist is the last word
+                log.warning("screenshot key refused", error=str(exc))
+                return
+            pressed = key
+            await trio.sleep(KEY_SETTLE)
+        try:
+            png = await capture_png(actor, self.limiter)
+        except ValueError as exc:
+            log.warning("screenshot render failed", error=str(exc))
+            return
+        chat = actor.binding.chat_id
+        item = Outbound(chat, "edit_message_media", {
+            "chat_id": chat, "message_id": session.message_id, "photo": png, "filename": "screen.png",
+            "caption": caption(actor, pressed), "reply_markup": keyboard(session.token)},
+            coalesce_key=f"screenshot:{session.message_id}")
+        try:
+            await call(actor.deps.outbox, item)
+        except MessageToEditNotFound:
+            self.topics.close_ui(session)
+        except TelegramError as exc:
+            log.warning("screenshot edit failed", error=exc.description)
+
+
+def install(topics: Topics) -> None:
+    """Register /screenshot, its refresh request and the key-button handler."""
+    feature = ScreenshotFeature(topics)
+    topics.hooks.requests[REQUEST] = feature.on_request
+    topics.hooks.requests[UPDATE_REQUEST] = feature.on_update
+    topics.callback_handlers[KIND] = feature.on_callback

@@ -1,0 +1,90 @@
+"""Fakes shared by the feature actor tests (no tests here): a Telegram outbox that answers at once, a
+scripted tmux, and a real ``Topics`` wired to them with bound windows (no window actors are started)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import trio
+
+from ccbot.actors.topics import RunningWindow, Topics
+from ccbot.config import Config
+from ccbot.messages import Outbound, WindowCommand
+from ccbot.state.keeper import StateKeeper
+from ccbot.state.model import Binding, State
+from ccbot.state.store import StateStore
+from ccbot.telegram.types import CallbackQuery
+
+CHAT = -1001234
+OWNER = 7
+
+
+class FakeBot:
+    """Consumes the outbox: sendMessage gets increasing message ids, everything else True."""
+
+    def __init__(self) -> None:
+        self.calls: list[Outbound] = []
+        self.next_id = 100
+
+    async def run(self, recv: trio.MemoryReceiveChannel[Outbound]) -> None:
+        async for item in recv:
+            self.calls.append(item)
+            if item.method == "send_message":
+                self.next_id += 1
+                item.reply.resolve(SimpleNamespace(message_id=self.next_id))
+            else:
+                item.reply.resolve(True)
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        return [dict(c.kwargs) for c in self.calls if c.method == method]
+
+    def answers(self) -> list[str | None]:
+        return [kw.get("text") for kw in self.of("answer_callback_query")]
+
+
+@dataclass
+class FakeTmux:
+    """``screens[pane]`` is what capture returns (a list is consumed one capture at a time, the last
+    entry repeating); ``pressed`` records send_keys calls, ``typed`` send_text calls."""
+
+    screens: dict[str, Any] = field(default_factory=dict)
+    pressed: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    typed: list[tuple[str, str]] = field(default_factory=list)
+
+    async def capture(self, pane_id: str, *, ansi: bool = False, start: int | None = None) -> str:
+        screen = self.screens[pane_id]
+        if isinstance(screen, list):
+            return str(screen.pop(0) if len(screen) > 1 else screen[0])
+        return str(screen)
+
+    async def send_keys(self, pane_id: str, *keys: str) -> None:
+        self.pressed.append((pane_id, keys))
+
+    async def send_text(self, pane_id: str, text: str) -> None:
+        self.typed.append((pane_id, text))
+
+
+def make_topics(tmp_path: Path, outbox: trio.MemorySendChannel[Outbound], tmux: FakeTmux) -> Topics:
+    cfg = Config(telegram_bot_token="1:x", allowed_users=frozenset({OWNER}), ccbot_dir=tmp_path)
+    keeper = StateKeeper(StateStore(tmp_path / "state.json"), State())
+    return Topics(cfg, keeper, outbox, tmux, index=None)  # type: ignore[arg-type]
+
+
+def bind(topics: Topics, topic: int, window: str, pane: str) -> Binding:
+    binding = Binding(chat_id=CHAT, topic_id=topic, window_id=window, window_name=f"w{topic}", cwd="/tmp",
+                      pane_id=pane)
+    send, _recv = trio.open_memory_channel[WindowCommand](4)
+    topics.running[binding.key] = RunningWindow(binding, send, trio.CancelScope())
+    return binding
+
+
+def query(topic: int, message_id: int, data: str, qid: str = "q") -> CallbackQuery:
+    return CallbackQuery.from_api({
+        "id": qid, "data": data, "chat_instance": "1",
+        "from": {"id": OWNER, "is_bot": False, "first_name": "o"},
+        "message": {"message_id": message_id, "date": 0, "message_thread_id": topic, "is_topic_message": True,
+                    "chat": {"id": CHAT, "type": "supergroup", "is_forum": True}},
+    })
