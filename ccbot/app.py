@@ -36,6 +36,7 @@ OUTBOX_SIZE = 1000
 UPDATES_SIZE = 100
 
 BOT_COMMANDS = (
+    BotCommand("new", "Bind this topic to a new or existing Codex session"),
     BotCommand("esc", "Interrupt Codex (Esc)"),
     BotCommand("screenshot", "Picture of the terminal with key buttons"),
     BotCommand("history", "Browse this topic's conversation"),
@@ -137,6 +138,7 @@ async def _run(cfg: Config, api: BotApi, me: User, keeper: StateKeeper) -> int:
                     outbox=outbox_send,
                     bot_username=me.username or "",
                     topics=topics,
+                    claim=cfg.claim,
                 )
                 await intake.start(
                     supervise, "router",

@@ -43,6 +43,7 @@ class Config:
     openai_base_url: str = "https://api.openai.com/v1"
     telegram_api_base_url: str = "https://api.telegram.org"
     poll_timeout: int = 50
+    claim: str = "any"  # "any": any message opens an unbound topic; "addressed": only /new@<this bot>
 
     @property
     def state_file(self) -> Path:
@@ -95,6 +96,12 @@ def _float(name: str, value: str, *, low: float, high: float) -> float:
     if not math.isfinite(number) or not low <= number <= high:
         raise ConfigError(f"{name}: must be between {low:g} and {high:g}, got {value!r}")
     return number
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def _url(name: str, value: str) -> str:
@@ -198,4 +205,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             "TELEGRAM_API_BASE_URL", get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org"
         ),
         poll_timeout=int(poll_timeout),
+        claim=_choice("CCBOT_CLAIM", get("CCBOT_CLAIM") or "any", ("any", "addressed")),
     )

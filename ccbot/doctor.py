@@ -666,7 +666,7 @@ def telegram_checks(f: TelegramFacts) -> list[Check]:
                          "off: a private chat with the bot has no topics, so it holds one session at most",
                          "@BotFather → Bot Settings → Threaded Mode → on, or use a forum group"))
     if not f.chats:
-        out.append(Check("chats", Level.OK, "no chat bound yet (nothing in the state file to check)"))
+        out.append(Check("chats", Level.OK, "no bound chat found in the state file, none to check"))
     out.extend(chat_check(c, me) for c in f.chats)
     return out
 

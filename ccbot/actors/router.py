@@ -44,6 +44,10 @@ class TopicHandler(Protocol):
 
     async def on_topic_closed(self, key: TopicKey) -> None: ...
 
+    def owns(self, key: TopicKey) -> bool:
+        """Whether this instance is bound to the topic or has a dialogue open in it."""
+        ...
+
 
 class Router:
     def __init__(
@@ -54,13 +58,14 @@ class Router:
         outbox: trio.MemorySendChannel[Outbound],
         bot_username: str,
         topics: TopicHandler | None = None,
+        claim: str = "any",
     ) -> None:
         self.allowed_users = allowed_users
         self.keeper = keeper
         self.outbox = outbox
         self.bot_username = bot_username.lower()
         self.topics = topics
-        self.handled = 0
+        self.claim = claim
 
     async def run(
         self, updates_recv: trio.MemoryReceiveChannel[Update], *, task_status: Any = trio.TASK_STATUS_IGNORED
@@ -112,6 +117,9 @@ class Router:
         if message.forum_topic_edited_name is not None:
             return
         command = message.command
+        addressed = command is not None and command[2] is not None and command[2].lower() == self.bot_username
+        if self.claim == "addressed" and not addressed and not (self.topics and self.topics.owns(key)):
+            return  # several bots share this chat: an unclaimed topic needs /new@<this bot>
         if command is not None:
             name, args, target = command
             if target is not None and target.lower() != self.bot_username:

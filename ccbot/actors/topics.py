@@ -213,6 +213,9 @@ class Topics:
     def close_ui(self, session: UiSession) -> None:
         self.ui.pop(session.token, None)
 
+    def owns(self, key: TopicKey) -> bool:
+        return key in self.running or any(s.key == key for s in self.ui.values())
+
     # -- messages -------------------------------------------------------------------------------------
     async def on_message(self, key: TopicKey, message: Message) -> None:
         running = self.running.get(key)
@@ -251,6 +254,12 @@ class Topics:
         running = self.running.get(key)
         if command == "usage":
             await self.say(key, "Codex has no /usage; use /status for token usage and limits.")
+            return
+        if command == "new":
+            if running is not None:
+                await self.say(key, "This topic is already bound; /unbind it first.")
+            elif not any(s.key == key and s.kind in ("browser", "picker") for s in self.ui.values()):
+                await self._open_browser(key)
             return
         if running is None:
             if command in ("unbind", "esc", "screenshot", "history") or command in CODEX_COMMANDS:

@@ -113,17 +113,25 @@ async def test_yes_no_always_and_stale_buttons(tmp_path: Path, codex_bin: str) -
 async def test_forged_callback_from_another_topic_presses_nothing(tmp_path: Path, codex_bin: str) -> None:
     async with running_stack(tmp_path, codex_bin, approval_policy="on-request") as s:
         a, b = s.new_topic("a"), s.new_topic("b")
+        print("T", trio.current_time(), 'a, b = s.new_topic("a"), s.new_topic("b"', flush=True)
         await s.start_fresh(a, "alpha")
+        print("T", trio.current_time(), 'await s.start_fresh(a, "alpha")', flush=True)
         await s.start_fresh(b, "bravo")
+        print("T", trio.current_time(), 'await s.start_fresh(b, "bravo")', flush=True)
         await s.wait_text(a, "you said: alpha", timeout=60)
+        print("T", trio.current_time(), 'await s.wait_text(a, "you said: alpha", ', flush=True)
         await s.wait_text(b, "you said: bravo", timeout=60)
+        print("T", trio.current_time(), 'await s.wait_text(b, "you said: bravo", ', flush=True)
         target = s.workdir / "forged.txt"
         message_b = await wait_prompt(s, b, target)
+        print("T", trio.current_time(), 'message_b = await wait_prompt(s, b, targ', flush=True)
         data_b = button_data(message_b, "Yes, once")
+        print("T", trio.current_time(), 'data_b = button_data(message_b, "Yes, on', flush=True)
         message_a = s.messages(a)[-1]
         answer = await press(s, a, message_a.message_id, data_b)  # B's token, pressed in topic A
         assert answer is not None and "another topic" in answer
         await trio.sleep(1.5)
+        print("T", trio.current_time(), 'await trio.sleep(1.5)', flush=True)
         assert not target.exists()
         assert PROMPT_HEAD in pane_of(s, b)  # B's prompt is still waiting, untouched
         assert parse_screen(pane_of(s, a)).composer_text is None  # and nothing was typed in A
@@ -131,3 +139,4 @@ async def test_forged_callback_from_another_topic_presses_nothing(tmp_path: Path
         # the real button in B still works
         assert await press(s, b, message_b.message_id, data_b) == "Sent: Yes, once"
         await s.fake.wait_for(target.exists, timeout=30)
+        print("T", trio.current_time(), 'await s.fake.wait_for(target.exists, tim', flush=True)

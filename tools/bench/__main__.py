@@ -1,0 +1,181 @@
+"""``python -m tools.bench [--quick] [--json OUT.json] [--no-real-codex]``: run the bench, print the table.
+
+Everything runs on 127.0.0.1 under a temporary folder that is removed at the end; the tmux server (own
+``-L`` socket), the bot subprocesses and the fake servers are stopped even when a step fails. Exit status:
+0 after a complete run (targets missed or not), 1 when a step failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from tools.bench import live, offline
+from tools.bench.report import check_targets, render_table
+from tools.bench.stats import summarize_ms
+
+ROOT = Path(__file__).resolve().parents[2]
+WINDOW_COUNTS = (1, 10, 50)
+
+
+@dataclass(frozen=True)
+class Config:
+    quick: bool
+    parse_bytes: int
+    session_files: int
+    session_bytes: int
+    idle_small_s: float  # idle measurement at 1 and 10 windows
+    idle_s: float  # at 50 windows
+    sampled_windows: int  # windows that get output samples (the rest are bound and idle)
+    plan: live.OutputPlan
+    input_windows: int
+    input_rounds: int
+    real_pings: int
+
+
+QUICK = Config(True, 40_000_000, 2_000, 200_000_000, 5.0, 15.0, 10, live.OutputPlan(2, 3, 1.0), 20, 1, 3)
+FULL = Config(False, 120_000_000, 10_000, 1_000_000_000, 30.0, 60.0, 25,
+              live.OutputPlan(4, 4, 1.2, rest=18.0), 39, 3, 10)
+
+
+def recorded_rollouts() -> list[Path]:
+    return sorted((ROOT / "tests/data/codex-0.169/rollouts").glob("*.jsonl")) + [
+        ROOT / "tests/data/rollouts/codex-0.169-main.jsonl"]
+
+
+def measure_offline(cfg: Config) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="ccbot-bench-parse-") as tmp:
+        synthetic, recorded = Path(tmp) / "synthetic.jsonl", Path(tmp) / "recorded.jsonl"
+        offline.write_corpus(synthetic, cfg.parse_bytes)
+        offline.write_recorded_mix(recorded, recorded_rollouts(), cfg.parse_bytes)
+        return {
+            "synthetic": offline.measure_parse(synthetic),
+            "synthetic_decode": offline.measure_decode(synthetic),
+            "recorded": offline.measure_parse(recorded),
+            "recorded_decode": offline.measure_decode(recorded),
+        }
+
+
+def _idle_dict(cost: live.IdleCost) -> dict[str, Any]:
+    children = cost.bot_cpu.children_user + cost.bot_cpu.children_system
+    return {
+        "seconds": round(cost.seconds, 1),
+        "bot_cpu_pct": round(cost.bot_cpu_pct, 2),
+        "bot_own_pct": round(100.0 * cost.bot_cpu.own / cost.seconds, 2),
+        "children_pct": round(100.0 * children / cost.seconds, 2),
+        "tmux_server_pct": None if cost.tmux_cpu_pct is None else round(cost.tmux_cpu_pct, 2),
+        "rss_mb": round(cost.rss_mb, 1),
+    }
+
+
+async def measure_live(cfg: Config, result: dict[str, Any], progress: Any) -> None:
+    rng = random.Random(42)
+    async with live.lab_context() as lab:
+        progress(f"building the Codex sessions folder ({cfg.session_files} files)")
+        built = await trio.to_thread.run_sync(offline.build_sessions, lab.codex_home, cfg.session_files,
+                                              cfg.session_bytes)
+        index = await trio.to_thread.run_sync(offline.measure_index, lab.codex_home, lab.root / "index-cache.json")
+        result["startup"] = {"index": {**built, **index}, "ready_s": {}, "proven_s": {}}
+        progress("starting 50 synthetic Codex windows")
+        await lab.create_windows(max(WINDOW_COUNTS))
+        result["output_latency_ms"], result["output_latency_idle_ms"], result["idle"] = {}, {}, {}
+        for n in WINDOW_COUNTS:
+            progress(f"bot with {n} bound windows")
+            async with lab.bot_run(lab.windows[:n], f"bot-{n}") as bot:
+                result["startup"]["ready_s"][str(n)] = round(bot.ready_s, 3)
+                result["startup"]["proven_s"][str(n)] = round(bot.proven_s, 3)
+                await trio.sleep(2.0)
+                cost = await live.idle_cost(lab, bot, cfg.idle_s if n == 50 else cfg.idle_small_s)
+                result["idle"][str(n)] = _idle_dict(cost)
+                samples = await live.output_samples(lab, lab.windows[:min(n, cfg.sampled_windows)], cfg.plan, rng)
+                result["output_latency_ms"][str(n)] = summarize_ms(
+                    [s.latency for s in samples if s.kind == "in_turn" and s.latency is not None])
+                result["output_latency_idle_ms"][str(n)] = summarize_ms(
+                    [s.latency for s in samples if s.kind == "idle" and s.latency is not None])
+                lost = sum(s.latency is None for s in samples)
+                if lost:
+                    result.setdefault("problems", []).append(f"{lost} output samples at {n} windows never arrived")
+                if n == 50:
+                    result["idle_cpu_pct"] = result["idle"]["50"]["bot_cpu_pct"]
+                    result["rss_mb"] = result["idle"]["50"]["rss_mb"]
+                    progress("input latency")
+                    inputs = await live.input_samples(lab, lab.windows[10:10 + cfg.input_windows], cfg.input_rounds,
+                                                      0.3)
+                    result["input_latency_ms"] = summarize_ms([s.latency for s in inputs if s.latency is not None])
+                    result["input_round_trip_ms"] = summarize_ms(
+                        [s.round_trip for s in inputs if s.round_trip is not None])
+                    if any(s.latency is None for s in inputs):
+                        result.setdefault("problems", []).append("some input samples never reached the pane")
+                    progress("burst")
+                    b = await live.burst(lab, lab.windows[49], 500, 10, 5.0, timeout=120.0)
+                    result["burst"] = {"seconds": b.seconds, "messages": b.send_messages + b.edits,
+                                       "final_seconds": b.final_seconds, "lines": b.lines,
+                                       "append_seconds": b.append_seconds, "send_messages": b.send_messages,
+                                       "edits": b.edits, "chat_actions": b.chat_actions}
+                    memory = live.read_memory(bot.pid)
+                    result["rss_end_mb"], result["rss_hwm_mb"] = round(memory.rss_mb, 1), round(memory.hwm_mb, 1)
+                    result["startup_s"] = result["startup"]["ready_s"]["50"]
+                errors = bot.errors()
+                if errors:
+                    result.setdefault("problems", []).append(
+                        f"bot logged {len(errors)} errors with {n} windows: {errors[0].get('event')}")
+
+
+def machine() -> dict[str, Any]:
+    tmux = subprocess.run(["tmux", "-V"], capture_output=True, text=True, check=False).stdout.strip()
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "tmux": tmux,
+            "kernel": platform.release()}
+
+
+async def run(cfg: Config, real_codex: bool) -> dict[str, Any]:
+    started = time.monotonic()
+
+    def progress(text: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+    result: dict[str, Any] = {"quick": cfg.quick, "machine": machine()}
+    progress("parsing throughput")
+    result["parse"] = await trio.to_thread.run_sync(measure_offline, cfg)
+    result["parse_mb_s"] = result["parse"]["recorded"]["parse_mb_s"]
+    await measure_live(cfg, result, progress)
+    if real_codex:
+        progress("real Codex run")
+        try:
+            from tools.bench.realcodex import run_real_codex
+
+            result["real_codex"] = await run_real_codex(cfg.real_pings)
+        except RuntimeError as exc:
+            result["real_codex"] = {"error": str(exc)}
+    result["elapsed_s"] = round(time.monotonic() - started, 1)
+    result["targets"] = check_targets(result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller counts and durations (< 2 minutes)")
+    parser.add_argument("--json", type=Path, help="write the results as JSON to this file")
+    parser.add_argument("--no-real-codex", action="store_true", help="skip the run with the real Codex CLI")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    result = trio.run(run, cfg, not args.no_real_codex)
+    print(render_table(result))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
