@@ -119,9 +119,10 @@ async def _run(cfg: Config, api: BotApi, me: User, keeper: StateKeeper) -> int:
     updates_send, updates_recv = trio.open_memory_channel[Update](UPDATES_SIZE)
     sender = Sender(api)
     try:
+        await api.delete_webhook()  # a leftover webhook would make every getUpdates fail with 409
         await api.set_my_commands(BOT_COMMANDS)
     except TelegramError as exc:
-        log.warning("setMyCommands failed", error=str(exc))
+        log.warning("start-up call failed", error=str(exc))
     try:
         async with trio.open_nursery() as root:
             await root.start(
@@ -149,7 +150,8 @@ async def _run(cfg: Config, api: BotApi, me: User, keeper: StateKeeper) -> int:
                     lambda task_status: run_poller(
                         api, keeper, updates_send.clone(), poll_timeout=cfg.poll_timeout, task_status=task_status
                     ),
-                    RestartPolicy(healthy_after=60.0),
+                    # only an Unauthorized (revoked token) or a bug crashes the poller: escalate, don't spin
+                    RestartPolicy(healthy_after=60.0, max_restarts=5, window=600.0),
                 )
                 log.info("ready", allowed_users=len(cfg.allowed_users))
             with trio.move_on_after(DRAIN_SECONDS):

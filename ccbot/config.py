@@ -43,6 +43,7 @@ class Config:
     openai_base_url: str = "https://api.openai.com/v1"
     telegram_api_base_url: str = "https://api.telegram.org"
     poll_timeout: int = 50
+    hang_after: float = 600.0
     claim: str = "any"  # "any": any message opens an unbound topic; "addressed": only /new@<this bot>
 
     @property
@@ -205,5 +206,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             "TELEGRAM_API_BASE_URL", get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org"
         ),
         poll_timeout=int(poll_timeout),
+        hang_after=_float("CCBOT_HANG_SECONDS", get("CCBOT_HANG_SECONDS") or "600", low=5, high=86400),
         claim=_choice("CCBOT_CLAIM", get("CCBOT_CLAIM") or "any", ("any", "addressed")),
     )

@@ -721,16 +721,22 @@ def gather_tmux(env: Mapping[str, str], socket_name: str | None, session: str) -
         return TmuxFacts(path, None, _first_line(err or version))
     private = f"ccbot-doctor-{os.getpid()}-{secrets_mod.token_hex(3)}"
     base = [path, "-u", "-L", private, "-f", os.devnull]
+    socket_file: str | None = None
     try:
         started = [*base, "new-session", "-d", "-s", "doctor", "-x", "80", "-y", "24", "sleep 30"]
         rc, _o, serr = _run(started, env)
         if rc == 0:
-            rc, listed, serr = _run([*base, "list-sessions", "-F", "#{session_name}"], env)
-            if rc == 0 and "doctor" not in listed.split():
+            rc, listed, serr = _run([*base, "list-sessions", "-F", "#{session_name} #{socket_path}"], env)
+            name, _sp, socket_file = listed.strip().partition(" ")
+            if rc == 0 and name != "doctor":
                 rc, serr = 1, "the new session is not listed"
         server_error = None if rc == 0 else _first_line(serr)
     finally:
         _run([*base, "kill-server"], env)
+        # tmux leaves the socket file behind after kill-server; this one is ours alone.
+        if socket_file and Path(socket_file).name == private:
+            with contextlib.suppress(OSError):
+                os.unlink(socket_file)
     prefix = [path, "-u"] + (["-L", socket_name] if socket_name else [])
     label = f"socket {socket_name!r}" if socket_name else "the default server"
     rc, out, err = _run([*prefix, "list-windows", "-t", f"={session}", "-F", "#{window_id}"], env)

@@ -139,7 +139,7 @@ class Topics:
         deps = WindowDeps(
             tmux=self.tmux, outbox=self.outbox, keeper=self.keeper,
             sessions_dir=self.cfg.codex_home / "sessions", poll_interval=self.cfg.monitor_poll_interval,
-            on_gone=self._on_window_gone, hooks=self.hooks,
+            on_gone=self._on_window_gone, hooks=self.hooks, hang_after=self.cfg.hang_after,
         )
         self._nursery.start_soon(self._run_window, binding, deps, recv, scope,
                                  name=f"window {binding.window_id}")
@@ -165,20 +165,25 @@ class Topics:
         await self._remove_binding(binding, kill=why in ("exited", "topic"))
 
     async def _remove_binding(self, binding: Binding, *, kill: bool) -> None:
+        """Forget the binding, kill its window if asked, then stop its actor.
+
+        The actor may be the caller (it reports its own window gone), so everything that awaits happens
+        before its cancel scope is cancelled.
+        """
         key = binding.key
         if self.keeper.state.bindings.get(key) is binding:
             del self.keeper.state.bindings[key]
             await self.keeper.save()
-        running = self.running.get(key)
-        if running is not None and running.binding is binding:
-            del self.running[key]
-            running.inbox.close()
-            running.scope.cancel()
         if kill:
             try:
                 await self.tmux.kill_window(binding.window_id)
             except TmuxError as exc:
                 log.info("kill window failed", error=str(exc))
+        running = self.running.get(key)
+        if running is not None and running.binding is binding:
+            del self.running[key]
+            running.inbox.close()
+            running.scope.cancel()
 
     # -- replies ------------------------------------------------------------------------------------
     async def say(self, key: TopicKey, text: str, **extra: Any) -> None:

@@ -41,6 +41,7 @@ from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding
 from ccbot.telegram.errors import CantParseEntities, Forbidden, TelegramError, ThreadNotFound, TopicClosed
 from ccbot.tmux.adapter import Tmux, TmuxError, TmuxServerDown
+from ccbot.tmux.keys import clean_user_text
 
 log = structlog.get_logger("ccbot.window")
 
@@ -92,6 +93,7 @@ class WindowDeps:
     poll_interval: float
     on_gone: Callable[[Binding, str], Awaitable[None]]
     hooks: WindowHooks = field(default_factory=WindowHooks)
+    hang_after: float = 600.0
 
 
 def _norm(text: str) -> str:
@@ -113,6 +115,8 @@ class WindowActor:
         self.seen_user_texts: list[str] = []
         self.turn_active = False
         self.active_until = 0.0
+        self.last_progress = trio.current_time()
+        self.hang_reported = False
         self.proof_until = 0.0  # re-prove (follow /clear, a new thread) until this time
         self.pump_lock = trio.Lock()
         self.gone = False
@@ -149,6 +153,7 @@ class WindowActor:
     async def run(
         self, inbox: trio.MemoryReceiveChannel[WindowCommand], *, task_status: Any = trio.TASK_STATUS_IGNORED
     ) -> None:
+        structlog.contextvars.clear_contextvars()  # not the spawning update's context
         structlog.contextvars.bind_contextvars(
             window=self.binding.window_id, chat=self.binding.chat_id, topic=self.binding.topic_id,
             thread=self.binding.thread_id,
@@ -195,14 +200,18 @@ class WindowActor:
             await self.say(f"⛔ Not sent: {html.escape(verdict.reason)}. Nothing was typed.",
                            reply_to_message_id=item.message_id)
             return
+        text = clean_user_text(item.text)
+        if not text.strip():
+            await self.say("Nothing to type: the message has only control characters or spaces.")
+            return
         is_command = item.origin == "command"
         before = len(self.seen_user_texts)
-        await self.type_text(item.text)
+        await self.type_text(text)
         self._bump_activity()
         if is_command:
             self._reprove_for(PROOF_WINDOW)
             return
-        confirmed = await self._confirm(item.text, before)
+        confirmed = await self._confirm(text, before)
         if not confirmed:
             await self.say("⚠️ Sent, but not confirmed: Codex did not record the message yet. "
                            "Check with /screenshot.",
@@ -218,9 +227,12 @@ class WindowActor:
         await self._deliver_text(item)
 
     async def type_text(self, text: str) -> None:
-        """Type ``text`` literally (bracketed paste when multi-line), then press Enter."""
+        """Type ``text`` literally (bracketed paste when it has newlines or tabs), then press Enter.
+
+        ``text`` must already be cleaned with ``clean_user_text``.
+        """
         pane = self.binding.pane_id
-        if "\n" in text:
+        if "\n" in text or "\t" in text:
             await self.deps.tmux.paste_text(pane, text)
         else:
             await self.deps.tmux.send_text(pane, text)
@@ -281,8 +293,22 @@ class WindowActor:
                 await self._gone("exited")
                 cancel_scope.cancel()
                 return
+            await self._check_hang()
             fast = self.machine.state in (State.STARTING, State.BUSY) or trio.current_time() < self.active_until
             await trio.sleep(FAST_POLL if fast else self.deps.poll_interval)
+
+    async def _check_hang(self) -> None:
+        """Tell the topic once when Codex has been busy for ``hang_after`` seconds without writing anything."""
+        now = trio.current_time()
+        if self.machine.state is not State.BUSY:
+            self.last_progress, self.hang_reported = now, False
+            return
+        if not self.hang_reported and now - self.last_progress >= self.deps.hang_after:
+            self.hang_reported = True
+            minutes = max(1, round((now - self.last_progress) / 60))
+            log.warning("codex looks stuck", busy_for=round(now - self.last_progress))
+            await self.say(f"⚠️ Codex has been busy for {minutes} min without new output (stuck, or waiting "
+                           "for the network?). /esc interrupts it; /screenshot shows the screen.")
 
     async def _on_effect(self, effect: object) -> None:
         if isinstance(effect, BecameBusy):
@@ -381,6 +407,7 @@ class WindowActor:
         self.inode = read.inode
         if not read.lines:
             return
+        self.last_progress, self.hang_reported = trio.current_time(), False
         pieces: list[Piece] = []
         prev_end, prev_snapshot = b.rollout_offset, dict(b.decoder)
         for raw, end in read.lines:

@@ -18,7 +18,11 @@ SECRET_NAMES: frozenset[str] = frozenset({"TELEGRAM_BOT_TOKEN", "ALLOWED_USERS",
 SECRET_PREFIXES: tuple[str, ...] = ("CCBOT_",)
 # Parts of a CCBOT_* name that mark its value as a credential to hunt for in other variables.
 _CREDENTIAL_MARKERS: tuple[str, ...] = ("TOKEN", "KEY", "SECRET", "PASSWORD", "PASSWD")
-TMUX_CLIENT_NAMES: frozenset[str] = frozenset({"TMUX", "TMUX_PANE"})
+# TMUX/TMUX_PANE would target the caller's server; the systemd service variables point at the bot's
+# credentials and journal stream, which windows have no business with.
+TMUX_CLIENT_NAMES: frozenset[str] = frozenset(
+    {"TMUX", "TMUX_PANE", "CREDENTIALS_DIRECTORY", "JOURNAL_STREAM", "NOTIFY_SOCKET", "INVOCATION_ID"}
+)
 
 # Shorter "secrets" are ignored for the value-containment test: a value such as "1" would otherwise
 # remove every variable containing the digit 1.

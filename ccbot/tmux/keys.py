@@ -14,6 +14,8 @@ Pure. Three concerns:
 
 from __future__ import annotations
 
+import re
+
 # Named keys the bot may press. Digits and y/p/n answer Codex menus and approval prompts.
 ALLOWED_KEYS: frozenset[str] = frozenset(
     {"Enter", "Escape", "Tab", "Space", "Up", "Down", "Left", "Right", "C-c", "BSpace", "y", "p", "n"}
@@ -113,3 +115,14 @@ def escape_argument(arg: str) -> str:
     if arg.endswith(";"):
         return arg[:-1] + "\\;"
     return arg
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_user_text(text: str) -> str:
+    """The text as it may be typed into a pane: line ends normalised to LF, and every other control
+    character (ESC, BEL, C1 controls, Ctrl-C's byte, …) removed — typed, they would act as keys or
+    terminal sequences the user never meant. Tabs and newlines stay (they go in as a bracketed paste).
+    """
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -172,3 +172,21 @@ async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_
         await s.press(u, "byhand")
         await s.wait_text(u, "Bound to tmux window byhand", timeout=20)
         await s.wait_text(u, "you said: bound by hand", timeout=60)
+
+
+async def test_codex_exit_and_hang_are_reported(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin, extra_env={"CCBOT_HANG_SECONDS": "5"}) as s:
+        t = s.new_topic("t")
+        await s.start_fresh(t, "hello")
+        await s.wait_text(t, "you said: hello", timeout=60)
+        # a turn that shows nothing new for longer than CCBOT_HANG_SECONDS is reported once
+        s.send(t, "slow 12 stay quiet for a while")
+        stuck = await s.wait_text(t, "without new output", timeout=40)
+        assert "/esc" in (stuck.text or "")
+        await s.wait_text(t, "you said: slow 12", timeout=60)
+        # Codex quitting is reported with the resume command, and the dead window is cleaned up
+        s.send(t, "/quit")
+        exited = await s.wait_text(t, "Codex exited", timeout=40)
+        thread = s.rollouts()[0].name[-len("01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"):-len(".jsonl")]
+        assert f"codex resume {thread}" in (exited.text or "")
+        await s.fake.wait_for(lambda: len(window_names(s)) == 1, timeout=20)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,9 @@ from ccbot.doctor import (
     config_check,
     exit_code,
     failure_of,
+    gather_codex,
+    gather_codex_home,
+    gather_state,
     is_known_codex,
     parse_codex_version,
     parse_tmux_version,
@@ -445,3 +449,74 @@ def test_every_failure_names_a_fix() -> None:
     ]
     assert all(c.fix for c in failing if c.level is Level.FAIL)
     assert sum(c.level is Level.FAIL for c in failing) >= 9
+
+
+def test_tmux_minimum_is_3_3() -> None:
+    for text, expected in (("tmux 3.2a", Level.FAIL), ("tmux 3.3", Level.OK), ("tmux 3.3a", Level.OK),
+                           ("tmux 2.99", Level.FAIL), ("tmux 4.0", Level.OK)):
+        assert tmux_checks(TmuxFacts("/t", text))[0].level is expected, text
+
+
+# --- the file-system gatherers (tmp_path only; no tmux, no network) -----------------------------------------
+
+
+def test_gather_state_never_moves_a_corrupt_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_bytes(b"{half a file")
+    (tmp_path / "state.json.corrupt-1700000000").write_text("{}")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    facts = gather_state(state)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert state.read_bytes() == b"{half a file"
+    assert facts.summary is not None and facts.summary.problem is not None
+    assert facts.leftovers == ("state.json.corrupt-1700000000",)
+    assert gather_state(tmp_path / "absent.json").summary is None
+
+
+def test_gather_codex_home_counts_and_picks_the_newest_by_mtime(tmp_path: Path) -> None:
+    day = tmp_path / "sessions" / "2026" / "11" / "23"
+    day.mkdir(parents=True)
+    data = MAIN_0169.read_bytes()
+    old = day / "rollout-2026-11-23T10-00-00-01a20a5a-009b-7f71-8ca7-000000000001.jsonl"
+    new = day / "rollout-2026-11-23T09-00-00-01a20a5a-009b-7f71-8ca7-000000000002.jsonl"
+    old.write_bytes(b"{broken\n")
+    new.write_bytes(data)
+    (day / "notes.txt").write_text("not a rollout")
+    os.utime(old, (1_000_000, 1_000_000))
+    os.utime(new, (2_000_000, 2_000_000))
+    facts = gather_codex_home(tmp_path)
+    assert facts.rollouts == 2 and facts.newest == new
+    assert facts.scan is not None and facts.scan.malformed == 0 and facts.scan.lines == 121
+    assert not gather_codex_home(tmp_path / "nope").exists
+    assert not gather_codex_home(day / "notes.txt").is_dir
+    empty = tmp_path / "empty-home"
+    empty.mkdir()
+    assert not gather_codex_home(empty).sessions_exists
+
+
+def test_gather_codex_runs_version_outside_codex_home(tmp_path: Path) -> None:
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    (codex_home / "config.toml").write_text("[features]\ndaemon_auto_start = false\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    seen = tmp_path / "seen-codex-home"
+    script = bin_dir / "fakecodex"
+    script.write_text(f'#!/bin/sh\nprintf "%s" "$CODEX_HOME" > {seen}\necho "codex-cli 0.169.4 $1"\n')
+    script.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    before = sorted(p.name for p in codex_home.iterdir())
+    facts = gather_codex(("fakecodex",), env, codex_home)
+    assert facts.path == str(script)
+    assert facts.version_output is not None and "--version" in facts.version_output
+    used = Path(seen.read_text())
+    assert used != codex_home and not used.exists()
+    assert sorted(p.name for p in codex_home.iterdir()) == before
+    assert facts.config_toml == {"features": {"daemon_auto_start": False}}
+    assert levels(codex_checks(facts)) == {"codex": Level.OK, "codex daemon": Level.OK}
+    assert gather_codex(("no-such-codex-here",), env, codex_home).path is None
+    failing = bin_dir / "badcodex"
+    failing.write_text("#!/bin/sh\necho 'boom' >&2\nexit 3\n")
+    failing.chmod(0o755)
+    bad = gather_codex(("badcodex",), env, codex_home)
+    assert bad.version_output is None and bad.error == "boom"

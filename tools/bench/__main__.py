@@ -45,7 +45,7 @@ class Config:
     real_pings: int
 
 
-QUICK = Config(True, 40_000_000, 2_000, 200_000_000, 5.0, 15.0, 10, live.OutputPlan(2, 3, 1.0), 20, 1, 3)
+QUICK = Config(True, 40_000_000, 2_000, 200_000_000, 3.0, 15.0, 10, live.OutputPlan(2, 3, 1.0), 20, 1, 3)
 FULL = Config(False, 120_000_000, 10_000, 1_000_000_000, 30.0, 60.0, 25,
               live.OutputPlan(4, 4, 1.2, rest=18.0), 39, 3, 10)
 
@@ -96,14 +96,14 @@ async def measure_live(cfg: Config, result: dict[str, Any], progress: Any) -> No
             async with lab.bot_run(lab.windows[:n], f"bot-{n}") as bot:
                 result["startup"]["ready_s"][str(n)] = round(bot.ready_s, 3)
                 result["startup"]["proven_s"][str(n)] = round(bot.proven_s, 3)
-                await trio.sleep(2.0)
+                await trio.sleep(1.0)
                 cost = await live.idle_cost(lab, bot, cfg.idle_s if n == 50 else cfg.idle_small_s)
                 result["idle"][str(n)] = _idle_dict(cost)
                 samples = await live.output_samples(lab, lab.windows[:min(n, cfg.sampled_windows)], cfg.plan, rng)
-                result["output_latency_ms"][str(n)] = summarize_ms(
-                    [s.latency for s in samples if s.kind == "in_turn" and s.latency is not None])
-                result["output_latency_idle_ms"][str(n)] = summarize_ms(
-                    [s.latency for s in samples if s.kind == "idle" and s.latency is not None])
+                for key, kind in (("output_latency_ms", "in_turn"), ("output_latency_idle_ms", "idle")):
+                    mine = [s for s in samples if s.kind == kind and s.latency is not None]
+                    result[key][str(n)] = {**summarize_ms([s.latency for s in mine if s.latency is not None]),
+                                           "paced": sum(s.paced for s in mine)}
                 lost = sum(s.latency is None for s in samples)
                 if lost:
                     result.setdefault("problems", []).append(f"{lost} output samples at {n} windows never arrived")

@@ -74,10 +74,18 @@ class Sample:
     method: str
     t: float
     arrived: float | None = None
+    after_previous: float | None = None  # seconds between the previous call to the chat and this one
 
     @property
     def latency(self) -> float | None:
         return None if self.arrived is None else self.arrived - self.t
+
+    @property
+    def paced(self) -> bool:
+        """Probably held back by ccbot's per-chat pacing (1 message/s after a burst of 3): the call
+        followed the chat's previous call by 0.95–1.1 s and the line had waited at least 0.2 s."""
+        return (self.after_previous is not None and 0.95 <= self.after_previous <= 1.1
+                and (self.latency or 0.0) >= 0.2)
 
 
 class LogFollower:
@@ -338,10 +346,13 @@ def match_samples(fake: FakeTelegram, samples: Sequence[Sample]) -> None:
         if call.ok:
             by_chat.setdefault(str(call.params.get("chat_id")), []).append(call)
     for sample in samples:
-        for call in by_chat.get(str(sample.chat_id), []):
+        calls = by_chat.get(str(sample.chat_id), [])
+        for index, call in enumerate(calls):
             if call.time >= sample.t and call.method == sample.method and sample.needle in str(
                     call.params.get("text", "")):
                 sample.arrived = call.time
+                if index:
+                    sample.after_previous = call.time - calls[index - 1].time
                 break
 
 
@@ -378,13 +389,18 @@ async def output_samples(lab: Lab, windows: Sequence[Window], plan: OutputPlan, 
                 samples.append(Sample("in_turn", window.index, window.chat_id, needle, "sendMessage", t))
                 await trio.sleep(plan.gap * rng.uniform(0.7, 1.3))
             lab.append(window, [maker.task_complete(time.time(), turn, None, 1000)])
-            await trio.sleep(plan.rest + plan.gap)
+            if cycle < plan.cycles - 1:
+                await trio.sleep(plan.rest + plan.gap)
 
     async with trio.open_nursery() as nursery:
         for window in windows:
             nursery.start_soon(script, window)
-    await trio.sleep(2.0)  # let the last deliveries land
-    match_samples(lab.fake, samples)
+    with trio.move_on_after(5.0):  # let the last deliveries land
+        while True:
+            match_samples(lab.fake, samples)
+            if all(s.arrived is not None for s in samples):
+                break
+            await trio.sleep(0.2)
     return samples
 
 

@@ -53,8 +53,9 @@ def _fmt(value: Any) -> str:
 def _latency_row(label: str, summary: Mapping[str, Any] | None) -> str:
     if not summary or not summary.get("n"):
         return f"  {label:<34} (no samples)"
+    paced = f"  paced: {summary['paced']}" if summary.get("paced") else ""
     return (f"  {label:<34} n={summary['n']:<4} p50={_fmt(summary['p50']):>7}  p90={_fmt(summary['p90']):>7}  "
-            f"p99={_fmt(summary['p99']):>7}  max={_fmt(summary['max']):>7}")
+            f"p99={_fmt(summary['p99']):>7}  max={_fmt(summary['max']):>7}{paced}")
 
 
 def render_table(result: Mapping[str, Any]) -> str:

@@ -1,10 +1,11 @@
 """fakegram: a fake Telegram Bot API server for tests and manual runs.
 
-It models one bot: users, private chats (with or without topics), forum supergroups and their
-topics, messages with parsed text/entities (HTML validated by ``ccbot.render.tg_html``), files,
-the update queue with long polling, callback queries, commands, chat actions, drafts, plus fault
-injection and an optional flood-control model. It follows the project's Telegram Bot API
-reference notes (§2: semantics and the real server's exact error strings).
+It models one bot (the constructor's) or several sharing chats (``add_bot``; each with its own
+token, update queue, long polling and commands): users, private chats (with or without topics),
+forum supergroups and their topics, messages with parsed text/entities (HTML validated by
+``ccbot.render.tg_html``), files, the update queue with long polling, callback queries, commands,
+chat actions, drafts, plus fault injection and an optional flood-control model. It follows the
+project's Telegram Bot API reference notes (§2: semantics and the real server's exact error strings).
 
 Module map: ``state.py`` (data + change signal), ``methods.py`` (bot methods), ``control.py``
 (user actions + inspection), ``fake.py`` (``FakeTelegram``: routing, call log, faults, ``wait_for``,
@@ -16,6 +17,12 @@ Use in-process::
     fake = FakeTelegram("123:ABC", long_poll_max=0.2)
     async with running_fakegram(fake) as port:        # or: await nursery.start(serve_fakegram, fake)
         ...  # httpx to http://127.0.0.1:{port}/bot123:ABC/getMe
+
+Several bots in one forum group (each polls and sends with its own token)::
+
+    other = fake.add_bot("654321:XYZ", "other_bot")
+    group = fake.create_forum_group("Dev", bot_ids=[fake.bot.id, other])
+    fake.bot_messages(group, topic, bot_id=other)      # what that bot wrote in the topic
 
 or without sockets (works under ``autojump_clock``)::
 
@@ -31,6 +38,7 @@ from .fake import FakeTelegram, HttpResponse
 from .faults import FaultKind, RateLimiter
 from .model import (
     GENERAL,
+    BotAccount,
     CallbackAnswer,
     CallRecord,
     ChatAction,
@@ -47,6 +55,7 @@ from .server import running_fakegram, serve_fakegram
 __all__ = [
     "GENERAL",
     "ApiError",
+    "BotAccount",
     "CallRecord",
     "CallbackAnswer",
     "ChatAction",

@@ -1,15 +1,16 @@
 """Run fakegram as a process.
 
 ``python -m tools.fakegram --port 0 --port-file F --token TOKEN [--chat-setup JSON|@FILE]
-[--max-seconds S] [--long-poll-max S] [--rate-limit]``
+[--max-seconds S] [--long-poll-max S] [--rate-limit] [--add-bot USERNAME=TOKEN ...]``
 
 Prints ``LISTENING 127.0.0.1:<port>`` (and ``SETUP <json>`` with the ids the chat setup created),
 writes the port to ``--port-file`` atomically, and serves until SIGINT/SIGTERM or ``--max-seconds``.
 Drive it with ``POST /_control/<name>`` (see ``control_http.py``).
 
-Chat setup JSON: ``{"users": [{"user_id", "first_name", "username"?}], "forum_groups": [{"title",
-"bot_is_admin"?, "chat_id"?}], "private_chats": [{"user_id", "topics_enabled"?}], "topics":
-[{"chat_id", "user_id", "name"}]}`` (every key optional).
+Chat setup JSON: ``{"bots": [{"token", "username", "first_name"?}], "users": [{"user_id",
+"first_name", "username"?}], "forum_groups": [{"title", "bot_is_admin"?, "chat_id"?, "bot_ids"?}],
+"private_chats": [{"user_id", "topics_enabled"?, "bot_id"?}], "topics": [{"chat_id", "user_id",
+"name"}]}`` (every key optional; ``--add-bot`` bots exist before the setup runs).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from .server import HOST, serve_fakegram
 def apply_setup(fake: FakeTelegram, setup: dict[str, Any]) -> dict[str, list[int]]:
     """Create users, chats and topics from a setup object; returns the ids created per key."""
     created: dict[str, list[int]] = {"users": [], "forum_groups": [], "private_chats": [], "topics": []}
+    if "bots" in setup:
+        created["bots"] = [fake.add_bot(**bot) for bot in setup["bots"]]
     for user in setup.get("users", []):
         created["users"].append(fake.add_user(**user).id)
     for group in setup.get("forum_groups", []):
@@ -53,6 +56,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, help="stop after this many seconds")
     parser.add_argument("--long-poll-max", type=float, help="cap getUpdates timeouts (seconds)")
     parser.add_argument("--rate-limit", action="store_true", help="enable the flood-control model")
+    parser.add_argument(
+        "--add-bot",
+        action="append",
+        default=[],
+        metavar="USERNAME=TOKEN",
+        help="serve another bot too (repeatable)",
+    )
     return parser.parse_args(argv)
 
 
@@ -87,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=args.rate_limit,
     )
     created: dict[str, list[int]] = {}
+    for spec in args.add_bot:
+        username, sep, token = spec.partition("=")
+        try:
+            if not sep:
+                raise ValueError("expected USERNAME=TOKEN")
+            fake.add_bot(token, username)
+        except ValueError as exc:
+            print(f"fakegram: bad --add-bot {spec!r}: {exc}", file=sys.stderr)
+            return 2
     if args.chat_setup:
         text = Path(args.chat_setup[1:]).read_text() if args.chat_setup.startswith("@") else args.chat_setup
         try:

@@ -1,10 +1,16 @@
 """The test-control side of the fake: what users do, and what tests inspect.
 
 User actions build real Bot API update payloads (``message``, ``edited_message``,
-``callback_query``) and queue them, applying the server's filters: the bot never sees its own
-messages, and in a supergroup where the bot is not an admin (privacy mode on) it only sees
-commands, replies to its messages and service messages. Misuse (unknown chat, user, topic)
+``callback_query``) and queue them for every bot in the chat, applying the server's filters: a bot
+never sees its own messages, bots never see each other's messages, and in a supergroup where a bot
+is not an admin (privacy mode on) it only sees commands (``/cmd`` or ``/cmd@itself``, not
+``/cmd@another_bot``), replies to its own messages and service messages. A callback query goes
+only to the bot that sent the message with the button. Misuse (unknown chat, user, topic, bot)
 raises :class:`~tools.fakegram.errors.ControlError`.
+
+Not modelled: the "last bot that wrote in the group gets plain /commands" privacy rule,
+``my_chat_member`` updates when a bot joins, per-bot file ids, and a user's private chats with
+several bots (chat id = user id, so each user has one private chat, with one bot).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from .errors import ControlError
 from .methods import delete_topic
 from .model import (
     GENERAL,
+    BotAccount,
     TOPIC_ICON_COLORS,
     CallbackQuery,
     CallRecord,
@@ -52,31 +59,66 @@ class Control(FakeState):
         self.notify()
         return user
 
-    def create_forum_group(self, title: str, bot_is_admin: bool = True, chat_id: int | None = None) -> int:
-        """A forum supergroup the bot is a member (optionally admin) of; returns its chat id."""
+    def create_forum_group(
+        self,
+        title: str,
+        bot_is_admin: bool = True,
+        chat_id: int | None = None,
+        bot_ids: Sequence[int] | None = None,
+    ) -> int:
+        """A forum supergroup with bots in it; returns its chat id.
+
+        ``bot_ids``: the member bots (None: just the default bot); each is an admin iff
+        ``bot_is_admin``.
+        """
+        members = [self.bot_account(b).id for b in bot_ids] if bot_ids is not None else [self.bot.id]
         if chat_id is None:
             chat_id = self._next_group_id
             self._next_group_id -= 1
         if chat_id in self.chats:
             raise ControlError(f"chat {chat_id} already exists")
         self.chats[chat_id] = Chat(
-            chat_id, "supergroup", title=title, is_forum=True, bot_is_admin=bot_is_admin
+            chat_id, "supergroup", title=title, is_forum=True, bots=dict.fromkeys(members, bot_is_admin)
         )
         self.notify()
         return chat_id
 
-    def create_private_chat(self, user_id: int, topics_enabled: bool = True) -> int:
-        """The user's private chat with the bot (chat id = user id); the user must exist."""
+    def add_bot_to_chat(self, chat_id: int, bot_id: int, is_admin: bool = True) -> None:
+        """Make a bot a member (optionally admin) of a supergroup."""
+        chat = self.get_chat(chat_id)
+        if chat.type != "supergroup":
+            raise ControlError("bots can only be added to supergroups")
+        chat.bots[self.bot_account(bot_id).id] = is_admin
+        self.notify()
+
+    def create_private_chat(
+        self, user_id: int, topics_enabled: bool = True, bot_id: int | None = None
+    ) -> int:
+        """The user's private chat with a bot (None: the default bot); chat id = user id.
+
+        The user must exist; an existing chat with another bot is a ``ControlError``.
+        """
         self.get_user(user_id)
-        if user_id not in self.chats:
-            self.chats[user_id] = Chat(user_id, "private", user_id=user_id, topics_enabled=topics_enabled)
+        bot = self.bot_account(bot_id)
+        chat = self.chats.get(user_id)
+        if chat is None:
+            self.chats[user_id] = Chat(
+                user_id, "private", user_id=user_id, topics_enabled=topics_enabled, bots={bot.id: False}
+            )
+        elif bot.id not in chat.bots:
+            raise ControlError(f"user {user_id} already has a private chat with another bot")
         else:
-            self.chats[user_id].topics_enabled = topics_enabled
+            chat.topics_enabled = topics_enabled
         self.notify()
         return user_id
 
-    def set_bot_admin(self, chat_id: int, is_admin: bool) -> None:
-        self.get_chat(chat_id).bot_is_admin = is_admin
+    def set_bot_admin(self, chat_id: int, is_admin: bool, bot_id: int | None = None) -> None:
+        """Grant or revoke admin rights of a member bot (None: the default bot)."""
+        chat = self.get_chat(chat_id)
+        bot = self.bot_account(bot_id)
+        if bot.id not in chat.bots:
+            raise ControlError(f"bot {bot.id} is not in chat {chat_id}")
+        chat.bots[bot.id] = is_admin
         self.notify()
 
     def user_blocks_bot(self, chat_id: int, blocked: bool = True) -> None:
@@ -132,10 +174,7 @@ class Control(FakeState):
     ) -> dict[str, object]:
         self.get_user(user_id)
         msg = self.new_message(chat, sender_id=user_id, from_bot=False, thread_id=thread_id, service=service)
-        payload = self.message_json(msg)
-        self.enqueue("message", payload)
-        self.notify()
-        return payload
+        return self._deliver(chat, msg)
 
     # --- messages --------------------------------------------------------------------------------
 
@@ -146,19 +185,33 @@ class Control(FakeState):
         return thread_id
 
     def _deliver(self, chat: Chat, msg: StoredMessage, kind: str = "message") -> dict[str, object]:
+        """Queue a user's message for every bot in the chat that may see it; returns the Message."""
         payload = self.message_json(msg)
-        if self._bot_sees(chat, msg):
-            self.enqueue(kind, payload)
+        for bot_id in chat.bots:
+            bot = self.bots[bot_id]
+            if self._bot_sees(chat, msg, bot):
+                self.enqueue(kind, payload, bot)
         self.notify()
         return payload
 
-    def _bot_sees(self, chat: Chat, msg: StoredMessage) -> bool:
-        if chat.type != "supergroup" or chat.bot_is_admin or self.can_read_all_group_messages:
+    def _bot_sees(self, chat: Chat, msg: StoredMessage, bot: BotAccount) -> bool:
+        if msg.from_bot:
+            return False  # a bot's own messages, and other bots' ones, never reach a bot
+        if chat.type != "supergroup" or chat.is_admin(bot.id) or bot.can_read_all_group_messages:
             return True
-        if msg.is_service or any(e.type == "bot_command" for e in msg.entities):
+        if msg.is_service or any(self._command_for(msg, e, bot) for e in msg.entities):
             return True
         replied = chat.messages.get(msg.reply_to) if msg.reply_to is not None else None
-        return replied is not None and replied.from_bot
+        return replied is not None and replied.from_bot and replied.sender_id == bot.id
+
+    @staticmethod
+    def _command_for(msg: StoredMessage, entity: Entity, bot: BotAccount) -> bool:
+        """Whether a ``bot_command`` entity is a plain ``/cmd`` or a ``/cmd@<this bot>``."""
+        if entity.type != "bot_command" or msg.text is None:
+            return False
+        word = msg.text.encode("utf-16-le")[2 * entity.offset : 2 * (entity.offset + entity.length)]
+        _, at, target = word.decode("utf-16-le").partition("@")
+        return not at or target.lower() == bot.username.lower()
 
     def user_sends_text(
         self,
@@ -266,14 +319,16 @@ class Control(FakeState):
     def user_presses(self, chat_id: int, user_id: int, message_id: int, data: str) -> str:
         """Press an inline button; returns the callback query id.
 
-        The update carries the full message, or an InaccessibleMessage when it was deleted.
+        The query goes only to the bot that sent the message (the default bot for a message no bot
+        sent). The update carries the full message, or an InaccessibleMessage when it was deleted.
         """
         chat = self.get_chat(chat_id)
         user = self.get_user(user_id)
         msg = self.get_message(chat_id, message_id)
+        bot = self.bots[msg.sender_id] if msg.from_bot else self.default_bot
         query_id = self.next_callback_id()
         self.callback_queries[query_id] = CallbackQuery(
-            query_id, chat_id, message_id, user_id, data, self.now()
+            query_id, chat_id, message_id, user_id, data, self.now(), bot_id=bot.id
         )
         if msg.deleted:
             message: dict[str, object] = {"chat": self.chat_json(chat), "message_id": message_id, "date": 0}
@@ -286,7 +341,7 @@ class Control(FakeState):
             "chat_instance": str(abs(chat_id) * 7919 % 10**18),
             "data": data,
         }
-        self.enqueue("callback_query", payload)
+        self.enqueue("callback_query", payload, bot)
         self.notify()
         return query_id
 
@@ -307,11 +362,20 @@ class Control(FakeState):
         return out
 
     def bot_messages(
-        self, chat_id: int, thread_id: int | None = None, include_deleted: bool = False
+        self,
+        chat_id: int,
+        thread_id: int | None = None,
+        include_deleted: bool = False,
+        bot_id: int | None = None,
     ) -> list[StoredMessage]:
-        """The bot's non-service messages in their final state (see :meth:`messages` for thread_id)."""
+        """Bots' non-service messages in their final state (see :meth:`messages` for thread_id).
+
+        ``bot_id``: only that bot's messages (None: every bot's).
+        """
         return [
-            m for m in self.messages(chat_id, thread_id, include_deleted) if m.from_bot and not m.is_service
+            m
+            for m in self.messages(chat_id, thread_id, include_deleted)
+            if m.from_bot and not m.is_service and (bot_id is None or m.sender_id == bot_id)
         ]
 
     def topic(self, chat_id: int, thread_id: int) -> Topic:
@@ -321,11 +385,16 @@ class Control(FakeState):
         return topic
 
     def get_commands(
-        self, scope: Mapping[str, object] | None = None, language_code: str = ""
+        self, scope: Mapping[str, object] | None = None, language_code: str = "", bot_id: int | None = None
     ) -> list[dict[str, str]]:
+        """A bot's commands (None: the default bot's) for a scope and language."""
         key = (json.dumps(dict(scope or {"type": "default"}), sort_keys=True), language_code)
-        return list(self.commands.get(key, []))
+        return list(self.bot_account(bot_id).commands.get(key, []))
 
-    def calls_to(self, method: str) -> list[CallRecord]:
-        """Call records of one method (case-insensitive)."""
-        return [c for c in self.calls if c.method.lower() == method.lower()]
+    def calls_to(self, method: str, bot_id: int | None = None) -> list[CallRecord]:
+        """Call records of one method (case-insensitive); ``bot_id``: only that bot's calls."""
+        return [
+            c
+            for c in self.calls
+            if c.method.lower() == method.lower() and (bot_id is None or c.bot_id == bot_id)
+        ]

@@ -4,9 +4,11 @@ Answers ``{"ok": true, "result": ...}`` or ``{"ok": false, "description": ...}``
 404 for an unknown name). ``data`` arguments are base64; stored messages, records and bytes come
 back as JSON (bytes base64). Besides the FakeTelegram control methods there are:
 
-* ``calls`` (optional ``method`` filter), ``chat_actions``, ``callback_answers``, ``commands``,
-  ``drafts``, ``pending_updates``, ``internal_errors``, ``file_bytes(file_id)``;
-* ``set_knobs(long_poll_max?, callback_query_ttl?, rate_limit?, can_read_all_group_messages?)``;
+* ``calls`` (optional ``method`` and ``bot_id`` filters), ``chat_actions``, ``callback_answers``,
+  ``commands`` and ``pending_updates`` (optional ``bot_id``: one bot's), ``drafts``,
+  ``internal_errors``, ``file_bytes(file_id)``, ``bots`` (every bot's User object);
+* ``set_knobs(long_poll_max?, callback_query_ttl?, rate_limit?, can_read_all_group_messages?,
+  bot_id?)`` (``can_read_all_group_messages`` applies to ``bot_id``, default: the default bot);
 * ``wait_change(after_version, timeout=10)``: returns the state version once it exceeds
   ``after_version`` (or the current one on timeout), so another process can wait cheaply.
 """
@@ -55,7 +57,8 @@ def _set_knobs(fake: FakeTelegram, kw: Kwargs) -> object:
     if "rate_limit" in kw:
         fake.rate_limiter = RateLimiter() if kw["rate_limit"] else None
     if "can_read_all_group_messages" in kw:
-        fake.can_read_all_group_messages = bool(kw["can_read_all_group_messages"])
+        bot = fake.bot_account(kw.get("bot_id"))
+        bot.can_read_all_group_messages = bool(kw["can_read_all_group_messages"])
     fake.notify()
     return True
 
@@ -68,6 +71,23 @@ async def _wait_change(fake: FakeTelegram, kw: Kwargs) -> object:
     return fake.version
 
 
+def _calls(fake: FakeTelegram, kw: Kwargs) -> object:
+    bot_id = kw.get("bot_id")
+    return [
+        c.to_json()
+        for c in fake.calls
+        if ("method" not in kw or c.method.lower() == str(kw["method"]).lower())
+        and (bot_id is None or c.bot_id == bot_id)
+    ]
+
+
+def _commands(fake: FakeTelegram, kw: Kwargs) -> object:
+    return [
+        {"scope": json.loads(scope), "language_code": lang, "commands": cmds}
+        for (scope, lang), cmds in fake.bot_account(kw.get("bot_id")).commands.items()
+    ]
+
+
 def _file_bytes(fake: FakeTelegram, kw: Kwargs) -> object:
     stored = fake.files.get(kw["file_id"])
     if stored is None:
@@ -77,6 +97,9 @@ def _file_bytes(fake: FakeTelegram, kw: Kwargs) -> object:
 
 CONTROL: dict[str, ControlFn] = {
     "add_user": lambda f, kw: f.add_user(**kw).to_api(),
+    "add_bot": lambda f, kw: f.add_bot(**kw),
+    "add_bot_to_chat": lambda f, kw: f.add_bot_to_chat(**kw),
+    "bots": lambda f, kw: [b.user.to_api() for b in f.bots.values()],
     "create_forum_group": lambda f, kw: f.create_forum_group(**kw),
     "create_private_chat": lambda f, kw: f.create_private_chat(**kw),
     "set_bot_admin": lambda f, kw: f.set_bot_admin(**kw),
@@ -95,15 +118,12 @@ CONTROL: dict[str, ControlFn] = {
     "messages": lambda f, kw: [m.to_json() for m in f.messages(**kw)],
     "bot_messages": lambda f, kw: [m.to_json() for m in f.bot_messages(**kw)],
     "topic": lambda f, kw: f.topic(**kw).to_json(),
-    "calls": lambda f, kw: [c.to_json() for c in (f.calls_to(kw["method"]) if "method" in kw else f.calls)],
+    "calls": _calls,
     "chat_actions": lambda f, kw: _records(f.chat_actions),
     "callback_answers": lambda f, kw: _records(f.callback_answers),
     "drafts": lambda f, kw: _records(f.drafts),
-    "commands": lambda f, kw: [
-        {"scope": json.loads(scope), "language_code": lang, "commands": cmds}
-        for (scope, lang), cmds in f.commands.items()
-    ],
-    "pending_updates": lambda f, kw: [u.to_api() for u in f.updates],
+    "commands": _commands,
+    "pending_updates": lambda f, kw: [u.to_api() for u in f.bot_account(kw.get("bot_id")).updates],
     "internal_errors": lambda f, kw: list(f.internal_errors),
     "file_bytes": _file_bytes,
     "inject": lambda f, kw: f.inject(**kw),

@@ -33,6 +33,7 @@ WRONG_FILE_ID = "Bad Request: wrong file_id or the file is temporarily unavailab
 WRONG_ACTION = "Bad Request: wrong parameter action in request"
 UNSUPPORTED_PARSE_MODE = "Bad Request: unsupported parse_mode"
 BOT_BLOCKED = "Forbidden: bot was blocked by the user"
+NOT_A_MEMBER = "Forbidden: bot is not a member of the supergroup chat"
 METHOD_NOT_FOUND = "Not Found: method not found"
 
 

@@ -8,7 +8,8 @@ Entry points:
 * The control API (``control.py``) drives the user side; :meth:`wait_for` waits on any change.
 
 Routes: ``/bot<token>/<method>`` (method case-insensitive), ``/file/bot<token>/<file_path>``,
-``/_control/<name>`` (JSON kwargs in, JSON out; see ``control_http.py``).
+``/_control/<name>`` (JSON kwargs in, JSON out; see ``control_http.py``). The token picks which of
+the fake's bots (the constructor's one, or one added with ``add_bot``) makes the call.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .control import Control
 from .errors import ApiError, too_many_requests
 from .faults import Fault, FaultKind
 from .methods import BOT_METHODS, BotMethods
-from .model import CallRecord
+from .model import BotAccount, CallRecord
 from .params import Params, UploadedFile, parse_params
 
 T = TypeVar("T")
@@ -54,7 +55,7 @@ NOT_FOUND = {"ok": False, "error_code": 404, "description": "Not Found"}
 
 
 class FakeTelegram(BotMethods, Control):
-    """A fake Telegram Bot API server for one bot; see the package docstring for the model."""
+    """A fake Telegram Bot API server for one or more bots; see the package docstring for the model."""
 
     # --- HTTP ------------------------------------------------------------------------------------
 
@@ -67,13 +68,14 @@ class FakeTelegram(BotMethods, Control):
         if path.startswith("/bot"):
             token, _, name = path[len("/bot") :].partition("/")
             params = parse_params(split.query, headers.get("content-type"), body)
-            if token != self.token:
-                self._record(name, params, 401, "Unauthorized", self.now())
+            bot = self.bot_for_token(token)
+            if bot is None:
+                self._record(name, params, 401, "Unauthorized", self.now(), None)
                 return json_response(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-            return await self.call_bot(name, params)
+            return await self.call_bot(name, params, bot)
         if path.startswith("/file/bot"):
             token, _, file_path = path[len("/file/bot") :].partition("/")
-            if token != self.token:
+            if self.bot_for_token(token) is None:
                 return json_response(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             stored = self.files_by_path.get(file_path)
             if stored is None:
@@ -85,27 +87,28 @@ class FakeTelegram(BotMethods, Control):
             return await handle_control(self, path[len("/_control/") :], body)
         return json_response(404, NOT_FOUND)
 
-    async def call_bot(self, name: str, params: Params) -> HttpResponse | None:
-        """Run one bot method with fault injection and call logging."""
+    async def call_bot(self, name: str, params: Params, bot: BotAccount | None = None) -> HttpResponse | None:
+        """Run one bot method as ``bot`` (None: the default bot) with fault injection and call logging."""
+        bot = bot or self.default_bot
         started = self.now()
         entry = BOT_METHODS.get(name.lower())
         if entry is None:
-            self._record(name, params, 404, E.METHOD_NOT_FOUND, started)
+            self._record(name, params, 404, E.METHOD_NOT_FOUND, started, bot.id)
             return json_response(404, {"ok": False, "error_code": 404, "description": E.METHOD_NOT_FOUND})
         canonical, handler = entry
-        fault = self.faults.take(canonical)
+        fault = self.faults.take(canonical, bot.id)
         if fault is not None:
             if fault.kind == "drop":
-                self._record(canonical, params, 0, "dropped before handling", started)
+                self._record(canonical, params, 0, "dropped before handling", started, bot.id)
                 return None
             if fault.kind == "slow":
                 await trio.sleep(fault.delay)
             elif fault.kind != "drop_after":
                 exc = _fault_error(fault)
-                self._record(canonical, params, exc.error_code, exc.description, started)
+                self._record(canonical, params, exc.error_code, exc.description, started, bot.id)
                 return _error_response(exc)
         try:
-            result = handler(self, params)
+            result = handler(self, bot, params)
             if inspect.isawaitable(result):
                 result = await result
         except ApiError as exc:
@@ -121,28 +124,41 @@ class FakeTelegram(BotMethods, Control):
             response = json_response(200, {"ok": True, "result": result})
             description = None
         if fault is not None and fault.kind == "drop_after":
-            self._record(canonical, params, 0, "dropped after handling", started)
+            self._record(canonical, params, 0, "dropped after handling", started, bot.id)
             return None
-        self._record(canonical, params, response.status, description, started)
+        self._record(canonical, params, response.status, description, started, bot.id)
         return response
 
     def _record(
-        self, method: str, params: Params, status: int, description: str | None, started: float
+        self,
+        method: str,
+        params: Params,
+        status: int,
+        description: str | None,
+        started: float,
+        bot_id: int | None,
     ) -> None:
-        self.calls.append(CallRecord(method, params.summary(), status, description, started, self.now()))
+        self.calls.append(
+            CallRecord(method, params.summary(), status, description, started, self.now(), bot_id)
+        )
         self.notify()
 
     # --- in-process use --------------------------------------------------------------------------
 
     async def call(self, method: str, /, **params: object) -> object:
-        """Call a bot method without HTTP; uploads are given as ``UploadedFile`` values.
+        """Call a bot method as the default bot without HTTP; uploads are ``UploadedFile`` values.
 
         Returns the ``result``; raises :class:`ApiError` for an error response and
         ``ConnectionError`` for an injected drop.
         """
+        return await self.call_as(self.default_bot.id, method, **params)
+
+    async def call_as(self, bot_id: int, method: str, /, **params: object) -> object:
+        """Like :meth:`call`, as the bot ``bot_id`` (``ControlError`` if there is no such bot)."""
+        bot = self.bot_account(bot_id)
         values = {k: v for k, v in params.items() if not isinstance(v, UploadedFile) and v is not None}
         files = {k: v for k, v in params.items() if isinstance(v, UploadedFile)}
-        response = await self.call_bot(method, Params(values, files))
+        response = await self.call_bot(method, Params(values, files), bot)
         if response is None:
             raise ConnectionError("fakegram dropped the connection")
         body = json.loads(response.body)
@@ -176,14 +192,17 @@ class FakeTelegram(BotMethods, Control):
         count: int = 1,
         retry_after: int = 1,
         delay: float = 1.0,
+        bot_id: int | None = None,
     ) -> None:
         """Make the next ``count`` calls of ``method`` (or any, ``"*"``) fail as ``kind``.
+
+        ``bot_id`` limits the fault to one bot's calls (None: any bot's).
 
         Kinds: 429 (``Too Many Requests: retry after N``), 500, 409, slow (answer after ``delay``
         seconds), drop (close without answering, request not handled), drop_after (handled, then
         closed without answering).
         """
-        self.faults.add(Fault(method.lower(), kind, count, retry_after, delay))
+        self.faults.add(Fault(method.lower(), kind, count, retry_after, delay, bot_id))
         self.notify()
 
     def clear_faults(self) -> None:

@@ -24,7 +24,8 @@ class Fault:
 
     Kinds: ``429`` (Too Many Requests with ``retry_after``), ``500``, ``409`` (poll conflict text),
     ``slow`` (wait ``delay`` seconds, then handle normally), ``drop`` (close the connection without
-    handling the request), ``drop_after`` (handle it, then close without answering).
+    handling the request), ``drop_after`` (handle it, then close without answering). ``bot_id``
+    limits the fault to one bot's calls (None: any bot's).
     """
 
     method: str
@@ -32,9 +33,14 @@ class Fault:
     remaining: int
     retry_after: int = 1
     delay: float = 1.0
+    bot_id: int | None = None
 
-    def matches(self, method: str) -> bool:
-        return self.remaining > 0 and (self.method == "*" or self.method == method.lower())
+    def matches(self, method: str, bot_id: int | None = None) -> bool:
+        return (
+            self.remaining > 0
+            and (self.method == "*" or self.method == method.lower())
+            and (self.bot_id is None or self.bot_id == bot_id)
+        )
 
 
 @dataclass(slots=True)
@@ -48,10 +54,10 @@ class FaultPlan:
             raise ValueError("count must be >= 1")
         self.faults.append(fault)
 
-    def take(self, method: str) -> Fault | None:
-        """Consume one use of the first fault matching ``method`` (in injection order)."""
+    def take(self, method: str, bot_id: int | None = None) -> Fault | None:
+        """Consume one use of the first fault matching ``method`` called by ``bot_id`` (injection order)."""
         for fault in self.faults:
-            if fault.matches(method):
+            if fault.matches(method, bot_id):
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self.faults.remove(fault)

@@ -23,6 +23,7 @@ from . import errors as E
 from .errors import ApiError, bad_request, too_many_requests
 from .model import (
     ALL_UPDATE_TYPES,
+    BotAccount,
     DEFAULT_ALLOWED_UPDATES,
     TOPIC_ICON_COLORS,
     CallbackAnswer,
@@ -34,9 +35,10 @@ from .model import (
     Topic,
 )
 from .params import Params, UploadedFile
+from .faults import RateLimiter
 from .state import MAX_DOWNLOAD, MAX_UPLOAD, FakeState, guess_mime
 
-Handler = Callable[[Any, Params], object]
+Handler = Callable[[Any, BotAccount, Params], object]
 BOT_METHODS: dict[str, tuple[str, Handler]] = {}
 """lowercased name → (canonical name, handler)."""
 
@@ -84,27 +86,33 @@ def bot_method(name: str) -> Callable[[F], F]:
 
 
 class BotMethods(FakeState):
-    """The methods a bot calls. Mixed into :class:`~tools.fakegram.fake.FakeTelegram`."""
+    """The methods a bot calls. Mixed into :class:`~tools.fakegram.fake.FakeTelegram`.
+
+    Every handler gets the calling :class:`BotAccount` (found from the URL's token): it acts as
+    that bot, sees only chats that bot is in, and edits or deletes only what its rights allow.
+    """
 
     # --- shared validation -----------------------------------------------------------------------
 
-    def _chat(self, p: Params) -> Chat:
+    def _chat(self, bot: BotAccount, p: Params) -> Chat:
         raw = p.raw("chat_id")
         if raw is None or raw == "":
             raise bad_request("chat_id is empty")
         chat_id = p.get_int("chat_id")
         chat = self.chats.get(chat_id) if chat_id is not None else None
-        if chat is None:
+        if chat is None or (chat.type == "private" and bot.id not in chat.bots):
             raise ApiError(400, E.CHAT_NOT_FOUND)
+        if bot.id not in chat.bots:
+            raise ApiError(403, E.NOT_A_MEMBER)
         return chat
 
-    def _chat_for_send(self, p: Params) -> Chat:
-        chat = self._chat(p)
+    def _chat_for_send(self, bot: BotAccount, p: Params) -> Chat:
+        chat = self._chat(bot, p)
         if chat.bot_blocked:
             raise ApiError(403, E.BOT_BLOCKED)
         return chat
 
-    def _thread(self, chat: Chat, p: Params, *, check_closed: bool = True) -> int | None:
+    def _thread(self, bot: BotAccount, chat: Chat, p: Params, *, check_closed: bool = True) -> int | None:
         """The topic a send goes to (None: General / main view), with the real server's errors."""
         thread_id = p.get_int("message_thread_id")
         if thread_id is None or thread_id <= 0:
@@ -114,7 +122,7 @@ class BotMethods(FakeState):
         topic = chat.topics.get(thread_id) if chat.has_topics else None
         if topic is None or topic.deleted:
             raise ApiError(400, E.THREAD_NOT_FOUND)
-        if check_closed and topic.closed and chat.type == "supergroup" and not chat.bot_is_admin:
+        if check_closed and topic.closed and chat.type == "supergroup" and not chat.is_admin(bot.id):
             raise ApiError(400, E.TOPIC_CLOSED)
         return thread_id
 
@@ -199,11 +207,19 @@ class BotMethods(FakeState):
             raise ApiError(400, E.REPLY_NOT_FOUND)
         return target.message_id
 
-    def _rate_limit(self, chat: Chat) -> None:
-        if self.rate_limiter is not None:
-            wait = self.rate_limiter.check(chat.id, chat.type == "supergroup", self.now())
-            if wait:
-                raise too_many_requests(wait)
+    def _rate_limit(self, bot: BotAccount, chat: Chat) -> None:
+        if self.rate_limiter is None:
+            return
+        # Flood limits are per bot: the default bot uses ``rate_limiter``, others get their own copy.
+        limiter = self.rate_limiter
+        if bot is not self.default_bot:
+            limiter = self._other_limiters.setdefault(bot.id, RateLimiter(
+                limiter.per_chat_rate, limiter.per_chat_burst,
+                limiter.per_group_per_minute, limiter.global_per_second,
+            ))
+        wait = limiter.check(chat.id, chat.type == "supergroup", self.now())
+        if wait:
+            raise too_many_requests(wait)
 
     def _message(self, chat: Chat, p: Params, missing: str) -> StoredMessage:
         message_id = p.get_int("message_id")
@@ -212,12 +228,12 @@ class BotMethods(FakeState):
             raise ApiError(400, missing)
         return msg
 
-    def _editable(self, p: Params) -> tuple[Chat, StoredMessage]:
+    def _editable(self, bot: BotAccount, p: Params) -> tuple[Chat, StoredMessage]:
         if p.has("inline_message_id"):
             raise bad_request("fakegram does not emulate inline messages")
-        chat = self._chat(p)
+        chat = self._chat(bot, p)
         msg = self._message(chat, p, E.EDIT_NOT_FOUND)
-        if not msg.from_bot or msg.is_service:
+        if not msg.from_bot or msg.sender_id != bot.id or msg.is_service:
             raise ApiError(400, E.CANT_EDIT)
         return chat, msg
 
@@ -228,64 +244,74 @@ class BotMethods(FakeState):
     # --- identity, webhook, updates --------------------------------------------------------------
 
     @bot_method("getMe")
-    def get_me(self, p: Params) -> object:
+    def get_me(self, bot: BotAccount, p: Params) -> object:
         return {
-            **self.bot.to_api(),
+            **bot.user.to_api(),
             "can_join_groups": True,
-            "can_read_all_group_messages": self.can_read_all_group_messages,
+            "can_read_all_group_messages": bot.can_read_all_group_messages,
             "supports_inline_queries": False,
             "supports_guest_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
-            "has_topics_enabled": self.has_topics_enabled,
-            "allows_users_to_create_topics": self.allows_users_to_create_topics,
+            "has_topics_enabled": bot.has_topics_enabled,
+            "allows_users_to_create_topics": bot.allows_users_to_create_topics,
             "can_manage_bots": False,
         }
 
     @bot_method("deleteWebhook")
-    def delete_webhook(self, p: Params) -> object:
+    def delete_webhook(self, bot: BotAccount, p: Params) -> object:
         return True
 
     @bot_method("getWebhookInfo")
-    def get_webhook_info(self, p: Params) -> object:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self.updates)}
+    def get_webhook_info(self, bot: BotAccount, p: Params) -> object:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(bot.updates)}
 
     @bot_method("getUpdates")
-    async def get_updates(self, p: Params) -> object:
-        """Confirm by offset, then long-poll until an update arrives, the timeout, or a newer poll."""
-        self._poll_generation += 1
-        generation = self._poll_generation
-        self.notify()  # a pending poll wakes up and fails with 409
+    async def get_updates(self, bot: BotAccount, p: Params) -> object:
+        """Confirm by offset, then long-poll until an update arrives, the timeout, or a newer poll.
+
+        Only a newer getUpdates of the *same* bot ends a pending poll with 409; other bots poll
+        independently.
+        """
+        bot.poll_generation += 1
+        generation = bot.poll_generation
+        self.notify()  # a pending poll of this bot wakes up and fails with 409
         offset = p.get_int("offset") or 0
         limit = p.get_int("limit")
         limit = 100 if limit is None else min(max(limit, 1), 100)
         timeout = min(max(p.get_float("timeout") or 0.0, 0.0), 50.0)
         if self.long_poll_max is not None:
             timeout = min(timeout, self.long_poll_max)
-        self._set_allowed_updates(p)
+        self._set_allowed_updates(bot, p)
         if offset < 0:
-            del self.updates[: max(len(self.updates) + offset, 0)]
-        elif 0 < offset <= self._next_update_id:
-            self.updates = [u for u in self.updates if u.update_id >= offset]
+            del bot.updates[: max(len(bot.updates) + offset, 0)]
+        elif 0 < offset <= bot.next_update_id:
+            bot.updates = [u for u in bot.updates if u.update_id >= offset]
         deadline = trio.current_time() + timeout
-        while True:
-            if self.updates:
-                return [u.to_api() for u in self.updates[:limit]]
-            if trio.current_time() >= deadline:
-                return []
-            self.polls_waiting += 1
-            self.notify()
-            changed = self.change_event()  # taken after our own notify, so it waits for the next change
-            try:
+        waiting = False
+        try:
+            while True:
+                if bot.updates:
+                    return [u.to_api() for u in bot.updates[:limit]]
+                if trio.current_time() >= deadline:
+                    return []
+                if not waiting:
+                    # Counted once per call, not per wake-up: two bots' polls re-notifying on every
+                    # wake-up would wake each other forever.
+                    waiting = True
+                    bot.polls_waiting += 1
+                    self.notify()
+                changed = self.change_event()
                 with trio.move_on_at(deadline):
                     await changed.wait()
-            finally:
-                self.polls_waiting -= 1
+                if bot.poll_generation != generation:
+                    raise ApiError(409, E.CONFLICT_POLL)
+        finally:
+            if waiting:
+                bot.polls_waiting -= 1
                 self.notify()
-            if self._poll_generation != generation:
-                raise ApiError(409, E.CONFLICT_POLL)
 
-    def _set_allowed_updates(self, p: Params) -> None:
+    def _set_allowed_updates(self, bot: BotAccount, p: Params) -> None:
         try:
             wanted = p.get_json("allowed_updates")
         except ValueError:
@@ -293,24 +319,24 @@ class BotMethods(FakeState):
         if not isinstance(wanted, list):
             return
         known = frozenset(w for w in wanted if isinstance(w, str) and w in ALL_UPDATE_TYPES)
-        self.allowed_updates = known or DEFAULT_ALLOWED_UPDATES
+        bot.allowed_updates = known or DEFAULT_ALLOWED_UPDATES
 
     # --- messages --------------------------------------------------------------------------------
 
     @bot_method("sendMessage")
-    def send_message(self, p: Params) -> object:
+    def send_message(self, bot: BotAccount, p: Params) -> object:
         text = self._text_param(p)
         markup = self._reply_markup(p)
         parsed = self._formatted(p, "text", "entities", caption=False)
-        chat = self._chat_for_send(p)
-        thread_id = self._thread(chat, p)
+        chat = self._chat_for_send(bot, p)
+        thread_id = self._thread(bot, chat, p)
         reply_to = self._reply_to(chat, p)
         if not parsed.text:
             raise ApiError(400, E.TEXT_MUST_BE_NON_EMPTY)
-        self._rate_limit(chat)
+        self._rate_limit(bot, chat)
         msg = self.new_message(
             chat,
-            sender_id=self.bot.id,
+            sender_id=bot.id,
             from_bot=True,
             thread_id=thread_id,
             text=parsed.text,
@@ -324,18 +350,18 @@ class BotMethods(FakeState):
         return self.message_json(msg)
 
     @bot_method("editMessageText")
-    def edit_message_text(self, p: Params) -> object:
+    def edit_message_text(self, bot: BotAccount, p: Params) -> object:
         text = self._text_param(p)
         markup = self._reply_markup(p)
         parsed = self._formatted(p, "text", "entities", caption=False)
-        chat, msg = self._editable(p)
+        chat, msg = self._editable(bot, p)
         if msg.text is None:
             raise bad_request("there is no text in the message to edit")
         if not parsed.text:
             raise ApiError(400, E.TEXT_MUST_BE_NON_EMPTY)
         if (parsed.text, parsed.entities, markup) == (msg.text, msg.entities, msg.reply_markup):
             raise ApiError(400, E.NOT_MODIFIED)
-        self._rate_limit(chat)
+        self._rate_limit(bot, chat)
         self._remember_version(msg)
         msg.text, msg.entities, msg.raw, msg.reply_markup = parsed.text, parsed.entities, text, markup
         msg.parse_mode = p.get_str("parse_mode")
@@ -343,10 +369,10 @@ class BotMethods(FakeState):
         return self.message_json(msg)
 
     @bot_method("editMessageCaption")
-    def edit_message_caption(self, p: Params) -> object:
+    def edit_message_caption(self, bot: BotAccount, p: Params) -> object:
         markup = self._reply_markup(p)
         parsed = self._formatted(p, "caption", "caption_entities", caption=True)
-        chat, msg = self._editable(p)
+        chat, msg = self._editable(bot, p)
         if msg.media_kind is None:
             raise bad_request("there is no caption in the message to edit")
         if (parsed.text, parsed.entities, markup) == (
@@ -355,7 +381,7 @@ class BotMethods(FakeState):
             msg.reply_markup,
         ):
             raise ApiError(400, E.NOT_MODIFIED)
-        self._rate_limit(chat)
+        self._rate_limit(bot, chat)
         self._remember_version(msg)
         msg.caption, msg.caption_entities, msg.raw, msg.reply_markup = (
             parsed.text or None,
@@ -367,49 +393,49 @@ class BotMethods(FakeState):
         return self.message_json(msg)
 
     @bot_method("editMessageReplyMarkup")
-    def edit_message_reply_markup(self, p: Params) -> object:
+    def edit_message_reply_markup(self, bot: BotAccount, p: Params) -> object:
         markup = self._reply_markup(p)
-        chat, msg = self._editable(p)
+        chat, msg = self._editable(bot, p)
         if markup == msg.reply_markup:
             raise ApiError(400, E.NOT_MODIFIED)
-        self._rate_limit(chat)
+        self._rate_limit(bot, chat)
         self._remember_version(msg)
         msg.reply_markup = markup
         self.notify()
         return self.message_json(msg)
 
     @bot_method("deleteMessage")
-    def delete_message(self, p: Params) -> object:
-        chat = self._chat(p)
+    def delete_message(self, bot: BotAccount, p: Params) -> object:
+        chat = self._chat(bot, p)
         msg = self._message(chat, p, E.DELETE_NOT_FOUND)
         if msg.service is not None and "forum_topic_created" in msg.service:
             raise ApiError(400, E.CANT_DELETE)
-        if not msg.from_bot and chat.type == "supergroup" and not chat.bot_is_admin:
+        if msg.sender_id != bot.id and chat.type == "supergroup" and not chat.is_admin(bot.id):
             raise ApiError(400, E.CANT_DELETE)
         msg.deleted = True
         self.notify()
         return True
 
     @bot_method("sendChatAction")
-    def send_chat_action(self, p: Params) -> object:
+    def send_chat_action(self, bot: BotAccount, p: Params) -> object:
         action = p.get_str("action")
         if action not in CHAT_ACTIONS:
             raise ApiError(400, E.WRONG_ACTION)
-        chat = self._chat_for_send(p)
-        thread_id = self._thread(chat, p)
-        self.chat_actions.append(ChatAction(chat.id, thread_id, action, self.now()))
+        chat = self._chat_for_send(bot, p)
+        thread_id = self._thread(bot, chat, p)
+        self.chat_actions.append(ChatAction(chat.id, thread_id, action, self.now(), bot.id))
         self.notify()
         return True
 
     @bot_method("sendMessageDraft")
-    def send_message_draft(self, p: Params) -> object:
+    def send_message_draft(self, bot: BotAccount, p: Params) -> object:
         draft_id = p.get_int("draft_id")
         if not draft_id:
             raise bad_request("draft_id must be non-zero")
-        chat = self._chat_for_send(p)
+        chat = self._chat_for_send(bot, p)
         if chat.type != "private":
             raise bad_request("TEXTDRAFT_PEER_INVALID")
-        thread_id = self._thread(chat, p)
+        thread_id = self._thread(bot, chat, p)
         parsed = self._formatted(p, "text", "entities", caption=False)
         self.drafts.append(DraftFrame(chat.id, thread_id, draft_id, parsed.text, parsed.entities, self.now()))
         self.notify()
@@ -418,14 +444,19 @@ class BotMethods(FakeState):
     # --- callback queries ------------------------------------------------------------------------
 
     @bot_method("answerCallbackQuery")
-    def answer_callback_query(self, p: Params) -> object:
+    def answer_callback_query(self, bot: BotAccount, p: Params) -> object:
         query_id = p.get_str("callback_query_id") or ""
         query = self.callback_queries.get(query_id)
-        if query is None or query.answered or self.now() - query.created > self.callback_query_ttl:
+        if (
+            query is None
+            or query.bot_id not in (None, bot.id)  # another bot's query id is invalid for this one
+            or query.answered
+            or self.now() - query.created > self.callback_query_ttl
+        ):
             raise ApiError(400, E.QUERY_TOO_OLD)
         query.answered = True
         answer = CallbackAnswer(
-            query_id, p.get_str("text"), p.get_bool("show_alert"), p.get_str("url"), self.now()
+            query_id, p.get_str("text"), p.get_bool("show_alert"), p.get_str("url"), self.now(), bot.id
         )
         self.callback_answers.append(answer)
         self.notify()
@@ -433,17 +464,17 @@ class BotMethods(FakeState):
 
     # --- media and files -------------------------------------------------------------------------
 
-    def _send_media(self, p: Params, kind: str) -> object:
+    def _send_media(self, bot: BotAccount, p: Params, kind: str) -> object:
         markup = self._reply_markup(p)
         caption = self._formatted(p, "caption", "caption_entities", caption=True)
-        chat = self._chat_for_send(p)
-        thread_id = self._thread(chat, p)
+        chat = self._chat_for_send(bot, p)
+        thread_id = self._thread(bot, chat, p)
         reply_to = self._reply_to(chat, p)
         files = self._media_files(kind, p.get_file(kind), p)
-        self._rate_limit(chat)
+        self._rate_limit(bot, chat)
         msg = self.new_message(
             chat,
-            sender_id=self.bot.id,
+            sender_id=bot.id,
             from_bot=True,
             thread_id=thread_id,
             caption=caption.text or None,
@@ -499,19 +530,19 @@ class BotMethods(FakeState):
         )
 
     @bot_method("sendPhoto")
-    def send_photo(self, p: Params) -> object:
-        return self._send_media(p, "photo")
+    def send_photo(self, bot: BotAccount, p: Params) -> object:
+        return self._send_media(bot, p, "photo")
 
     @bot_method("sendDocument")
-    def send_document(self, p: Params) -> object:
-        return self._send_media(p, "document")
+    def send_document(self, bot: BotAccount, p: Params) -> object:
+        return self._send_media(bot, p, "document")
 
     @bot_method("sendVoice")
-    def send_voice(self, p: Params) -> object:
-        return self._send_media(p, "voice")
+    def send_voice(self, bot: BotAccount, p: Params) -> object:
+        return self._send_media(bot, p, "voice")
 
     @bot_method("editMessageMedia")
-    def edit_message_media(self, p: Params) -> object:
+    def edit_message_media(self, bot: BotAccount, p: Params) -> object:
         try:
             media = p.get_json("media")
         except ValueError:
@@ -531,12 +562,12 @@ class BotMethods(FakeState):
             {},
         )
         caption = self._formatted(sub, "caption", "caption_entities", caption=True)
-        chat, msg = self._editable(p)
+        chat, msg = self._editable(bot, p)
         if msg.media_kind is None:
             raise bad_request("there is no media in the message to edit")
         ref = p.attached(media["media"]) or media["media"]
         files = self._media_files(str(kind), ref, p)
-        self._rate_limit(chat)
+        self._rate_limit(bot, chat)
         self._remember_version(msg)
         msg.media_kind = "photo" if kind == "photo" else "document"
         msg.files = files
@@ -547,7 +578,7 @@ class BotMethods(FakeState):
         return self.message_json(msg)
 
     @bot_method("getFile")
-    def get_file(self, p: Params) -> object:
+    def get_file(self, bot: BotAccount, p: Params) -> object:
         file_id = p.get_str("file_id")
         if not file_id:
             raise bad_request("file_id not specified")
@@ -574,7 +605,7 @@ class BotMethods(FakeState):
         return json.dumps(scope, sort_keys=True), p.get_str("language_code") or ""
 
     @bot_method("setMyCommands")
-    def set_my_commands(self, p: Params) -> object:
+    def set_my_commands(self, bot: BotAccount, p: Params) -> object:
         try:
             commands = p.get_json("commands")
         except ValueError:
@@ -598,71 +629,71 @@ class BotMethods(FakeState):
             cleaned.append({"command": command, "description": description})
         key = self._scope_key(p)
         if cleaned:
-            self.commands[key] = cleaned
+            bot.commands[key] = cleaned
         else:
-            self.commands.pop(key, None)
+            bot.commands.pop(key, None)
         self.notify()
         return True
 
     @bot_method("getMyCommands")
-    def get_my_commands(self, p: Params) -> object:
-        return list(self.commands.get(self._scope_key(p), []))
+    def get_my_commands(self, bot: BotAccount, p: Params) -> object:
+        return list(bot.commands.get(self._scope_key(p), []))
 
     @bot_method("deleteMyCommands")
-    def delete_my_commands(self, p: Params) -> object:
-        self.commands.pop(self._scope_key(p), None)
+    def delete_my_commands(self, bot: BotAccount, p: Params) -> object:
+        bot.commands.pop(self._scope_key(p), None)
         self.notify()
         return True
 
     # --- forum topics ----------------------------------------------------------------------------
 
-    def _forum(self, p: Params) -> Chat:
-        chat = self._chat_for_send(p)
+    def _forum(self, bot: BotAccount, p: Params) -> Chat:
+        chat = self._chat_for_send(bot, p)
         if not chat.has_topics:
             raise bad_request("the chat is not a forum")
         return chat
 
-    def _topic_to_manage(self, p: Params) -> tuple[Chat, Topic]:
-        chat = self._forum(p)
+    def _topic_to_manage(self, bot: BotAccount, p: Params) -> tuple[Chat, Topic]:
+        chat = self._forum(bot, p)
         thread_id = p.get_int("message_thread_id")
         topic = chat.topics.get(thread_id) if thread_id is not None else None
         if topic is None or topic.deleted:
             raise ApiError(400, E.THREAD_NOT_FOUND)
-        if chat.type == "supergroup" and not chat.bot_is_admin and not topic.created_by_bot:
+        if chat.type == "supergroup" and not chat.is_admin(bot.id) and topic.creator_bot_id != bot.id:
             raise bad_request("CHAT_ADMIN_REQUIRED")
         return chat, topic
 
-    def _bot_service(self, chat: Chat, topic: Topic, service: dict[str, object]) -> StoredMessage:
-        # The bot's own service messages never become updates.
-        msg = self.new_message(
-            chat, sender_id=self.bot.id, from_bot=True, thread_id=topic.id, service=service
-        )
+    def _bot_service(
+        self, bot: BotAccount, chat: Chat, topic: Topic, service: dict[str, object]
+    ) -> StoredMessage:
+        # A bot's service messages never become updates (not for itself, nor for other bots).
+        msg = self.new_message(chat, sender_id=bot.id, from_bot=True, thread_id=topic.id, service=service)
         self.notify()
         return msg
 
     @bot_method("createForumTopic")
-    def create_forum_topic(self, p: Params) -> object:
-        chat = self._forum(p)
+    def create_forum_topic(self, bot: BotAccount, p: Params) -> object:
+        chat = self._forum(bot, p)
         name = p.get_str("name") or ""
         if not 1 <= len(name) <= 128:
             raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
-        if chat.type == "supergroup" and not chat.bot_is_admin:
+        if chat.type == "supergroup" and not chat.is_admin(bot.id):
             raise bad_request("not enough rights to create a topic")
         color = p.get_int("icon_color") if p.has("icon_color") else TOPIC_ICON_COLORS[0]
         if color not in TOPIC_ICON_COLORS:
             raise bad_request("invalid icon_color specified")
         emoji = p.get_str("icon_custom_emoji_id") or None
-        topic = Topic(chat.next_message_id, name, color, emoji, created_by_bot=True)
+        topic = Topic(chat.next_message_id, name, color, emoji, creator_bot_id=bot.id)
         chat.topics[topic.id] = topic
         created: dict[str, object] = {"name": name, "icon_color": color}
         if emoji:
             created["icon_custom_emoji_id"] = emoji
-        self._bot_service(chat, topic, {"forum_topic_created": created})
+        self._bot_service(bot, chat, topic, {"forum_topic_created": created})
         return topic.to_api()
 
     @bot_method("editForumTopic")
-    def edit_forum_topic(self, p: Params) -> object:
-        chat, topic = self._topic_to_manage(p)
+    def edit_forum_topic(self, bot: BotAccount, p: Params) -> object:
+        chat, topic = self._topic_to_manage(bot, p)
         edited: dict[str, object] = {}
         name = p.get_str("name")
         if name is not None and name != topic.name:
@@ -679,35 +710,35 @@ class BotMethods(FakeState):
             topic.is_name_implicit = False
         if "icon_custom_emoji_id" in edited:
             topic.icon_custom_emoji_id = emoji or None
-        self._bot_service(chat, topic, {"forum_topic_edited": edited})
+        self._bot_service(bot, chat, topic, {"forum_topic_edited": edited})
         return True
 
-    def _set_closed(self, p: Params, closed: bool) -> object:
-        chat, topic = self._topic_to_manage(p)
+    def _set_closed(self, bot: BotAccount, p: Params, closed: bool) -> object:
+        chat, topic = self._topic_to_manage(bot, p)
         if topic.closed == closed:
             raise bad_request("TOPIC_NOT_MODIFIED")
         topic.closed = closed
-        self._bot_service(chat, topic, {"forum_topic_closed" if closed else "forum_topic_reopened": {}})
+        self._bot_service(bot, chat, topic, {"forum_topic_closed" if closed else "forum_topic_reopened": {}})
         return True
 
     @bot_method("closeForumTopic")
-    def close_forum_topic(self, p: Params) -> object:
-        return self._set_closed(p, True)
+    def close_forum_topic(self, bot: BotAccount, p: Params) -> object:
+        return self._set_closed(bot, p, True)
 
     @bot_method("reopenForumTopic")
-    def reopen_forum_topic(self, p: Params) -> object:
-        return self._set_closed(p, False)
+    def reopen_forum_topic(self, bot: BotAccount, p: Params) -> object:
+        return self._set_closed(bot, p, False)
 
     @bot_method("deleteForumTopic")
-    def delete_forum_topic(self, p: Params) -> object:
-        chat, topic = self._topic_to_manage(p)
+    def delete_forum_topic(self, bot: BotAccount, p: Params) -> object:
+        chat, topic = self._topic_to_manage(bot, p)
         delete_topic(chat, topic)
         self.notify()
         return True
 
     @bot_method("getChat")
-    def get_chat_info(self, p: Params) -> object:
-        chat = self._chat(p)
+    def get_chat_info(self, bot: BotAccount, p: Params) -> object:
+        chat = self._chat(bot, p)
         return self.chat_json(chat)
 
 

@@ -68,7 +68,8 @@ class Topic:
     is_name_implicit: bool = False
     closed: bool = False
     deleted: bool = False
-    created_by_bot: bool = False
+    creator_bot_id: int | None = None
+    """The bot that made the topic with createForumTopic (it may manage it without admin rights)."""
 
     def to_api(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -203,7 +204,11 @@ class StoredMessage:
 
 @dataclass(slots=True)
 class Chat:
-    """A private chat (``id`` = the user's id) or a forum supergroup."""
+    """A private chat (``id`` = the user's id) or a forum supergroup.
+
+    ``bots`` maps the id of every bot in the chat to whether it is an admin there. A private chat
+    has exactly one bot (chat ids are user ids, so the fake holds one private chat per user).
+    """
 
     id: int
     type: Literal["private", "supergroup"]
@@ -211,7 +216,7 @@ class Chat:
     user_id: int | None = None
     is_forum: bool = False
     topics_enabled: bool = False
-    bot_is_admin: bool = False
+    bots: dict[int, bool] = field(default_factory=dict)
     bot_blocked: bool = False
     topics: dict[int, Topic] = field(default_factory=dict)
     messages: dict[int, StoredMessage] = field(default_factory=dict)
@@ -222,6 +227,40 @@ class Chat:
     @property
     def has_topics(self) -> bool:
         return self.is_forum or self.topics_enabled
+
+    def is_admin(self, bot_id: int) -> bool:
+        return self.bots.get(bot_id, False)
+
+
+@dataclass(slots=True)
+class BotAccount:
+    """One bot the fake serves, with everything the real server keeps per bot.
+
+    Each bot has its own update queue and update ids, ``allowed_updates`` filter, long-poll
+    bookkeeping (``poll_generation`` makes an older pending getUpdates of the same bot fail with
+    409), commands and getMe flags. ``polls_waiting`` counts its getUpdates calls blocked in a long
+    poll.
+    """
+
+    token: str
+    user: User
+    can_read_all_group_messages: bool = False
+    has_topics_enabled: bool = True
+    allows_users_to_create_topics: bool = True
+    updates: list[Update] = field(default_factory=list)
+    allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
+    commands: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
+    polls_waiting: int = 0
+    poll_generation: int = 0
+    next_update_id: int = 1000
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def username(self) -> str:
+        return self.user.username or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +273,7 @@ class CallRecord:
     description: str | None
     time: float
     done_time: float
+    bot_id: int | None = None  # the calling bot; None when the token was not recognised
 
     @property
     def ok(self) -> bool:
@@ -247,6 +287,7 @@ class CallRecord:
             "description": self.description,
             "time": self.time,
             "done_time": self.done_time,
+            "bot_id": self.bot_id,
         }
 
 
@@ -256,6 +297,7 @@ class ChatAction:
     thread_id: int | None
     action: str
     time: float
+    bot_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +307,7 @@ class CallbackAnswer:
     show_alert: bool
     url: str | None
     time: float
+    bot_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -276,6 +319,7 @@ class CallbackQuery:
     data: str
     created: float
     answered: bool = False
+    bot_id: int | None = None  # the bot that sent the message; only it gets and may answer the query
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import trio
 from .errors import ControlError
 from .faults import FaultPlan, RateLimiter
 from .model import (
-    DEFAULT_ALLOWED_UPDATES,
+    BotAccount,
     CallbackAnswer,
     CallbackQuery,
     CallRecord,
@@ -37,7 +37,12 @@ _FILE_DIRS = {"photo": ("photos", ".jpg"), "document": ("documents", ""), "voice
 
 
 class FakeState:
-    """State of one fake Bot API server (one bot token).
+    """State of one fake Bot API server: the bots it serves and everything they share.
+
+    The constructor's bot is the *default* bot; :meth:`add_bot` adds more that can share chats.
+    Attributes that belong to one bot (``token``, ``bot``, ``updates``, ``allowed_updates``,
+    ``commands``, ``polls_waiting``, the getMe flags) are read from and written to the default bot;
+    other bots' are on :meth:`bot_account`.
 
     Knobs: ``long_poll_max`` caps getUpdates' timeout (seconds) so test suites stay fast;
     ``callback_query_ttl`` is how long a callback query can be answered; ``rate_limit`` enables
@@ -58,14 +63,19 @@ class FakeState:
         allows_users_to_create_topics: bool = True,
     ) -> None:
         head = token.split(":", 1)[0]
-        self.token = token
-        self.bot = User(int(head) if head.isdigit() else 1000, bot_first_name, bot_username, is_bot=True)
+        self.default_bot = BotAccount(
+            token,
+            User(int(head) if head.isdigit() else 1000, bot_first_name, bot_username, is_bot=True),
+            can_read_all_group_messages=can_read_all_group_messages,
+            has_topics_enabled=has_topics_enabled,
+            allows_users_to_create_topics=allows_users_to_create_topics,
+        )
+        self.bots: dict[int, BotAccount] = {self.default_bot.id: self.default_bot}
         self.long_poll_max = long_poll_max
         self.callback_query_ttl = callback_query_ttl
         self.rate_limiter: RateLimiter | None = RateLimiter() if rate_limit else None
-        self.can_read_all_group_messages = can_read_all_group_messages
-        self.has_topics_enabled = has_topics_enabled
-        self.allows_users_to_create_topics = allows_users_to_create_topics
+        """The default bot's flood-control model; other bots get a copy of it on first use."""
+        self._other_limiters: dict[int, RateLimiter] = {}
         self.faults = FaultPlan()
 
         self.users: dict[int, User] = {}
@@ -73,25 +83,123 @@ class FakeState:
         self.files: dict[str, StoredFile] = {}
         self.files_by_path: dict[str, StoredFile] = {}
         self.photo_groups: dict[str, tuple[StoredFile, ...]] = {}
-        self.updates: list[Update] = []
-        self.allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self.calls: list[CallRecord] = []
         self.chat_actions: list[ChatAction] = []
         self.callback_answers: list[CallbackAnswer] = []
         self.callback_queries: dict[str, CallbackQuery] = {}
-        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.drafts: list[DraftFrame] = []
         self.internal_errors: list[str] = []
-        self.polls_waiting = 0
-        """getUpdates calls currently blocked in a long poll (lets tests wait for a poller)."""
         self.version = 0
 
         self._changed = trio.Event()
-        self._next_update_id = 1000
         self._next_group_id = -1001000000001
         self._file_counter = 0
         self._callback_counter = 0
-        self._poll_generation = 0
+
+    # --- the default bot's attributes ------------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        return self.default_bot.token
+
+    @property
+    def bot(self) -> User:
+        return self.default_bot.user
+
+    @property
+    def updates(self) -> list[Update]:
+        return self.default_bot.updates
+
+    @updates.setter
+    def updates(self, value: list[Update]) -> None:
+        self.default_bot.updates = value
+
+    @property
+    def allowed_updates(self) -> frozenset[str]:
+        return self.default_bot.allowed_updates
+
+    @allowed_updates.setter
+    def allowed_updates(self, value: frozenset[str]) -> None:
+        self.default_bot.allowed_updates = value
+
+    @property
+    def commands(self) -> dict[tuple[str, str], list[dict[str, str]]]:
+        return self.default_bot.commands
+
+    @property
+    def polls_waiting(self) -> int:
+        """The default bot's getUpdates calls blocked in a long poll (lets tests wait for a poller)."""
+        return self.default_bot.polls_waiting
+
+    @property
+    def can_read_all_group_messages(self) -> bool:
+        return self.default_bot.can_read_all_group_messages
+
+    @can_read_all_group_messages.setter
+    def can_read_all_group_messages(self, value: bool) -> None:
+        self.default_bot.can_read_all_group_messages = value
+
+    @property
+    def has_topics_enabled(self) -> bool:
+        return self.default_bot.has_topics_enabled
+
+    @has_topics_enabled.setter
+    def has_topics_enabled(self, value: bool) -> None:
+        self.default_bot.has_topics_enabled = value
+
+    @property
+    def allows_users_to_create_topics(self) -> bool:
+        return self.default_bot.allows_users_to_create_topics
+
+    @allows_users_to_create_topics.setter
+    def allows_users_to_create_topics(self, value: bool) -> None:
+        self.default_bot.allows_users_to_create_topics = value
+
+    # --- bots ------------------------------------------------------------------------------------
+
+    def add_bot(
+        self,
+        token: str,
+        username: str,
+        first_name: str | None = None,
+        *,
+        can_read_all_group_messages: bool = False,
+    ) -> int:
+        """Serve another bot (its own queue, polls, commands); returns its user id.
+
+        The id is the token's numeric head, as on the real server. The bot joins no chat: pass its
+        id to ``create_forum_group(bot_ids=...)`` or :meth:`add_bot_to_chat`. Raises
+        ``ControlError`` when the token, id or username (case-insensitive) is already taken.
+        """
+        head = token.split(":", 1)[0]
+        if ":" not in token or not head.isdigit():
+            raise ControlError("a bot token looks like <digits>:<secret>")
+        bot_id = int(head)
+        taken = {b.username.lower() for b in self.bots.values()}
+        if bot_id in self.bots or bot_id in self.users or username.lower() in taken:
+            raise ControlError(f"bot {bot_id} / @{username} already exists")
+        self.bots[bot_id] = BotAccount(
+            token,
+            User(bot_id, first_name or username, username, is_bot=True),
+            can_read_all_group_messages=can_read_all_group_messages,
+        )
+        self.notify()
+        return bot_id
+
+    def bot_account(self, bot_id: int | None = None) -> BotAccount:
+        """A bot by id (None: the default bot). Raises ``ControlError`` for an unknown id."""
+        if bot_id is None:
+            return self.default_bot
+        try:
+            return self.bots[bot_id]
+        except KeyError:
+            raise ControlError(f"unknown bot {bot_id}; call add_bot first") from None
+
+    def bot_for_token(self, token: str) -> BotAccount | None:
+        for bot in self.bots.values():
+            if bot.token == token:
+                return bot
+        return None
 
     # --- change signal ---------------------------------------------------------------------------
 
@@ -180,7 +288,7 @@ class FakeState:
     def message_json(self, msg: StoredMessage, *, nested: bool = False) -> dict[str, object]:
         """The Bot API Message object for a stored message, in its current state."""
         chat = self.chats[msg.chat_id]
-        sender = self.bot if msg.from_bot else self.users[msg.sender_id]
+        sender = self.bots[msg.sender_id].user if msg.from_bot else self.users[msg.sender_id]
         out: dict[str, object] = {"message_id": msg.message_id, "from": sender.to_api()}
         out["chat"] = self.chat_json(chat)
         out["date"] = msg.date
@@ -245,13 +353,14 @@ class FakeState:
 
     # --- updates ---------------------------------------------------------------------------------
 
-    def enqueue(self, kind: str, payload: dict[str, object]) -> Update | None:
-        """Queue an update unless the bot's allowed_updates filter excludes its type."""
-        if kind not in self.allowed_updates:
+    def enqueue(self, kind: str, payload: dict[str, object], bot: BotAccount | None = None) -> Update | None:
+        """Queue an update for ``bot`` (None: the default bot) unless its allowed_updates excludes it."""
+        bot = bot or self.default_bot
+        if kind not in bot.allowed_updates:
             return None
-        update = Update(self._next_update_id, kind, payload)
-        self._next_update_id += 1
-        self.updates.append(update)
+        update = Update(bot.next_update_id, kind, payload)
+        bot.next_update_id += 1
+        bot.updates.append(update)
         self.notify()
         return update
 
