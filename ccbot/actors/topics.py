@@ -247,9 +247,19 @@ class Topics:
         return None
 
     async def _to_window(self, key: TopicKey, running: RunningWindow, command: WindowCommand) -> None:
+        """Queue ``command`` for the window. Text is first journaled in the binding (and saved), so a kill
+        before it was typed does not lose it: the next window actor types what is still pending."""
+        entry = None
+        if isinstance(command, UserText):
+            entry = {"text": command.text, "message_id": command.message_id, "origin": command.origin}
+            running.binding.pending_inputs.append(entry)
+            await self.keeper.save()
         try:
             running.inbox.send_nowait(command)
         except trio.WouldBlock:
+            if entry is not None and entry in running.binding.pending_inputs:
+                running.binding.pending_inputs.remove(entry)
+                await self.keeper.save()
             await self.say(key, "⏳ Codex's window is still busy with earlier messages; nothing was typed. "
                                 "Try again in a moment.")
         except (trio.ClosedResourceError, trio.BrokenResourceError):

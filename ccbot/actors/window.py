@@ -54,6 +54,7 @@ ENTER_RETRIES = 2
 PASTE_SETTLE = 0.25  # Codex's paste-burst detector swallows an Enter that follows text too closely
 TYPING_EVERY = 4.5
 PROOF_WINDOW = 6.0
+RECOVERY_WAIT = 3.0
 THREAD_CLOCK_SLACK = 2.0
 
 
@@ -163,17 +164,29 @@ class WindowActor:
             nursery.start_soon(self._rollout_loop)
             nursery.start_soon(self._typing_loop)
             task_status.started()
+            journaled = [UserText(e["text"], int(e["message_id"]), str(e.get("origin", "text")))
+                         for e in self.binding.pending_inputs]
+            for command in journaled:
+                await self._handle_safely(command)
             async for command in inbox:
-                try:
-                    await self._handle(command)
-                except TmuxError as exc:
-                    log.warning("tmux command failed", error=str(exc))
-                    await self.say(f"⚠️ tmux error: <code>{html.escape(str(exc))}</code>")
+                await self._handle_safely(command)
+
+    async def _handle_safely(self, command: WindowCommand) -> None:
+        try:
+            await self._handle(command)
+        except TmuxError as exc:
+            log.warning("tmux command failed", error=str(exc))
+            await self.say(f"⚠️ tmux error: <code>{html.escape(str(exc))}</code>")
 
     # -- inbox ----------------------------------------------------------------------------------------
     async def _handle(self, command: WindowCommand) -> None:
         match command:
             case UserText():
+                entry = self._pending_entry(command)
+                if entry is None:
+                    return  # a restarted actor already handled it from the journal
+                if entry.get("typing") and await self._recover_interrupted_typing(command):
+                    return
                 await self._deliver_text(command)
             case PressKeys(keys=keys):
                 await self.deps.tmux.send_keys(self.binding.pane_id, *keys)
@@ -184,6 +197,43 @@ class WindowActor:
                     await self.say(f"Unknown request {html.escape(name)}")
                 else:
                     await handler(self, args)
+
+    def _pending_entry(self, item: UserText) -> dict[str, Any] | None:
+        """``item``'s entry in the binding's input journal; None when a restarted actor already took it."""
+        for entry in self.binding.pending_inputs:
+            if entry.get("message_id") == item.message_id and entry.get("text") == item.text:
+                return entry
+        return None
+
+    async def _mark_pending(self, item: UserText, *, typing: bool) -> None:
+        """Journal step (saved): ``typing=True`` right before keys go to the pane; ``False`` removes the
+        entry once Enter was pressed (or the text was refused)."""
+        entry = self._pending_entry(item)
+        if entry is None:
+            return
+        if typing:
+            entry["typing"] = True
+        else:
+            self.binding.pending_inputs.remove(entry)
+        await self.deps.keeper.save()
+
+    async def _recover_interrupted_typing(self, item: UserText) -> bool:
+        """A previous process was killed while typing ``item``. Returns True when it needs no retyping:
+        it is still in the composer (Enter is pressed now) or Codex already recorded it."""
+        await self.wait_state(lambda s: s is not State.STARTING, READY_TIMEOUT)
+        want = _norm(clean_user_text(item.text))
+        composer = _norm(self.model.composer_text or "") if self.model is not None else ""
+        if composer and want.startswith(composer[:40]):
+            log.info("finishing a submit interrupted by a restart")
+            await self.deps.tmux.send_keys(self.binding.pane_id, "Enter")
+            await self._mark_pending(item, typing=False)
+            return True
+        with trio.move_on_after(RECOVERY_WAIT):  # let the tailer re-read what Codex wrote meanwhile
+            while not any(_norm(t) == want for t in self.seen_user_texts):
+                await self.changed.wait()
+            await self._mark_pending(item, typing=False)
+            return True
+        return False
 
     async def wait_state(self, accept: Callable[[State], bool], timeout: float) -> bool:
         with trio.move_on_after(timeout):
@@ -197,16 +247,20 @@ class WindowActor:
             await self.wait_state(lambda s: s is not State.STARTING, READY_TIMEOUT)
         verdict = self.machine.can_accept_text()
         if not verdict.ok:
+            await self._mark_pending(item, typing=False)
             await self.say(f"⛔ Not sent: {html.escape(verdict.reason)}. Nothing was typed.",
                            reply_to_message_id=item.message_id)
             return
         text = clean_user_text(item.text)
         if not text.strip():
+            await self._mark_pending(item, typing=False)
             await self.say("Nothing to type: the message has only control characters or spaces.")
             return
         is_command = item.origin == "command"
         before = len(self.seen_user_texts)
+        await self._mark_pending(item, typing=True)
         await self.type_text(text)
+        await self._mark_pending(item, typing=False)
         self._bump_activity()
         if is_command:
             self._reprove_for(PROOF_WINDOW)
@@ -451,6 +505,8 @@ class WindowActor:
 
     async def _act(self, piece: Piece) -> None:
         b = self.binding
+        log.debug("deliver", action=piece.action, kind=piece.rendered.kind if piece.rendered else None,
+                  status_message=b.status_message_id, end=piece.end)
         if piece.action == "status_start":
             b.status_steps = []
             b.status_message_id = await self._send_html(STATUS_WORKING, silent=True)

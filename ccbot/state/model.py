@@ -49,6 +49,8 @@ class Binding:
     known_rollouts: list[str] = field(default_factory=list)
     status_message_id: int | None = None
     status_steps: list[str] = field(default_factory=list)
+    # Text handed to the window but not typed yet ({"text", "message_id", "origin"}): survives a kill
+    pending_inputs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def key(self) -> TopicKey:

@@ -87,8 +87,8 @@ def parse_notification(line: bytes) -> Notice | None:
                 return Notice("pane", pane, window if window.startswith("@") else None)
         return None
     if line.startswith((b"%window-close ", b"%unlinked-window-close ")):
-        window = _word(line, 1)
-        return Notice("window-closed", window=window) if window and window.startswith("@") else None
+        closed = _word(line, 1)
+        return Notice("window-closed", window=closed) if closed and closed.startswith("@") else None
     if line.startswith(b"%session-changed "):
         return Notice("attached")
     if line == b"%exit" or line.startswith(b"%exit "):
@@ -237,10 +237,9 @@ class ControlClient:
         pending: Any = task_status
         while True:
             before = self.attaches
-            try:
+            # OSError: tmux missing or not executable; keep trying, waiters fall back to their timeouts
+            with contextlib.suppress(OSError):
                 pending = await self._attach_once(pending)
-            except OSError:
-                pass  # tmux missing or not executable: keep trying, waiters fall back to their timeouts
             if self.connected:
                 self._apply(Notice("exit"))
             if pending is not None:
@@ -254,8 +253,12 @@ class ControlClient:
     async def _attach_once(self, task_status: Any) -> Any:
         """One client's life. Returns ``task_status`` if it was not used (the client never attached)."""
         proc = await trio.lowlevel.open_process(
-            self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=self._environ)
+            self._argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=self._environ,
+        )
         assert proc.stdin is not None and proc.stdout is not None
         try:
             await proc.stdin.send_all(_SUBSCRIBE)
@@ -264,7 +267,7 @@ class ControlClient:
                 data = await proc.stdout.receive_some(65536)
                 if not data:
                     return task_status
-                for notice in parser.feed(data):
+                for notice in parser.feed(bytes(data)):
                     self._apply(notice)
                     if notice.kind == "attached" and task_status is not None:
                         task_status.started()

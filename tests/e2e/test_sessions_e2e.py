@@ -15,6 +15,8 @@ async def test_new_topic_fresh_thread_reply_in_that_topic_only(tmp_path: Path, c
         t2 = s.new_topic("two")
         await s.start_fresh(t1, "hello mock")
         await s.wait_text(t1, "MOCK_REPLY: you said: hello mock", timeout=60)
+        await s.wait_text(t1, "✓ Done", timeout=30)
+        assert not any("Working" in x for x in s.texts(t1)), s.texts(t1)  # the status message was edited
         assert "hello mock" in s.user_messages_in_rollouts()  # submitted, confirmed in the rollout
         assert s.texts(t2) == []
         # the window lives in the configured session and shows the same conversation

@@ -11,7 +11,14 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
-from ccbot.tmux.control import SUBSCRIPTION, ControlClient, ControlParser, Notice, PaneVersions, parse_notification
+from ccbot.tmux.control import (
+    SUBSCRIPTION,
+    ControlClient,
+    ControlParser,
+    Notice,
+    PaneVersions,
+    parse_notification,
+)
 
 SESSION = "ccbot-ctl"
 WAIT = 10.0
@@ -31,7 +38,14 @@ def test_parse_notifications() -> None:
     assert parse_notification(b"%session-changed $0 ccbot") == Notice("attached")
     assert parse_notification(b"%exit") == Notice("exit")
     assert parse_notification(b"%exit server exited") == Notice("exit")
-    for ignored in (b"%layout-change @1 abc", b"%sessions-changed", b"", b"garbage", b"%output", b"%output x y"):
+    for ignored in (
+        b"%layout-change @1 abc",
+        b"%sessions-changed",
+        b"",
+        b"garbage",
+        b"%output",
+        b"%output x y",
+    ):
         assert parse_notification(ignored) is None
 
 
@@ -39,7 +53,9 @@ def test_parser_splits_lines_across_reads_and_skips_command_replies() -> None:
     parser = ControlParser()
     assert parser.feed(b"%begin 1 2 0\n%output %1 inside a reply\n%end 1 2 0\n%out") == []
     assert parser.feed(b"put %2 a\\012\n%begin 1 3 1\nerr\n%error 1 3 1\n%output %3 b\r\n") == [
-        Notice("output", "%2"), Notice("output", "%3")]
+        Notice("output", "%2"),
+        Notice("output", "%3"),
+    ]
 
 
 def test_versions_bump_per_pane_window_and_reconnect() -> None:
@@ -57,16 +73,25 @@ def test_versions_bump_per_pane_window_and_reconnect() -> None:
 
 
 def _tmux(tmux_bin: str, socket: str, *args: str) -> str:
-    proc = subprocess.run([tmux_bin, "-L", socket, "-f", "/dev/null", *args], capture_output=True, text=True,
-                          check=False, timeout=WAIT)
+    proc = subprocess.run(
+        [tmux_bin, "-L", socket, "-f", "/dev/null", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=WAIT,
+    )
     return proc.stdout
 
 
 @asynccontextmanager
-async def control_for(tmux_bin: str, *, start_server: bool = True) -> AsyncIterator[tuple[ControlClient, str]]:
+async def control_for(
+    tmux_bin: str, *, start_server: bool = True
+) -> AsyncIterator[tuple[ControlClient, str]]:
     socket = f"ccbot-ctl-{secrets.token_hex(4)}"
     if start_server:
-        _tmux(tmux_bin, socket, "new-session", "-d", "-s", SESSION, "-n", "placeholder", "-x", "120", "-y", "30")
+        _tmux(
+            tmux_bin, socket, "new-session", "-d", "-s", SESSION, "-n", "placeholder", "-x", "120", "-y", "30"
+        )
     client = ControlClient(SESSION, socket_name=socket, tmux_bin=tmux_bin)
     try:
         async with trio.open_nursery() as nursery:
@@ -79,8 +104,20 @@ async def control_for(tmux_bin: str, *, start_server: bool = True) -> AsyncItera
 
 
 def _new_window(tmux_bin: str, socket: str, command: str) -> tuple[str, str]:
-    out = _tmux(tmux_bin, socket, "new-window", "-d", "-t", f"={SESSION}:", "-P", "-F", "#{window_id} #{pane_id}",
-                "sh", "-c", command)
+    out = _tmux(
+        tmux_bin,
+        socket,
+        "new-window",
+        "-d",
+        "-t",
+        f"={SESSION}:",
+        "-P",
+        "-F",
+        "#{window_id} #{pane_id}",
+        "sh",
+        "-c",
+        command,
+    )
     window, pane = out.split()
     return window, pane
 
@@ -153,6 +190,8 @@ async def test_client_does_not_resize_windows(tmux_bin: str, size: tuple[int, in
     async with control_for(tmux_bin) as (client, socket):
         window, _ = _new_window(tmux_bin, socket, "sleep 30")
         await trio.sleep(0.2)
-        out = _tmux(tmux_bin, socket, "display-message", "-p", "-t", window, "#{window_width}x#{window_height}")
+        out = _tmux(
+            tmux_bin, socket, "display-message", "-p", "-t", window, "#{window_width}x#{window_height}"
+        )
         assert out.strip() == f"{size[0]}x{size[1]}"
         assert client.connected

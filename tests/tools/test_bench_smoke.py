@@ -103,9 +103,14 @@ def _decode(lines: list[str]) -> list[object]:
 def test_lines_have_the_0169_shape_and_decode_once_each() -> None:
     maker = LineMaker(uuid7(int(NOW * 1000), bytes(10)), cwd="/w", rng=random.Random(1))
     turn = maker.new_turn_id(NOW)
-    lines = [maker.session_meta(NOW), maker.task_started(NOW, turn), *maker.user_message(NOW, turn, "hi"),
-             *maker.command(NOW, turn, "ls -la", "a\nb\n"), *maker.agent_message(NOW, turn, "**done**"),
-             maker.task_complete(NOW, turn, "**done**", 1500)]
+    lines = [
+        maker.session_meta(NOW),
+        maker.task_started(NOW, turn),
+        *maker.user_message(NOW, turn, "hi"),
+        *maker.command(NOW, turn, "ls -la", "a\nb\n"),
+        *maker.agent_message(NOW, turn, "**done**"),
+        maker.task_complete(NOW, turn, "**done**", 1500),
+    ]
     parsed = [json.loads(line) for line in lines]
     assert all(set(p) == {"timestamp", "ordinal", "type", "payload"} for p in parsed)
     assert [p["ordinal"] for p in parsed] == list(range(len(lines)))

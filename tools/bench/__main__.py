@@ -43,16 +43,36 @@ class Config:
     input_windows: int
     input_rounds: int
     real_pings: int
+    residual_idle: bool  # also measure idle at 50 windows with the screen poll slowed to 60 s
 
 
-QUICK = Config(True, 40_000_000, 2_000, 200_000_000, 3.0, 15.0, 10, live.OutputPlan(2, 3, 1.0), 20, 1, 3)
-FULL = Config(False, 120_000_000, 10_000, 1_000_000_000, 30.0, 60.0, 25,
-              live.OutputPlan(4, 4, 1.2, rest=18.0), 39, 3, 10)
+# Output samples are spaced about 1.6 s apart per window: with the turn's typing action every 4.5 s that
+# stays under ccbot's per-chat pacing (1 call/s after a burst of 3), so the figures are the bot's own
+# pipeline; pacing is what the burst and the real-Codex run show.
+QUICK = Config(
+    True, 40_000_000, 2_000, 200_000_000, 3.0, 12.0, 10, live.OutputPlan(1, 4, 1.6), 20, 1, 3, False
+)
+FULL = Config(
+    False,
+    120_000_000,
+    10_000,
+    1_000_000_000,
+    30.0,
+    60.0,
+    25,
+    live.OutputPlan(4, 4, 1.6, rest=16.0),
+    39,
+    3,
+    10,
+    True,
+)
 
 
 def recorded_rollouts() -> list[Path]:
-    return sorted((ROOT / "tests/data/codex-0.169/rollouts").glob("*.jsonl")) + [
-        ROOT / "tests/data/rollouts/codex-0.169-main.jsonl"]
+    return [
+        *sorted((ROOT / "tests/data/codex-0.169/rollouts").glob("*.jsonl")),
+        ROOT / "tests/data/rollouts/codex-0.169-main.jsonl",
+    ]
 
 
 def measure_offline(cfg: Config) -> dict[str, Any]:
@@ -84,9 +104,12 @@ async def measure_live(cfg: Config, result: dict[str, Any], progress: Any) -> No
     rng = random.Random(42)
     async with live.lab_context() as lab:
         progress(f"building the Codex sessions folder ({cfg.session_files} files)")
-        built = await trio.to_thread.run_sync(offline.build_sessions, lab.codex_home, cfg.session_files,
-                                              cfg.session_bytes)
-        index = await trio.to_thread.run_sync(offline.measure_index, lab.codex_home, lab.root / "index-cache.json")
+        built = await trio.to_thread.run_sync(
+            offline.build_sessions, lab.codex_home, cfg.session_files, cfg.session_bytes
+        )
+        index = await trio.to_thread.run_sync(
+            offline.measure_index, lab.codex_home, lab.root / "index-cache.json"
+        )
         result["startup"] = {"index": {**built, **index}, "ready_s": {}, "proven_s": {}}
         progress("starting 50 synthetic Codex windows")
         await lab.create_windows(max(WINDOW_COUNTS))
@@ -99,44 +122,87 @@ async def measure_live(cfg: Config, result: dict[str, Any], progress: Any) -> No
                 await trio.sleep(1.0)
                 cost = await live.idle_cost(lab, bot, cfg.idle_s if n == 50 else cfg.idle_small_s)
                 result["idle"][str(n)] = _idle_dict(cost)
-                samples = await live.output_samples(lab, lab.windows[:min(n, cfg.sampled_windows)], cfg.plan, rng)
+                samples = await live.output_samples(
+                    lab, lab.windows[: min(n, cfg.sampled_windows)], cfg.plan, rng
+                )
                 for key, kind in (("output_latency_ms", "in_turn"), ("output_latency_idle_ms", "idle")):
                     mine = [s for s in samples if s.kind == kind and s.latency is not None]
-                    result[key][str(n)] = {**summarize_ms([s.latency for s in mine if s.latency is not None]),
-                                           "paced": sum(s.paced for s in mine)}
+                    result[key][str(n)] = {
+                        **summarize_ms([s.latency for s in mine if s.latency is not None]),
+                        "paced": sum(s.paced for s in mine),
+                    }
+                result.setdefault("output_samples", {})[str(n)] = [
+                    [
+                        s.kind,
+                        s.window,
+                        None if s.latency is None else round(s.latency * 1000, 1),
+                        None if s.after_previous is None else round(s.after_previous * 1000, 1),
+                    ]
+                    for s in samples
+                ]
                 lost = sum(s.latency is None for s in samples)
                 if lost:
-                    result.setdefault("problems", []).append(f"{lost} output samples at {n} windows never arrived")
+                    result.setdefault("problems", []).append(
+                        f"{lost} output samples at {n} windows never arrived"
+                    )
                 if n == 50:
                     result["idle_cpu_pct"] = result["idle"]["50"]["bot_cpu_pct"]
                     result["rss_mb"] = result["idle"]["50"]["rss_mb"]
                     progress("input latency")
-                    inputs = await live.input_samples(lab, lab.windows[10:10 + cfg.input_windows], cfg.input_rounds,
-                                                      0.3)
-                    result["input_latency_ms"] = summarize_ms([s.latency for s in inputs if s.latency is not None])
+                    inputs = await live.input_samples(
+                        lab, lab.windows[10 : 10 + cfg.input_windows], cfg.input_rounds, 0.3
+                    )
+                    result["input_latency_ms"] = summarize_ms(
+                        [s.latency for s in inputs if s.latency is not None]
+                    )
                     result["input_round_trip_ms"] = summarize_ms(
-                        [s.round_trip for s in inputs if s.round_trip is not None])
+                        [s.round_trip for s in inputs if s.round_trip is not None]
+                    )
                     if any(s.latency is None for s in inputs):
                         result.setdefault("problems", []).append("some input samples never reached the pane")
                     progress("burst")
                     b = await live.burst(lab, lab.windows[49], 500, 10, 5.0, timeout=120.0)
-                    result["burst"] = {"seconds": b.seconds, "messages": b.send_messages + b.edits,
-                                       "final_seconds": b.final_seconds, "lines": b.lines,
-                                       "append_seconds": b.append_seconds, "send_messages": b.send_messages,
-                                       "edits": b.edits, "chat_actions": b.chat_actions}
+                    result["burst"] = {
+                        "seconds": b.seconds,
+                        "messages": b.send_messages + b.edits,
+                        "final_seconds": b.final_seconds,
+                        "lines": b.lines,
+                        "append_seconds": b.append_seconds,
+                        "send_messages": b.send_messages,
+                        "edits": b.edits,
+                        "chat_actions": b.chat_actions,
+                    }
                     memory = live.read_memory(bot.pid)
-                    result["rss_end_mb"], result["rss_hwm_mb"] = round(memory.rss_mb, 1), round(memory.hwm_mb, 1)
+                    result["rss_end_mb"], result["rss_hwm_mb"] = (
+                        round(memory.rss_mb, 1),
+                        round(memory.hwm_mb, 1),
+                    )
                     result["startup_s"] = result["startup"]["ready_s"]["50"]
                 errors = bot.errors()
                 if errors:
                     result.setdefault("problems", []).append(
-                        f"bot logged {len(errors)} errors with {n} windows: {errors[0].get('event')}")
+                        f"bot logged {len(errors)} errors with {n} windows: {errors[0].get('event')}"
+                    )
+        if cfg.residual_idle:
+            # What is left when (nearly) no tmux clients are spawned: the lower bound of the control-mode fix.
+            progress("bot with 50 windows, screen poll every 60 s")
+            async with lab.bot_run(
+                lab.windows[:50], "bot-50-poll60", extra_env={"MONITOR_POLL_INTERVAL": "60"}
+            ) as slow:
+                await trio.sleep(1.0)
+                result["idle"]["50 (screen poll 60 s)"] = _idle_dict(
+                    await live.idle_cost(lab, slow, cfg.idle_s)
+                )
 
 
 def machine() -> dict[str, Any]:
     tmux = subprocess.run(["tmux", "-V"], capture_output=True, text=True, check=False).stdout.strip()
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "tmux": tmux,
-            "kernel": platform.release()}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "tmux": tmux,
+        "kernel": platform.release(),
+    }
 
 
 async def run(cfg: Config, real_codex: bool) -> dict[str, Any]:
@@ -156,6 +222,9 @@ async def run(cfg: Config, real_codex: bool) -> dict[str, Any]:
             from tools.bench.realcodex import run_real_codex
 
             result["real_codex"] = await run_real_codex(cfg.real_pings)
+            if not cfg.quick:
+                progress("real Codex run, back-to-back messages")
+                result["real_codex_back_to_back"] = await run_real_codex(cfg.real_pings, pause=1.0)
         except RuntimeError as exc:
             result["real_codex"] = {"error": str(exc)}
     result["elapsed_s"] = round(time.monotonic() - started, 1)

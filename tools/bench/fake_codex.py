@@ -5,7 +5,7 @@ What it does, and why:
 * creates ``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<uuid7>.jsonl``, writes the
   ``session_meta`` line and keeps the file open for writing for its whole life (ccbot reads output only from
   a rollout the pane's process tree holds open, see ``ccbot.codex.procfs``);
-* draws a Codex 0.169-like idle screen (banner, composer ``› Ask Codex to do anything``, the footer
+* draws a Codex 0.169-like idle screen (banner, composer ``\u203a Ask Codex to do anything``, the footer
   ``  <model> <effort> · <cwd>`` and the hint line), so ``ccbot.screen.parse`` sees a READY composer;
 * reads the terminal in raw mode: typed bytes go into the composer (echoed at once) and every read is
   logged as ``{"t": <CLOCK_MONOTONIC seconds>, "kind": "input", "composer": <text so far>}``; Enter submits:
@@ -112,8 +112,12 @@ class FakeCodex:
         now = time.time()
         turn = self.maker.new_turn_id(now)
         reply = f"echo: {text}"
-        lines = [self.maker.task_started(now, turn), *self.maker.user_message(now, turn, text),
-                 *self.maker.agent_message(now, turn, reply), self.maker.task_complete(now, turn, reply, 5)]
+        lines = [
+            self.maker.task_started(now, turn),
+            *self.maker.user_message(now, turn, text),
+            *self.maker.agent_message(now, turn, reply),
+            self.maker.task_complete(now, turn, reply, 5),
+        ]
         os.write(self.fd, "".join(lines).encode())
 
     def feed(self, data: str) -> None:

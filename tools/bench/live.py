@@ -83,9 +83,12 @@ class Sample:
     @property
     def paced(self) -> bool:
         """Probably held back by ccbot's per-chat pacing (1 message/s after a burst of 3): the call
-        followed the chat's previous call by 0.95–1.1 s and the line had waited at least 0.2 s."""
-        return (self.after_previous is not None and 0.95 <= self.after_previous <= 1.1
-                and (self.latency or 0.0) >= 0.2)
+        followed the chat's previous call by 0.95-1.1 s and the line had waited at least 0.2 s."""
+        return (
+            self.after_previous is not None
+            and 0.95 <= self.after_previous <= 1.1
+            and (self.latency or 0.0) >= 0.2
+        )
 
 
 class LogFollower:
@@ -134,7 +137,11 @@ class BotRun:
     def pid(self) -> int:
         return self.proc.pid
 
-    async def wait_log(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float) -> None:
+    async def wait_log(
+        self,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+        timeout: float,  # noqa: ASYNC109 - a deadline for a log line, not a cancellation API
+    ) -> None:
         with trio.fail_after(timeout):
             while True:
                 self.log.poll()
@@ -170,25 +177,37 @@ class Lab:
         return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.home), "LANG": "C.UTF-8"}
 
     async def tmux(self, *args: str) -> str:
-        result = await trio.run_process(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-                                        capture_stdout=True, capture_stderr=True, env=self._tmux_env())
+        result = await trio.run_process(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_stdout=True,
+            capture_stderr=True,
+            env=self._tmux_env(),
+        )
         return result.stdout.decode()
 
     def tmux_server_pid(self) -> int | None:
-        proc = subprocess.run(["tmux", "-L", self.socket, "display-message", "-p", "#{pid}"],
-                              capture_output=True, text=True, env=self._tmux_env(), check=False)
+        proc = subprocess.run(
+            ["tmux", "-L", self.socket, "display-message", "-p", "#{pid}"],
+            capture_output=True,
+            text=True,
+            env=self._tmux_env(),
+            check=False,
+        )
         text = proc.stdout.strip()
         return int(text) if text.isdigit() else None
 
     def kill_tmux(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, env=self._tmux_env(),
-                       check=False)
+        subprocess.run(
+            ["tmux", "-L", self.socket, "kill-server"], capture_output=True, env=self._tmux_env(), check=False
+        )
 
     async def create_windows(self, count: int) -> None:
         """Start the tmux server (if needed) and ``count`` more synthetic-Codex windows, each with its own
         forum group + topic; wait until every one has created its rollout."""
         if not self.tmux_started:
-            await self.tmux("new-session", "-d", "-s", SESSION, "-n", "ccbot-placeholder", "-x", "200", "-y", "50")
+            await self.tmux(
+                "new-session", "-d", "-s", SESSION, "-n", "ccbot-placeholder", "-x", "200", "-y", "50"
+            )
             self.tmux_started = True
         first = len(self.windows)
         for index in range(first, first + count):
@@ -198,10 +217,29 @@ class Lab:
             events.parent.mkdir(exist_ok=True)
             name = f"bench-{index:02d}"
             out = await self.tmux(
-                "new-window", "-d", "-t", f"={SESSION}:", "-n", name, "-c", str(cwd), "-e", f"PYTHONPATH={ROOT}",
-                "-P", "-F", "#{window_id} #{pane_id}",
-                sys.executable, "-m", "tools.bench.fake_codex", "--codex-home", str(self.codex_home),
-                "--events", str(events), "--cwd", str(cwd))
+                "new-window",
+                "-d",
+                "-t",
+                f"={SESSION}:",
+                "-n",
+                name,
+                "-c",
+                str(cwd),
+                "-e",
+                f"PYTHONPATH={ROOT}",
+                "-P",
+                "-F",
+                "#{window_id} #{pane_id}",
+                sys.executable,
+                "-m",
+                "tools.bench.fake_codex",
+                "--codex-home",
+                str(self.codex_home),
+                "--events",
+                str(events),
+                "--cwd",
+                str(cwd),
+            )
             window_id, pane_id = out.split()
             chat = self.fake.create_forum_group(f"Bench {index}")
             topic = self.fake.user_creates_topic(chat, OWNER, f"w{index}")
@@ -212,8 +250,9 @@ class Lab:
                     for event in read_events(window.events):
                         if event.get("kind") == "ready":
                             window.rollout = Path(str(event["rollout"]))
-                            window.maker = LineMaker(str(event["thread"]), cwd=str(window.cwd),
-                                                     rng=random.Random(window.index))
+                            window.maker = LineMaker(
+                                str(event["thread"]), cwd=str(window.cwd), rng=random.Random(window.index)
+                            )
                     if window.rollout is None:
                         await trio.sleep(0.05)
                 window.fd = os.open(window.rollout, os.O_WRONLY | os.O_APPEND)
@@ -233,9 +272,18 @@ class Lab:
         for w in windows:
             # from_json drops keys this version of Binding does not have: "attach" (older) and bound_at
             # (newer) both mean "the thread's earlier lines are history; deliver from the proof on".
-            state.bindings[(w.chat_id, w.topic_id)] = Binding.from_json({
-                "chat_id": w.chat_id, "topic_id": w.topic_id, "window_id": w.window_id, "window_name": w.name,
-                "cwd": str(w.cwd), "pane_id": w.pane_id, "start_mode": "attach", "bound_at": time.time()})
+            state.bindings[(w.chat_id, w.topic_id)] = Binding.from_json(
+                {
+                    "chat_id": w.chat_id,
+                    "topic_id": w.topic_id,
+                    "window_id": w.window_id,
+                    "window_name": w.name,
+                    "cwd": str(w.cwd),
+                    "pane_id": w.pane_id,
+                    "start_mode": "attach",
+                    "bound_at": time.time(),
+                }
+            )
         for leftover in self.ccbot_dir.glob("state.json*"):
             leftover.unlink()
         StateStore(self.ccbot_dir / "state.json").save(state)
@@ -260,15 +308,20 @@ class Lab:
         return env
 
     @asynccontextmanager
-    async def bot_run(self, windows: Sequence[Window], name: str,
-                      extra_env: dict[str, str] | None = None) -> AsyncIterator[BotRun]:
+    async def bot_run(
+        self, windows: Sequence[Window], name: str, extra_env: dict[str, str] | None = None
+    ) -> AsyncIterator[BotRun]:
         self.write_state(windows)
         log_path = self.root / f"{name}.log"
         started = trio.current_time()
-        with open(log_path, "ab") as log_file:
+        with open(log_path, "ab") as log_file:  # noqa: ASYNC230 - opening a local log file does not block
             proc = await trio.lowlevel.open_process(
                 [sys.executable, "-m", "ccbot", "--log-format", "journald", "--log-level", "info"],
-                stdout=log_file, stderr=subprocess.STDOUT, env=self.bot_env(extra_env), cwd=str(ROOT))
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=self.bot_env(extra_env),
+                cwd=str(ROOT),
+            )
         run = BotRun(proc, LogFollower(log_path), started)
         try:
             await run.wait_log(lambda evs: any(e.get("event") == "ready" for e in evs), timeout=60)
@@ -348,8 +401,11 @@ def match_samples(fake: FakeTelegram, samples: Sequence[Sample]) -> None:
     for sample in samples:
         calls = by_chat.get(str(sample.chat_id), [])
         for index, call in enumerate(calls):
-            if call.time >= sample.t and call.method == sample.method and sample.needle in str(
-                    call.params.get("text", "")):
+            if (
+                call.time >= sample.t
+                and call.method == sample.method
+                and sample.needle in str(call.params.get("text", ""))
+            ):
                 sample.arrived = call.time
                 if index:
                     sample.after_previous = call.time - calls[index - 1].time
@@ -367,7 +423,9 @@ class OutputPlan:
     rest: float = 0.0  # pause between a window's turns (lets Telegram's per-group window refill)
 
 
-async def output_samples(lab: Lab, windows: Sequence[Window], plan: OutputPlan, rng: random.Random) -> list[Sample]:
+async def output_samples(
+    lab: Lab, windows: Sequence[Window], plan: OutputPlan, rng: random.Random
+) -> list[Sample]:
     """Each window runs ``plan.cycles`` turns: ``task_started`` (sample "idle": its "⏳ Working…" message),
     ``plan.per_turn`` agent messages (samples "in_turn"), ``task_complete``. Windows run concurrently with
     random start offsets."""
@@ -421,7 +479,9 @@ class InputSample:
         return None if self.replied is None else self.replied - self.t
 
 
-async def input_samples(lab: Lab, windows: Sequence[Window], per_window: int, gap: float) -> list[InputSample]:
+async def input_samples(
+    lab: Lab, windows: Sequence[Window], per_window: int, gap: float
+) -> list[InputSample]:
     """Inject user messages (round-robin over ``windows``, one every ``gap`` seconds); then match each with
     the first composer state holding the whole text and with the bot's ``echo: <text>`` message."""
     samples: list[InputSample] = []
@@ -455,7 +515,11 @@ def _match_inputs(lab: Lab, samples: Sequence[InputSample]) -> None:
                     break
         if sample.replied is None:
             for call in calls_for(lab.fake, window.chat_id, sample.t):
-                if call.ok and call.method == "sendMessage" and f"echo: {sample.text}" in str(call.params.get("text")):
+                if (
+                    call.ok
+                    and call.method == "sendMessage"
+                    and f"echo: {sample.text}" in str(call.params.get("text"))
+                ):
                     sample.replied = call.time
                     break
 
@@ -503,8 +567,14 @@ class BurstResult:
     chat_actions: int
 
 
-async def burst(lab: Lab, window: Window, total: int, agent_messages: int, seconds: float,
-                timeout: float) -> BurstResult:
+async def burst(
+    lab: Lab,
+    window: Window,
+    total: int,
+    agent_messages: int,
+    seconds: float,
+    timeout: float,  # noqa: ASYNC109 - how long to wait for the deliveries
+) -> BurstResult:
     """Append a ``total``-line turn over ``seconds`` (in 50 ms slices), then wait for its final answer and
     for the status message's closing edit; count the calls to the window's chat."""
     assert window.maker is not None
@@ -514,7 +584,7 @@ async def burst(lab: Lab, window: Window, total: int, agent_messages: int, secon
     per = -(-len(lines) // slices)
     t0 = trio.current_time()
     for i in range(0, len(lines), per):
-        lab.append(window, lines[i:i + per])
+        lab.append(window, lines[i : i + per])
         await trio.sleep_until(t0 + (i // per + 1) * 0.05)
     appended = trio.current_time() - t0
 
@@ -533,12 +603,14 @@ async def burst(lab: Lab, window: Window, total: int, agent_messages: int, secon
     content = [c for c in calls if c.method in ("sendMessage", "editMessageText")]
     last = max((c.time for c in content), default=None)
     return BurstResult(
-        lines=len(lines), append_seconds=round(appended, 3),
+        lines=len(lines),
+        append_seconds=round(appended, 3),
         seconds=None if final is None or last is None else round(last - t0, 3),
         final_seconds=None if final is None else round(final.time - t0, 3),
         send_messages=sum(c.method == "sendMessage" for c in calls),
         edits=sum(c.method == "editMessageText" for c in calls),
-        chat_actions=sum(c.method == "sendChatAction" for c in calls))
+        chat_actions=sum(c.method == "sendChatAction" for c in calls),
+    )
 
 
 @asynccontextmanager
@@ -557,5 +629,19 @@ async def lab_context() -> AsyncIterator[Lab]:
                 nursery.cancel_scope.cancel()
 
 
-__all__ = ["BotRun", "BurstResult", "IdleCost", "InputSample", "Lab", "OutputPlan", "Sample", "Window",
-           "burst", "idle_cost", "input_samples", "lab_context", "match_samples", "output_samples"]
+__all__ = [
+    "BotRun",
+    "BurstResult",
+    "IdleCost",
+    "InputSample",
+    "Lab",
+    "OutputPlan",
+    "Sample",
+    "Window",
+    "burst",
+    "idle_cost",
+    "input_samples",
+    "lab_context",
+    "match_samples",
+    "output_samples",
+]

@@ -71,7 +71,8 @@ def measure_decode(path: Path) -> dict[str, Any]:
 
 def measure_parse(path: Path) -> dict[str, Any]:
     """Decode + render ``path`` the way a window actor does (``read_lines`` in 4 MB reads, one
-    ``RolloutDecoder``, ``render`` per record, ``merge_rendered`` per read). Returns MB/s (wall) and counts."""
+    ``RolloutDecoder``, ``render`` per record, ``merge_rendered`` per read). Returns MB/s (wall) and
+    counts."""
     size = path.stat().st_size
     decoder = RolloutDecoder()
     records = messages = 0
@@ -89,8 +90,14 @@ def measure_parse(path: Path) -> dict[str, Any]:
             offset = end
         messages += len(merge_rendered(batch))
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    return {"bytes": size, "seconds": round(wall, 3), "cpu_seconds": round(cpu, 3),
-            "parse_mb_s": round(size / 1e6 / wall, 1), "records": records, "messages": messages}
+    return {
+        "bytes": size,
+        "seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+        "parse_mb_s": round(size / 1e6 / wall, 1),
+        "records": records,
+        "messages": messages,
+    }
 
 
 def build_sessions(codex_home: Path, files: int, total_bytes: int, seed: int = 11) -> dict[str, Any]:
@@ -124,8 +131,12 @@ def build_sessions(codex_home: Path, files: int, total_bytes: int, seed: int = 1
         os.utime(path, (stamp, stamp))
         written += cut
         if i % 3 == 0:
-            names.append(json.dumps({"id": thread, "thread_name": f"task {i}", "updated_at": created.isoformat()}))
-        history.append(json.dumps({"session_id": thread, "ts": int(stamp), "text": f"please look at issue {i}"}))
+            names.append(
+                json.dumps({"id": thread, "thread_name": f"task {i}", "updated_at": created.isoformat()})
+            )
+        history.append(
+            json.dumps({"session_id": thread, "ts": int(stamp), "text": f"please look at issue {i}"})
+        )
     (codex_home / "session_index.jsonl").write_text("\n".join(names) + "\n")
     (codex_home / "history.jsonl").write_text("\n".join(history) + "\n")
     return {"files": files, "bytes": written}
@@ -145,6 +156,10 @@ def measure_index(codex_home: Path, cache_path: Path) -> dict[str, Any]:
     t2 = time.perf_counter()
     warm.refresh()
     t3 = time.perf_counter()
-    return {"threads": len(cold), "cold_s": round(t1 - t0, 3), "warm_s": round(t2 - t1, 3),
-            "steady_s": round(t3 - t2, 3),
-            "cache_bytes": cache_path.stat().st_size if cache_path.exists() else 0}
+    return {
+        "threads": len(cold),
+        "cold_s": round(t1 - t0, 3),
+        "warm_s": round(t2 - t1, 3),
+        "steady_s": round(t3 - t2, 3),
+        "cache_bytes": cache_path.stat().st_size if cache_path.exists() else 0,
+    }

@@ -32,12 +32,16 @@ class CpuTimes:
         return self.user + self.system + self.children_user + self.children_system
 
     def __sub__(self, other: CpuTimes) -> CpuTimes:
-        return CpuTimes(self.user - other.user, self.system - other.system,
-                        self.children_user - other.children_user, self.children_system - other.children_system)
+        return CpuTimes(
+            self.user - other.user,
+            self.system - other.system,
+            self.children_user - other.children_user,
+            self.children_system - other.children_system,
+        )
 
 
 def parse_cpu(stat_text: str, ticks: int = CLOCK_TICKS) -> CpuTimes:
-    """Fields 14–17 (utime, stime, cutime, cstime) of /proc/<pid>/stat, in seconds.
+    """Fields 14-17 (utime, stime, cutime, cstime) of /proc/<pid>/stat, in seconds.
 
     The command name (field 2) may contain spaces and parentheses, so fields are counted after the last
     ``)``. Raises ``ValueError`` for malformed text.
@@ -45,7 +49,7 @@ def parse_cpu(stat_text: str, ticks: int = CLOCK_TICKS) -> CpuTimes:
     close = stat_text.rfind(")")
     if close < 0:
         raise ValueError("malformed stat: no ')'")
-    rest = stat_text[close + 1:].split()
+    rest = stat_text[close + 1 :].split()
     # rest[0] is field 3 (state); utime is field 14 → rest[11].
     if len(rest) < 15:
         raise ValueError("malformed stat: too few fields")

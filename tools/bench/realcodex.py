@@ -16,6 +16,7 @@ Raises ``RuntimeError`` (from ``tools.codex_harness.ensure_codex``) when the pin
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +29,25 @@ def _rel(t: float | None, base: float) -> float | None:
     return None if t is None else round(t - base, 3)
 
 
-async def _pane_has(stack: Any, window: str, text: str, timeout: float) -> float | None:
-    with trio.move_on_after(timeout):
+async def _pane_has(stack: Any, window: str, text: str, within: float) -> float | None:
+    with trio.move_on_after(within):
         while True:
             result = await trio.run_process(
                 ["tmux", "-L", stack.env["CCBOT_TMUX_SOCKET"], "capture-pane", "-p", "-t", window],
-                capture_stdout=True, capture_stderr=True, check=False)
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
             if text in result.stdout.decode("utf-8", "replace"):
                 return trio.current_time()
             await trio.sleep(0.02)
     return None
 
 
-async def _line_complete(path: Path, start: int, needle: bytes, timeout: float) -> float | None:
-    with trio.move_on_after(timeout):
+async def _line_complete(path: Path, start: int, needle: bytes, within: float) -> float | None:
+    with trio.move_on_after(within):
         while True:
-            with open(path, "rb") as fh:
+            with open(path, "rb") as fh:  # noqa: ASYNC230 - a small local read every 5 ms
                 fh.seek(start)
                 data = fh.read()
             at = data.find(needle)
@@ -53,7 +57,13 @@ async def _line_complete(path: Path, start: int, needle: bytes, timeout: float) 
     return None
 
 
-async def run_real_codex(pings: int) -> dict[str, Any]:
+async def _store(into: dict[str, float | None], key: str, waiting: Awaitable[float | None]) -> None:
+    into[key] = await waiting
+
+
+async def run_real_codex(pings: int, pause: float = 4.0) -> dict[str, Any]:
+    """``pause``: seconds between a reply and the next ping (4 s lets ccbot's per-chat pacing bucket, 3 calls
+    refilled at 1/s, fill up again, as a person's reading time would; 1 s shows back-to-back pacing)."""
     from tests.e2e.stack import running_stack
     from tools.codex_harness import ensure_codex
 
@@ -64,47 +74,64 @@ async def run_real_codex(pings: int) -> dict[str, Any]:
             t0 = trio.current_time()
             await s.start_fresh(topic, "hello mock")
             first = await s.wait_text(topic, "MOCK_REPLY: you said: hello mock", timeout=90)
-            first_reply = next(c.time for c in s.fake.calls
-                               if c.method == "sendMessage" and "you said: hello mock" in str(c.params.get("text")))
-            windows = [line.split() for line in s.tmux("list-windows", "-t", "ccbot", "-F",
-                                                        "#{window_id} #{window_name}").splitlines()]
+            first_reply = next(
+                c.time
+                for c in s.fake.calls
+                if c.method == "sendMessage" and "you said: hello mock" in str(c.params.get("text"))
+            )
+            windows = [
+                line.split()
+                for line in s.tmux(
+                    "list-windows", "-t", "ccbot", "-F", "#{window_id} #{window_name}"
+                ).splitlines()
+            ]
             window = next(w[0] for w in windows if len(w) > 1 and w[1] != "ccbot-placeholder")
             rollout = s.rollouts()[-1]
             inputs, outputs, trips = [], [], []
             timeline: list[dict[str, Any]] = []
             for n in range(pings):
-                await trio.sleep(1.0)  # let the previous turn settle (and Telegram's pacing refill)
+                await trio.sleep(pause)
                 text = f"ping number {n}"
                 start = rollout.stat().st_size
                 sent = trio.current_time()
                 s.send(topic, text)
+                seen: dict[str, float | None] = {}
                 async with trio.open_nursery() as nursery:
-                    seen: dict[str, float | None] = {}
-
-                    async def pane() -> None:
-                        seen["pane"] = await _pane_has(s, window, text, 20)
-
-                    async def line() -> None:
-                        seen["line"] = await _line_complete(rollout, start, f"you said: {text}".encode(), 60)
-
-                    nursery.start_soon(pane)
-                    nursery.start_soon(line)
+                    nursery.start_soon(_store, seen, "pane", _pane_has(s, window, text, 20))
+                    nursery.start_soon(
+                        _store, seen, "line", _line_complete(rollout, start, f"you said: {text}".encode(), 60)
+                    )
                 reply = await s.wait_text(topic, f"MOCK_REPLY: you said: {text}", timeout=60)
                 del reply
-                arrived = next(c.time for c in s.fake.calls if c.time >= sent and c.method == "sendMessage"
-                               and f"you said: {text}" in str(c.params.get("text")))
+                arrived = next(
+                    c.time
+                    for c in s.fake.calls
+                    if c.time >= sent
+                    and c.method == "sendMessage"
+                    and f"you said: {text}" in str(c.params.get("text"))
+                )
                 if seen.get("pane") is not None:
                     inputs.append(seen["pane"] - sent)  # type: ignore[operator]
                 if seen.get("line") is not None:
                     outputs.append(arrived - seen["line"])  # type: ignore[operator]
                 trips.append(arrived - sent)
-                timeline.append({"ping": n, "pane": _rel(seen.get("pane"), sent), "line": _rel(seen.get("line"), sent),
-                                 "calls": [(c.method, round(c.time - sent, 3), str(c.params.get("text", ""))[:30])
-                                           for c in s.fake.calls if c.time >= sent - 0.5]})
+                timeline.append(
+                    {
+                        "ping": n,
+                        "pane": _rel(seen.get("pane"), sent),
+                        "line": _rel(seen.get("line"), sent),
+                        "calls": [
+                            (c.method, round(c.time - sent, 3), str(c.params.get("text", ""))[:30])
+                            for c in s.fake.calls
+                            if c.time >= sent - 0.5
+                        ],
+                    }
+                )
             del first
             return {
                 "codex": codex_bin,
                 "first_reply_s": round(first_reply - t0, 2),
+                "pause_s": pause,
                 "input_latency_ms": summarize_ms(inputs),
                 "output_latency_ms": summarize_ms(outputs),
                 "round_trip_ms": summarize_ms(trips),

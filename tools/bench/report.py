@@ -13,6 +13,9 @@ from typing import Any
 TARGETS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
     ("output p50 @50 windows (ms)", ("output_latency_ms", "50", "p50"), "<=", 150.0),
     ("output p99 @50 windows (ms)", ("output_latency_ms", "50", "p99"), "<=", 500.0),
+    ("output p50 @50 windows, turn start (ms)", ("output_latency_idle_ms", "50", "p50"), "<=", 150.0),
+    ("output p99 @50 windows, turn start (ms)", ("output_latency_idle_ms", "50", "p99"), "<=", 500.0),
+    ("output p50, real Codex (ms)", ("real_codex", "output_latency_ms", "p50"), "<=", 150.0),
     ("input p50 (ms)", ("input_latency_ms", "p50"), "<=", 100.0),
     ("idle CPU @50 windows (% of a core)", ("idle_cpu_pct",), "<=", 1.0),
     ("parsing (MB/s)", ("parse_mb_s",), ">=", 50.0),
@@ -54,13 +57,18 @@ def _latency_row(label: str, summary: Mapping[str, Any] | None) -> str:
     if not summary or not summary.get("n"):
         return f"  {label:<34} (no samples)"
     paced = f"  paced: {summary['paced']}" if summary.get("paced") else ""
-    return (f"  {label:<34} n={summary['n']:<4} p50={_fmt(summary['p50']):>7}  p90={_fmt(summary['p90']):>7}  "
-            f"p99={_fmt(summary['p99']):>7}  max={_fmt(summary['max']):>7}{paced}")
+    return (
+        f"  {label:<34} n={summary['n']:<4} p50={_fmt(summary['p50']):>7}  p90={_fmt(summary['p90']):>7}  "
+        f"p99={_fmt(summary['p99']):>7}  max={_fmt(summary['max']):>7}{paced}"
+    )
 
 
 def render_table(result: Mapping[str, Any]) -> str:
-    lines = [f"ccbot bench ({'quick' if result.get('quick') else 'full'}; {result.get('machine', {}).get('cpus')} "
-             f"CPUs, python {result.get('machine', {}).get('python')}, {result.get('machine', {}).get('tmux')})", ""]
+    lines = [
+        f"ccbot bench ({'quick' if result.get('quick') else 'full'}; {result.get('machine', {}).get('cpus')} "
+        f"CPUs, python {result.get('machine', {}).get('python')}, {result.get('machine', {}).get('tmux')})",
+        "",
+    ]
     lines.append("Output latency, rollout line appended → Bot API call at the fake server (ms)")
     for n, summary in (result.get("output_latency_ms") or {}).items():
         lines.append(_latency_row(f"in a turn, {n} bound windows", summary))
@@ -71,31 +79,47 @@ def render_table(result: Mapping[str, Any]) -> str:
     lines.append(_latency_row("… → Codex's reply sent", result.get("input_round_trip_ms")))
     lines.append("Idle cost (bot incl. its tmux clients; tmux server separately)")
     for n, idle in (result.get("idle") or {}).items():
-        lines.append(f"  {n:>3} windows: bot {_fmt(idle.get('bot_cpu_pct'))} % of a core "
-                     f"(own {_fmt(idle.get('bot_own_pct'))}, children {_fmt(idle.get('children_pct'))}), "
-                     f"tmux server {_fmt(idle.get('tmux_server_pct'))} %, RSS {_fmt(idle.get('rss_mb'))} MB")
+        lines.append(
+            f"  {n:>3} windows: bot {_fmt(idle.get('bot_cpu_pct'))} % of a core "
+            f"(own {_fmt(idle.get('bot_own_pct'))}, children {_fmt(idle.get('children_pct'))}), "
+            f"tmux server {_fmt(idle.get('tmux_server_pct'))} %, RSS {_fmt(idle.get('rss_mb'))} MB"
+        )
     parse = result.get("parse") or {}
     lines.append("Throughput")
-    lines.append(f"  decode+render: recorded-lines mix {_fmt(lookup(parse, ('recorded', 'parse_mb_s')))} MB/s, "
-                 f"synthetic long-thread mix {_fmt(lookup(parse, ('synthetic', 'parse_mb_s')))} MB/s; decode only "
-                 f"{_fmt(lookup(parse, ('recorded_decode', 'mb_s')))} / {_fmt(lookup(parse, ('synthetic_decode', 'mb_s')))} MB/s")
+    lines.append(
+        f"  decode+render: recorded-lines mix {_fmt(lookup(parse, ('recorded', 'parse_mb_s')))} MB/s, "
+        f"synthetic long-thread mix {_fmt(lookup(parse, ('synthetic', 'parse_mb_s')))} MB/s; decode only "
+        f"{_fmt(lookup(parse, ('recorded_decode', 'mb_s')))} / "
+        f"{_fmt(lookup(parse, ('synthetic_decode', 'mb_s')))} MB/s"
+    )
     startup = result.get("startup") or {}
     index = startup.get("index") or {}
-    lines.append(f"  sessions folder {index.get('files')} files / {_fmt((index.get('bytes') or 0) / 1e6)} MB: "
-                 f"index cold {_fmt(index.get('cold_s'))} s, warm (restart) {_fmt(index.get('warm_s'))} s, "
-                 f"steady {_fmt(index.get('steady_s'))} s")
+    lines.append(
+        f"  sessions folder {index.get('files')} files / {_fmt((index.get('bytes') or 0) / 1e6)} MB: "
+        f"index cold {_fmt(index.get('cold_s'))} s, warm (restart) {_fmt(index.get('warm_s'))} s, "
+        f"steady {_fmt(index.get('steady_s'))} s"
+    )
     ready = startup.get("ready_s") or {}
     lines.append("  bot start → ready: " + ", ".join(f"{n} windows {_fmt(v)} s" for n, v in ready.items()))
     burst = result.get("burst") or {}
-    lines.append(f"Burst: {burst.get('lines')} lines in {_fmt(burst.get('append_seconds'))} s → all delivered after "
-                 f"{_fmt(burst.get('seconds'))} s (final answer {_fmt(burst.get('final_seconds'))} s); "
-                 f"{burst.get('messages')} messages ({burst.get('send_messages')} sends + {burst.get('edits')} edits)")
+    lines.append(
+        f"Burst: {burst.get('lines')} lines in {_fmt(burst.get('append_seconds'))} s → all delivered after "
+        f"{_fmt(burst.get('seconds'))} s (final answer {_fmt(burst.get('final_seconds'))} s); "
+        f"{burst.get('messages')} messages ({burst.get('send_messages')} sends + {burst.get('edits')} edits)"
+    )
     real = result.get("real_codex")
     if isinstance(real, Mapping) and "error" not in real:
-        lines.append(f"Real Codex 0.169 (mock model): first reply {_fmt(real.get('first_reply_s'))} s")
+        lines.append(
+            f"Real Codex 0.169 (mock model): first reply {_fmt(real.get('first_reply_s'))} s; "
+            f"{_fmt(real.get('pause_s'))} s between a reply and the next message"
+        )
         lines.append(_latency_row("input (pane polled every 20 ms)", real.get("input_latency_ms")))
         lines.append(_latency_row("output (rollout line → sendMessage)", real.get("output_latency_ms")))
         lines.append(_latency_row("round trip", real.get("round_trip_ms")))
+        again = result.get("real_codex_back_to_back")
+        if isinstance(again, Mapping) and "error" not in again:
+            lines.append(_latency_row("output, 1 s between messages", again.get("output_latency_ms")))
+            lines.append(_latency_row("round trip, 1 s between messages", again.get("round_trip_ms")))
     elif isinstance(real, Mapping):
         lines.append(f"Real Codex: not measured ({real['error']})")
     lines.append("")

@@ -25,8 +25,8 @@ from .errors import ControlError
 from .methods import delete_topic
 from .model import (
     GENERAL,
-    BotAccount,
     TOPIC_ICON_COLORS,
+    BotAccount,
     CallbackQuery,
     CallRecord,
     Chat,

@@ -21,11 +21,12 @@ from ccbot.render.tg_html import Entity, HtmlParseError, ParsedText, parse_html,
 
 from . import errors as E
 from .errors import ApiError, bad_request, too_many_requests
+from .faults import RateLimiter
 from .model import (
     ALL_UPDATE_TYPES,
-    BotAccount,
     DEFAULT_ALLOWED_UPDATES,
     TOPIC_ICON_COLORS,
+    BotAccount,
     CallbackAnswer,
     Chat,
     ChatAction,
@@ -35,7 +36,6 @@ from .model import (
     Topic,
 )
 from .params import Params, UploadedFile
-from .faults import RateLimiter
 from .state import MAX_DOWNLOAD, MAX_UPLOAD, FakeState, guess_mime
 
 Handler = Callable[[Any, BotAccount, Params], object]
