@@ -18,8 +18,8 @@ from ccbot.actors.router import Router
 from ccbot.actors.sender import Sender
 from ccbot.actors.topics import Topics
 from ccbot.codex.sessions import SessionIndex
-from ccbot.features import FEATURES
 from ccbot.config import Config
+from ccbot.features import FEATURES
 from ccbot.messages import Outbound
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.store import StateError, StateStore

@@ -97,8 +97,9 @@ class Router:
             elif update.callback_query is not None:
                 await self._on_callback(update.callback_query)
             elif update.edited_message is not None:
-                message = update.edited_message
-                await self._reply(topic_key(message), "✏️ Edits are not sent to Codex — send the text again as a new message.")
+                key = topic_key(update.edited_message)
+                if self.claim == "any" or (self.topics is not None and self.topics.owns(key)):
+                    await self._reply(key, "✏️ Edits are not sent to Codex — send the text again as a new message.")
             else:
                 log.debug("update kind ignored", kind=update.kind)
         except Exception as exc:

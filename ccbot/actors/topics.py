@@ -82,7 +82,7 @@ class Topics:
         self.tmux = tmux
         self.index = index
         self.ui: dict[str, UiSession] = {}
-        self.pending: dict[TopicKey, list[Message]] = {}
+        self.pending: dict[TopicKey, list[Message | UserText]] = {}
         self.running: dict[TopicKey, RunningWindow] = {}
         self.hooks = WindowHooks()
         self.api: Any = None  # BotApi, for features that download files
@@ -99,6 +99,7 @@ class Topics:
             self._nursery = nursery
             await self.tmux.ensure_session()
             await self._restore_bindings()
+            await self._reopen_kept()
             task_status.started()
             await trio.sleep_forever()
 
@@ -231,6 +232,9 @@ class Topics:
             return
         waiting = self.pending.setdefault(key, [])
         waiting.append(message)
+        if message.text:
+            self.keeper.state.kept.setdefault(key, []).append({"text": message.text, "message_id": message.message_id})
+            await self.keeper.save()
         if any(s.key == key and s.kind in ("browser", "picker") for s in self.ui.values()):
             await self.say(key, f"📥 Kept ({len(waiting)} waiting). Choose a folder above first.")
             return
@@ -297,7 +301,8 @@ class Topics:
         await self._to_window(key, running, UserText(text, message.message_id, origin="command"))
 
     async def on_topic_closed(self, key: TopicKey) -> None:
-        self.pending.pop(key, None)
+        self._take_kept(key)
+        await self.keeper.save()
         for session in [s for s in self.ui.values() if s.key == key]:
             self.close_ui(session)
         running = self.running.get(key)
@@ -340,14 +345,14 @@ class Topics:
     async def _list(self, state: browser.BrowserState) -> browser.Listing:
         return await trio.to_thread.run_sync(browser.list_subdirs, state.path, state.show_hidden)
 
-    async def _open_browser(self, key: TopicKey) -> None:
+    async def _open_browser(self, key: TopicKey, note: str = "🆕 This topic has no Codex session yet.") -> None:
         root = self.cfg.browse_root
         state = browser.BrowserState(root=Path("/"), path=root, show_hidden=self.cfg.show_hidden_dirs)
         session = self.open_ui("browser", key, state)
         listing = await self._list(state)
         session.data["entries"] = listing.names
         text, keyboard = browser.render_browser(state, listing.names, session.token, unreadable=listing.unreadable)
-        text = "🆕 This topic has no Codex session yet.\n" + text
+        text = note + "\n" + text
         session.message_id = await self.ask(key, text, keyboard)
 
     async def _browser_callback(self, session: UiSession, parsed: callbacks.Callback, query: CallbackQuery) -> None:
@@ -358,7 +363,8 @@ class Topics:
         await self.answer(query)
         if isinstance(outcome, Cancelled):
             self.close_ui(session)
-            dropped = len(self.pending.pop(session.key, []))
+            dropped = len(self._take_kept(session.key))
+            await self.keeper.save()
             note = f" {dropped} kept message(s) discarded." if dropped else ""
             if session.message_id:
                 await self.edit(session.key, session.message_id, "✖ Cancelled." + note, None)
@@ -414,7 +420,8 @@ class Topics:
             return
         self.close_ui(session)
         if isinstance(outcome, Cancelled):
-            dropped = len(self.pending.pop(session.key, []))
+            dropped = len(self._take_kept(session.key))
+            await self.keeper.save()
             if session.message_id:
                 await self.edit(session.key, session.message_id,
                                 "✖ Cancelled." + (f" {dropped} kept message(s) discarded." if dropped else ""), None)
@@ -478,8 +485,23 @@ class Topics:
                             f"At the desk: <code>tmux attach -t {html.escape(self.cfg.tmux_session_name)}</code>",
                        disable_notification=True)
         running = self.running[key]
-        for message in self.pending.pop(key, []):
-            command = await self._convert(key, message)
+        for message in self._take_kept(key):
+            command = message if isinstance(message, UserText) else await self._convert(key, message)
             if command is not None:
                 await self._to_window(key, running, command)
+        await self.keeper.save()
+
+    def _take_kept(self, key: TopicKey) -> list[Message | UserText]:
+        """The messages kept while the topic was unbound (caller saves the state)."""
+        self.keeper.state.kept.pop(key, None)
+        return self.pending.pop(key, [])
+
+    async def _reopen_kept(self) -> None:
+        """After a restart: topics that had kept messages get their folder browser again."""
+        for key, entries in list(self.keeper.state.kept.items()):
+            if key in self.running or not entries:
+                self.keeper.state.kept.pop(key, None)
+                continue
+            self.pending[key] = [UserText(e["text"], int(e["message_id"])) for e in entries]
+            await self._open_browser(key, note=f"♻️ ccbot restarted; {len(entries)} kept message(s) are waiting.")
 

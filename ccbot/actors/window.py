@@ -235,8 +235,9 @@ class WindowActor:
             return True
         return False
 
-    async def wait_state(self, accept: Callable[[State], bool], timeout: float) -> bool:
-        with trio.move_on_after(timeout):
+    async def wait_state(self, accept: Callable[[State], bool], seconds: float) -> bool:
+        """Wait until the prompt state satisfies ``accept``; False after ``seconds``."""
+        with trio.move_on_after(seconds):
             while not accept(self.machine.state):
                 await self.changed.wait()
             return True
@@ -402,10 +403,10 @@ class WindowActor:
         last_proof = -1e9
         while True:
             now = trio.current_time()
-            if self.pane_pid is not None and (now < self.proof_until or self.binding.rollout_path is None):
-                if now - last_proof >= (0.3 if now < self.proof_until else 1.0):
-                    last_proof = now
-                    await self._prove()
+            wanted = now < self.proof_until or self.binding.rollout_path is None
+            if self.pane_pid is not None and wanted and now - last_proof >= (0.3 if now < self.proof_until else 1.0):
+                last_proof = now
+                await self._prove()
             if self.binding.rollout_path is not None:
                 await self._pump()
             active = self.turn_active or trio.current_time() < self.active_until

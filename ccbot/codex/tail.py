@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 MAX_READ = 4 * 1024 * 1024

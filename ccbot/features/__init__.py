@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ccbot.actors.topics import Topics
 
-from ccbot.features import approvals  # noqa: E402
-from ccbot.features import history  # noqa: E402
-from ccbot.features import media  # noqa: E402
-from ccbot.features import screenshot  # noqa: E402
-from ccbot.features import status_panel  # noqa: E402
+from ccbot.features import (
+    approvals,
+    history,
+    media,
+    screenshot,
+    status_panel,
+)
 
 FEATURES: list[Callable[[Topics], None]] = [
     media.install,

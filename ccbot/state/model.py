@@ -70,6 +70,8 @@ class State:
     telegram_offset: int = 0
     bindings: dict[TopicKey, Binding] = field(default_factory=dict)
     refused_users: list[int] = field(default_factory=list)
+    # Text kept for topics whose binding dialogue is open ({"text", "message_id"}), so a restart keeps it
+    kept: dict[TopicKey, list[dict[str, Any]]] = field(default_factory=dict)
 
     def binding_for_window(self, window_id: str) -> Binding | None:
         for binding in self.bindings.values():
@@ -83,6 +85,7 @@ class State:
             "telegram_offset": self.telegram_offset,
             "bindings": {topic_key_str(k): b.to_json() for k, b in sorted(self.bindings.items())},
             "refused_users": sorted(set(self.refused_users)),
+            "kept": {topic_key_str(k): v for k, v in sorted(self.kept.items()) if v},
         }
 
     @classmethod
@@ -98,4 +101,5 @@ class State:
             telegram_offset=int(data.get("telegram_offset", 0)),
             bindings=bindings,
             refused_users=[int(u) for u in data.get("refused_users", [])],
+            kept={parse_topic_key(k): [dict(e) for e in v] for k, v in dict(data.get("kept", {})).items()},
         )

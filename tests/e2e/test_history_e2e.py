@@ -21,9 +21,9 @@ async def wait_done(s: Stack, topic: int, count: int) -> None:
 
 
 def history_message(s: Stack, topic: int, after: int) -> Any:
-    """The first bot message in ``topic`` with id > ``after`` that starts with an echoed prompt."""
+    """The first bot message in ``topic`` with id > ``after`` that shows an echoed prompt."""
     for message in s.messages(topic):
-        if message.message_id > after and (message.text or "").startswith("\u276f "):
+        if message.message_id > after and "\u276f " in (message.text or ""):
             return message
     return None
 

@@ -192,3 +192,19 @@ async def test_codex_exit_and_hang_are_reported(tmp_path: Path, codex_bin: str) 
         thread = s.rollouts()[0].name[-len("01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"):-len(".jsonl")]
         assert f"codex resume {thread}" in (exited.text or "")
         await s.fake.wait_for(lambda: len(window_names(s)) == 1, timeout=20)
+
+
+async def test_message_kept_while_choosing_folder_survives_restart(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin) as s:
+        t = s.new_topic("t")
+        s.send(t, "first kept message")
+        await s.press(t, "📁 work", timeout=20)  # the browser is open
+        s.send(t, "second kept message")
+        await s.wait_text(t, "2 waiting", timeout=20)
+        await s.restart_bot("bot2")
+        await s.wait_text(t, "kept message(s) are waiting", timeout=20)
+        await s.press(t, "📁 work")
+        await s.press(t, "Select this folder")
+        await s.wait_text(t, "Bound to tmux")
+        await s.wait_text(t, "you said: second kept message", timeout=60)
+        assert s.user_messages_in_rollouts()[:2] == ["first kept message", "second kept message"]

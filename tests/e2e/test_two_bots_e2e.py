@@ -65,12 +65,12 @@ def user_messages_by_cwd(s: Stack) -> dict[str, list[str]]:
 
 def calls_in_topic(s: Stack, bot_id: int, topic: int) -> list[str]:
     """Methods ``bot_id`` called for ``topic`` (sends carry message_thread_id; edits name a message there)."""
-    in_topic = {m.message_id for m in s.fake.messages(s.group, topic)}
+    in_topic = {str(m.message_id) for m in s.fake.messages(s.group, topic)}
     found = []
     for c in s.fake.calls:
         if c.bot_id != bot_id or str(c.params.get("chat_id")) != str(s.group):
             continue
-        if str(c.params.get("message_thread_id")) == str(topic) or c.params.get("message_id") in in_topic:
+        if str(c.params.get("message_thread_id")) == str(topic) or str(c.params.get("message_id")) in in_topic:
             found.append(c.method)
     return found
 
@@ -130,6 +130,7 @@ async def test_two_bots_share_a_forum_without_crosstalk(tmp_path: Path, codex_bi
             assert not any(name.endswith(f"-{t1}") for name in tmux_windows(env_b))
             assert not any(name.endswith(f"-{t2}") for name in tmux_windows(s.env))
             assert calls_in_topic(s, b_id, t1) == [] and calls_in_topic(s, A_ID, t2) == []
+            assert {"sendMessage", "editMessageText"} <= set(calls_in_topic(s, A_ID, t1))  # the check sees calls
             assert "alpha again" not in tmux_text(env_b)
             assert user_messages_by_cwd(s)[str(tmp_path / "other")] == ["bravo words", "bravo again"]
             assert fake.internal_errors == []
