@@ -30,6 +30,7 @@ from ccbot.telegram.pacing import Pacer
 log = structlog.get_logger("ccbot.sender")
 
 MAX_TRANSIENT_BACKOFF = 30.0
+UNPACED_METHODS = frozenset({"answer_callback_query"})
 
 
 class Sender:
@@ -47,13 +48,22 @@ class Sender:
         self.clock = clock
         self.queues: dict[int, collections.deque[Outbound]] = {}
         self.busy: set[int] = set()
+        self.immediate: list[Outbound] = []
         self.sent = 0
         self._wake = trio.Event()
 
     # -- queueing -------------------------------------------------------------------------------------
     def enqueue(self, item: Outbound) -> None:
-        """Add ``item`` to its chat's queue, replacing a queued item with the same coalesce key."""
+        """Add ``item`` to its chat's queue, replacing a queued item with the same coalesce key.
+
+        Unpaced methods (callback answers: Telegram does not count them against chat limits, and a query
+        expires after ~15 s) skip the queues and go out at once.
+        """
         item.enqueued_at = self.clock()
+        if item.method in UNPACED_METHODS:
+            self.immediate.append(item)
+            self._poke()
+            return
         queue = self.queues.setdefault(item.chat_id, collections.deque())
         if item.coalesce_key is not None:
             for index, queued in enumerate(queue):
@@ -66,7 +76,7 @@ class Sender:
         self._poke()
 
     def pending(self) -> int:
-        return sum(len(q) for q in self.queues.values()) + len(self.busy)
+        return sum(len(q) for q in self.queues.values()) + len(self.busy) + len(self.immediate)
 
     def _poke(self) -> None:
         self._wake.set()
@@ -99,6 +109,8 @@ class Sender:
 
     async def _dispatch(self, nursery: trio.Nursery) -> None:
         while True:
+            while self.immediate:
+                nursery.start_soon(self._deliver, self.immediate.pop(0), False)
             now = self.clock()
             soonest = math.inf
             for chat_id in list(self.queues):
@@ -123,7 +135,7 @@ class Sender:
             with trio.move_on_at(soonest):
                 await self._wake.wait()
 
-    async def _deliver(self, item: Outbound) -> None:
+    async def _deliver(self, item: Outbound, paced: bool = True) -> None:
         """Make one call; on a retryable failure put the item back at the head of its chat's queue."""
         item.attempts += 1
         try:
@@ -154,7 +166,8 @@ class Sender:
             self.sent += 1
             item.reply.resolve(result)
         finally:
-            self.busy.discard(item.chat_id)
+            if paced:
+                self.busy.discard(item.chat_id)
             self._poke()
 
     def _requeue(self, item: Outbound) -> None:

@@ -219,6 +219,13 @@ class Topics:
     def close_ui(self, session: UiSession) -> None:
         self.ui.pop(session.token, None)
 
+    def spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run a feature task beside the windows, e.g. a send that waits for Telegram's pacing, so that a
+        window's screen loop or inbox is not held. ``fn`` must catch its own errors: one escaping would
+        stop every window."""
+        assert self._nursery is not None, "Topics.run has not started"
+        self._nursery.start_soon(fn, *args)
+
     def owns(self, key: TopicKey) -> bool:
         return key in self.running or any(s.key == key for s in self.ui.values())
 

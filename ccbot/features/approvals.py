@@ -182,14 +182,28 @@ async def _on_shown(topics: Topics, actor: WindowActor, prompt: ApprovalPrompt |
             return  # already posted (the window actor restarted and saw the prompt again)
         await _finish(topics, session)  # a prompt we missed the end of
     session = topics.open_ui(KIND, key, PromptTicket(window_id, identity, view))
-    message_id = await topics.ask(key, view.html, prompt_keyboard(view, session.token))
-    if message_id is None:
+    # Sending waits for Telegram (paced: up to a minute in a busy group); the screen loop must not.
+    topics.spawn(_post, topics, session)
+
+
+async def _post(topics: Topics, session: UiSession) -> None:
+    """Send the prompt message; if the prompt went away meanwhile, show it answered right away."""
+    ticket: PromptTicket = session.state
+    try:
+        message_id = await topics.ask(session.key, ticket.view.html, prompt_keyboard(ticket.view, session.token))
+        if message_id is None:
+            topics.close_ui(session)
+            return
+        session.message_id = message_id
+        if ticket.gone:
+            await topics.edit(session.key, message_id, answered_html(ticket.view, ticket.chosen), None)
+    except Exception:  # a spawned task must not take the windows down with it
+        log.exception("could not post a prompt message")
         topics.close_ui(session)
-        return
-    session.message_id = message_id
 
 
 async def _finish(topics: Topics, session: UiSession) -> None:
+    """Mark the prompt answered; edit its message now, or let ``_post`` do it once the message exists."""
     ticket: PromptTicket = session.state
     ticket.gone = True
     if session.message_id is not None:

@@ -26,6 +26,7 @@ from ccbot.ui.history import paginate, render_history_page
 if TYPE_CHECKING:
     from ccbot.actors.topics import Topics, UiSession
     from ccbot.actors.window import WindowActor
+    from ccbot.state.model import TopicKey
     from ccbot.telegram.types import CallbackQuery
 
 __all__ = ["KIND", "history_pages", "install", "read_history_pages"]
@@ -53,16 +54,27 @@ def read_history_pages(path: Path) -> list[str]:
 
 
 async def _on_request(topics: Topics, actor: WindowActor) -> None:
-    key = actor.binding.key
     path = actor.binding.rollout_path
     if path is None:
         await actor.say("📜 No conversation yet: this thread has no rollout until its first prompt.")
         return
+    # Reading, rendering and the paced send run beside the window, so its inbox is not held.
+    topics.spawn(_send_history, topics, actor.binding.key, Path(path))
+
+
+async def _send_history(topics: Topics, key: TopicKey, path: Path) -> None:
     try:
-        pages = await trio.to_thread.run_sync(read_history_pages, Path(path))
+        await _send_history_page(topics, key, path)
+    except Exception:  # a spawned task must not take the windows down with it
+        log.exception("/history failed")
+
+
+async def _send_history_page(topics: Topics, key: TopicKey, path: Path) -> None:
+    try:
+        pages = await trio.to_thread.run_sync(read_history_pages, path)
     except OSError as exc:
-        log.warning("cannot read rollout for /history", path=path, error=str(exc))
-        await actor.say("⚠️ Could not read this thread's history.")
+        log.warning("cannot read rollout for /history", path=str(path), error=str(exc))
+        await topics.say(key, "⚠️ Could not read this thread's history.")
         return
     session = topics.open_ui(KIND, key, 0)
     session.data["pages"] = pages

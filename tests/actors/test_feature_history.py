@@ -62,9 +62,14 @@ async def test_history_request_and_paging_edit_the_same_message(tmp_path: Path) 
     pages = read_history_pages(LONG)
     assert len(pages) >= 3
     async with trio.open_nursery() as nursery:
+        topics._nursery = nursery  # what Topics.run provides: spawned feature tasks run here
         nursery.start_soon(bot.run, recv)
         with trio.fail_after(5):
             await topics.hooks.requests["history"](SimpleNamespace(binding=binding), "")  # type: ignore[arg-type]
+            for _ in range(400):  # the page is read and sent by a spawned task
+                if bot.of("send_message"):
+                    break
+                await trio.sleep(0.01)
             (sent,) = bot.of("send_message")
             assert sent["text"] == pages[0]
             row = sent["reply_markup"].rows[0]

@@ -73,6 +73,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     a = bind(topics, 11, "@1", "%1")
     b = bind(topics, 22, "@2", "%2")
     async with trio.open_nursery() as nursery:
+        topics._nursery = nursery  # what Topics.run provides: spawned feature tasks run here
         nursery.start_soon(bot.run, recv)
         yield Rig(topics, bot, tmux, a, b)
         nursery.cancel_scope.cancel()
@@ -165,3 +166,16 @@ async def test_menu_option_is_reached_from_the_current_highlight(tmp_path: Path)
         # a quick second press is refused while Codex redraws
         assert await r.press(11, mid, encode(PROMPT_OPT, token, 0)) == "Already sent; waiting for Codex."
         assert len(r.tmux.pressed) == 1
+
+
+async def test_prompt_gone_before_its_message_was_sent(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        actor = SimpleNamespace(binding=r.a)
+        for hook in r.topics.hooks.effects:  # shown and cleared before the paced send could finish
+            await hook(actor, PromptShown(prompt_in(APPROVAL)))  # type: ignore[arg-type]
+            await hook(actor, PromptCleared())  # type: ignore[arg-type]
+        await settle()
+        assert len(r.prompt_messages(11)) == 1
+        (edit,) = r.bot.of("edit_message_text")
+        assert edit["message_id"] == r.bot.next_id and edit["reply_markup"] is None
+        assert edit["text"].endswith("Answered at the terminal.")

@@ -139,3 +139,15 @@ async def test_chats_do_not_block_each_other(autojump_clock: trio.abc.Clock, nur
     assert trio.current_time() < 5
     await slow.reply.wait()
     assert trio.current_time() >= 30
+
+
+async def test_callback_answers_skip_pacing(autojump_clock: trio.abc.Clock, nursery: trio.Nursery) -> None:
+    api = FakeApi()
+    _, outbox = await start(nursery, api)
+    for i in range(6):  # exhaust the chat's burst: later sends wait ~1 s each
+        await outbox.send(msg(-100, f"m{i}"))
+    answer = Outbound(chat_id=-100, method="answer_callback_query", kwargs={"callback_query_id": "q"})
+    await outbox.send(answer)
+    await answer.reply.wait()
+    assert trio.current_time() < 0.5
+    assert [c[1] for c in api.calls][:2].count("answer_callback_query") == 1

@@ -70,7 +70,8 @@ def calls_in_topic(s: Stack, bot_id: int, topic: int) -> list[str]:
     for c in s.fake.calls:
         if c.bot_id != bot_id or str(c.params.get("chat_id")) != str(s.group):
             continue
-        if str(c.params.get("message_thread_id")) == str(topic) or str(c.params.get("message_id")) in in_topic:
+        thread, message = str(c.params.get("message_thread_id")), str(c.params.get("message_id"))
+        if thread == str(topic) or message in in_topic:
             found.append(c.method)
     return found
 
@@ -130,7 +131,7 @@ async def test_two_bots_share_a_forum_without_crosstalk(tmp_path: Path, codex_bi
             assert not any(name.endswith(f"-{t1}") for name in tmux_windows(env_b))
             assert not any(name.endswith(f"-{t2}") for name in tmux_windows(s.env))
             assert calls_in_topic(s, b_id, t1) == [] and calls_in_topic(s, A_ID, t2) == []
-            assert {"sendMessage", "editMessageText"} <= set(calls_in_topic(s, A_ID, t1))  # the check sees calls
+            assert {"sendMessage", "editMessageText"} <= set(calls_in_topic(s, A_ID, t1))  # sees calls
             assert "alpha again" not in tmux_text(env_b)
             assert user_messages_by_cwd(s)[str(tmp_path / "other")] == ["bravo words", "bravo again"]
             assert fake.internal_errors == []

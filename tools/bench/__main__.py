@@ -47,11 +47,10 @@ class Config:
 
 
 # Output samples are spaced about 1.6 s apart per window: with the turn's typing action every 4.5 s that
-# stays under ccbot's per-chat pacing (1 call/s after a burst of 3), so the figures are the bot's own
-# pipeline; pacing is what the burst and the real-Codex run show.
-QUICK = Config(
-    True, 40_000_000, 2_000, 200_000_000, 3.0, 12.0, 10, live.OutputPlan(1, 4, 1.6), 20, 1, 3, False
-)
+# stays under ccbot's per-chat pacing (1 call/s after a burst of 3), and a window's turns are spaced so
+# that its group gets at most ~18 calls a minute (Telegram: 20 per group), so the figures are the bot's
+# own pipeline; pacing is what the burst and the real-Codex run show.
+QUICK = Config(True, 40_000_000, 2_000, 200_000_000, 3.0, 12.0, 10, live.OutputPlan(1, 4, 1.6), 20, 1, 3, False)
 FULL = Config(
     False,
     120_000_000,
@@ -60,9 +59,9 @@ FULL = Config(
     30.0,
     60.0,
     25,
-    live.OutputPlan(4, 4, 1.6, rest=16.0),
+    live.OutputPlan(3, 4, 1.6, rest=26.0),
     39,
-    3,
+    2,
     10,
     True,
 )
@@ -107,9 +106,7 @@ async def measure_live(cfg: Config, result: dict[str, Any], progress: Any) -> No
         built = await trio.to_thread.run_sync(
             offline.build_sessions, lab.codex_home, cfg.session_files, cfg.session_bytes
         )
-        index = await trio.to_thread.run_sync(
-            offline.measure_index, lab.codex_home, lab.root / "index-cache.json"
-        )
+        index = await trio.to_thread.run_sync(offline.measure_index, lab.codex_home, lab.root / "index-cache.json")
         result["startup"] = {"index": {**built, **index}, "ready_s": {}, "proven_s": {}}
         progress("starting 50 synthetic Codex windows")
         await lab.create_windows(max(WINDOW_COUNTS))
@@ -122,9 +119,7 @@ async def measure_live(cfg: Config, result: dict[str, Any], progress: Any) -> No
                 await trio.sleep(1.0)
                 cost = await live.idle_cost(lab, bot, cfg.idle_s if n == 50 else cfg.idle_small_s)
                 result["idle"][str(n)] = _idle_dict(cost)
-                samples = await live.output_samples(
-                    lab, lab.windows[: min(n, cfg.sampled_windows)], cfg.plan, rng
-                )
+                samples = await live.output_samples(lab, lab.windows[: min(n, cfg.sampled_windows)], cfg.plan, rng)
                 for key, kind in (("output_latency_ms", "in_turn"), ("output_latency_idle_ms", "idle")):
                     mine = [s for s in samples if s.kind == kind and s.latency is not None]
                     result[key][str(n)] = {
@@ -142,9 +137,7 @@ async def measure_live(cfg: Config, result: dict[str, Any], progress: Any) -> No
                 ]
                 lost = sum(s.latency is None for s in samples)
                 if lost:
-                    result.setdefault("problems", []).append(
-                        f"{lost} output samples at {n} windows never arrived"
-                    )
+                    result.setdefault("problems", []).append(f"{lost} output samples at {n} windows never arrived")
                 if n == 50:
                     result["idle_cpu_pct"] = result["idle"]["50"]["bot_cpu_pct"]
                     result["rss_mb"] = result["idle"]["50"]["rss_mb"]
@@ -152,9 +145,7 @@ async def measure_live(cfg: Config, result: dict[str, Any], progress: Any) -> No
                     inputs = await live.input_samples(
                         lab, lab.windows[10 : 10 + cfg.input_windows], cfg.input_rounds, 0.3
                     )
-                    result["input_latency_ms"] = summarize_ms(
-                        [s.latency for s in inputs if s.latency is not None]
-                    )
+                    result["input_latency_ms"] = summarize_ms([s.latency for s in inputs if s.latency is not None])
                     result["input_round_trip_ms"] = summarize_ms(
                         [s.round_trip for s in inputs if s.round_trip is not None]
                     )
@@ -190,9 +181,7 @@ async def measure_live(cfg: Config, result: dict[str, Any], progress: Any) -> No
                 lab.windows[:50], "bot-50-poll60", extra_env={"MONITOR_POLL_INTERVAL": "60"}
             ) as slow:
                 await trio.sleep(1.0)
-                result["idle"]["50 (screen poll 60 s)"] = _idle_dict(
-                    await live.idle_cost(lab, slow, cfg.idle_s)
-                )
+                result["idle"]["50 (screen poll 60 s)"] = _idle_dict(await live.idle_cost(lab, slow, cfg.idle_s))
 
 
 def machine() -> dict[str, Any]:
@@ -227,6 +216,11 @@ async def run(cfg: Config, real_codex: bool) -> dict[str, Any]:
                 result["real_codex_back_to_back"] = await run_real_codex(cfg.real_pings, pause=1.0)
         except RuntimeError as exc:
             result["real_codex"] = {"error": str(exc)}
+    if not cfg.quick:
+        progress("prototype: change-driven screen loops with ccbot.tmux.control")
+        from tools.bench import control_proto
+
+        result["control_prototype"] = await control_proto.measure(50, idle=30.0)
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     result["targets"] = check_targets(result)
     return result

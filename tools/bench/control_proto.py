@@ -2,7 +2,8 @@
 
 Not the bot: this process plays 50 window actors' *screen loops* only, the way the proposed wiring would run
 them (``doc/performance.md``): read the pane's version, ``pane_state`` + ``capture`` + ``parse_screen``,
-then wait for the next change (at most ``safety`` seconds), never more often than every 0.15 s. It
+then wait for the next change (at most ``safety`` seconds); captures of one pane start at least 0.15 s
+apart. It
 measures this process's CPU (own + reaped tmux clients) while the 50 synthetic Codex panes are idle, then
 types a marker into some panes and measures how long until a capture shows it.
 
@@ -42,10 +43,13 @@ async def measure(windows: int = 50, idle: float = 20.0, safety: float = 30.0, t
         captures = 0
         wanted: dict[str, tuple[str, float]] = {}  # pane → (marker, typed at)
         seen_at: list[float] = []
+        all_seen = trio.Event()
+        typing_done = False
 
         async def screen_loop(pane: str) -> None:
-            nonlocal captures
+            nonlocal captures, typing_done
             while True:
+                last = trio.current_time()
                 seen = control.version(pane)
                 await tmux.pane_state(pane)
                 text = await tmux.capture(pane)
@@ -53,9 +57,11 @@ async def measure(windows: int = 50, idle: float = 20.0, safety: float = 30.0, t
                 captures += 1
                 if pane in wanted and wanted[pane][0] in text:
                     seen_at.append(trio.current_time() - wanted.pop(pane)[1])
+                    if not wanted and typing_done:
+                        all_seen.set()
                 with trio.move_on_after(safety):
                     await control.wait_changed(pane, seen)
-                await trio.sleep(MIN_SPACING)
+                await trio.sleep_until(last + MIN_SPACING)  # a busy pane is captured at most every 0.15 s
 
         async with trio.open_nursery() as nursery:
             await nursery.start(control.run)
@@ -70,9 +76,11 @@ async def measure(windows: int = 50, idle: float = 20.0, safety: float = 30.0, t
                 wanted[window.pane_id] = (marker, trio.current_time())
                 await tmux.send_text(window.pane_id, marker)
                 await trio.sleep(0.2)
+            typing_done = True
+            if not wanted:
+                all_seen.set()
             with trio.move_on_after(5.0):
-                while wanted:
-                    await trio.sleep(0.05)
+                await all_seen.wait()
             nursery.cancel_scope.cancel()
         return {
             "windows": windows,

@@ -79,9 +79,7 @@ class LineMaker:
         return uuid7(int(now * 1000), self.rng.randbytes(10))
 
     def _line(self, now: float, kind: str, payload: dict[str, Any]) -> str:
-        line = _dump(
-            {"timestamp": iso_timestamp(now), "ordinal": self.ordinal, "type": kind, "payload": payload}
-        )
+        line = _dump({"timestamp": iso_timestamp(now), "ordinal": self.ordinal, "type": kind, "payload": payload})
         self.ordinal += 1
         return line
 
@@ -119,9 +117,7 @@ class LineMaker:
                 "source": "cli",
                 "thread_source": "user",
                 "model_provider": "mock",
-                "base_instructions": {
-                    "text": "You are Codex, a coding agent running in the Codex CLI. (bench)"
-                },
+                "base_instructions": {"text": "You are Codex, a coding agent running in the Codex CLI. (bench)"},
                 "history_mode": "paginated",
             },
         )
@@ -168,9 +164,7 @@ class LineMaker:
         """An assistant message: ``item_completed/AgentMessage`` first, then its twin (as 0.169 writes)."""
         mid = "msg_" + self._id(now).replace("-", "")[:24]
         return [
-            self._item(
-                now, turn_id, {"type": "AgentMessage", "id": mid, "content": [{"type": "Text", "text": text}]}
-            ),
+            self._item(now, turn_id, {"type": "AgentMessage", "id": mid, "content": [{"type": "Text", "text": text}]}),
             self._line(
                 now,
                 "response_item",
@@ -287,9 +281,7 @@ def burst_lines(maker: LineMaker, now: float, total: int, agent_messages: int, m
     body: list[str] = []
     said = 0
     for step in range(steps):
-        body += maker.command(
-            now, turn, f"grep -n item src/module_{step}.py", f"{step}: match line\n" * (1 + step % 5)
-        )
+        body += maker.command(now, turn, f"grep -n item src/module_{step}.py", f"{step}: match line\n" * (1 + step % 5))
         body.append(maker.token_count(now, 1000 + step))
         if said < agent_messages - 1 and (step + 1) % every == 0:
             body += maker.agent_message(now, turn, f"{marker} note {said}: checked module {step}.")

@@ -131,12 +131,8 @@ def build_sessions(codex_home: Path, files: int, total_bytes: int, seed: int = 1
         os.utime(path, (stamp, stamp))
         written += cut
         if i % 3 == 0:
-            names.append(
-                json.dumps({"id": thread, "thread_name": f"task {i}", "updated_at": created.isoformat()})
-            )
-        history.append(
-            json.dumps({"session_id": thread, "ts": int(stamp), "text": f"please look at issue {i}"})
-        )
+            names.append(json.dumps({"id": thread, "thread_name": f"task {i}", "updated_at": created.isoformat()}))
+        history.append(json.dumps({"session_id": thread, "ts": int(stamp), "text": f"please look at issue {i}"}))
     (codex_home / "session_index.jsonl").write_text("\n".join(names) + "\n")
     (codex_home / "history.jsonl").write_text("\n".join(history) + "\n")
     return {"files": files, "bytes": written}

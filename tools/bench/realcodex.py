@@ -81,9 +81,7 @@ async def run_real_codex(pings: int, pause: float = 4.0) -> dict[str, Any]:
             )
             windows = [
                 line.split()
-                for line in s.tmux(
-                    "list-windows", "-t", "ccbot", "-F", "#{window_id} #{window_name}"
-                ).splitlines()
+                for line in s.tmux("list-windows", "-t", "ccbot", "-F", "#{window_id} #{window_name}").splitlines()
             ]
             window = next(w[0] for w in windows if len(w) > 1 and w[1] != "ccbot-placeholder")
             rollout = s.rollouts()[-1]
@@ -106,9 +104,7 @@ async def run_real_codex(pings: int, pause: float = 4.0) -> dict[str, Any]:
                 arrived = next(
                     c.time
                     for c in s.fake.calls
-                    if c.time >= sent
-                    and c.method == "sendMessage"
-                    and f"you said: {text}" in str(c.params.get("text"))
+                    if c.time >= sent and c.method == "sendMessage" and f"you said: {text}" in str(c.params.get("text"))
                 )
                 if seen.get("pane") is not None:
                     inputs.append(seen["pane"] - sent)  # type: ignore[operator]
@@ -123,7 +119,7 @@ async def run_real_codex(pings: int, pause: float = 4.0) -> dict[str, Any]:
                         "calls": [
                             (c.method, round(c.time - sent, 3), str(c.params.get("text", ""))[:30])
                             for c in s.fake.calls
-                            if c.time >= sent - 0.5
+                            if c.time >= sent - 0.5 and c.method != "getUpdates"
                         ],
                     }
                 )

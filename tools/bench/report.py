@@ -122,6 +122,13 @@ def render_table(result: Mapping[str, Any]) -> str:
             lines.append(_latency_row("round trip, 1 s between messages", again.get("round_trip_ms")))
     elif isinstance(real, Mapping):
         lines.append(f"Real Codex: not measured ({real['error']})")
+    proto = result.get("control_prototype")
+    if isinstance(proto, Mapping):
+        lines.append(
+            f"Prototype, 50 change-driven screen loops (ccbot.tmux.control): idle {_fmt(proto.get('idle_cpu_pct'))} "
+            f"% of a core, {proto.get('idle_captures')} captures in {_fmt(proto.get('idle_s'))} s"
+        )
+        lines.append(_latency_row("typed text → captured", proto.get("typed_to_captured_ms")))
     lines.append("")
     lines.append("Targets")
     for row in check_targets(result):

@@ -193,6 +193,7 @@ class FakeTelegram(BotMethods, Control):
         retry_after: int = 1,
         delay: float = 1.0,
         bot_id: int | None = None,
+        description: str | None = None,
     ) -> None:
         """Make the next ``count`` calls of ``method`` (or any, ``"*"``) fail as ``kind``.
 
@@ -200,9 +201,12 @@ class FakeTelegram(BotMethods, Control):
 
         Kinds: 429 (``Too Many Requests: retry after N``), 500, 409, slow (answer after ``delay``
         seconds), drop (close without answering, request not handled), drop_after (handled, then
-        closed without answering).
+        closed without answering), 400 (Bad Request with ``description``).
         """
-        self.faults.add(Fault(method.lower(), kind, count, retry_after, delay, bot_id))
+        fault = Fault(method.lower(), kind, count, retry_after, delay, bot_id)
+        if description is not None:
+            fault.description = description
+        self.faults.add(fault)
         self.notify()
 
     def clear_faults(self) -> None:
@@ -228,4 +232,6 @@ def _fault_error(fault: Fault) -> ApiError:
         return too_many_requests(fault.retry_after)
     if fault.kind == "409":
         return ApiError(409, E.CONFLICT_POLL)
+    if fault.kind == "400":
+        return ApiError(400, fault.description)
     return ApiError(500, "Internal Server Error")

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-FaultKind = Literal["429", "500", "slow", "drop", "drop_after", "409"]
+FaultKind = Literal["429", "500", "slow", "drop", "drop_after", "409", "400"]
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 
@@ -24,7 +24,8 @@ class Fault:
 
     Kinds: ``429`` (Too Many Requests with ``retry_after``), ``500``, ``409`` (poll conflict text),
     ``slow`` (wait ``delay`` seconds, then handle normally), ``drop`` (close the connection without
-    handling the request), ``drop_after`` (handle it, then close without answering). ``bot_id``
+    handling the request), ``drop_after`` (handle it, then close without answering), ``400`` (a Bad
+    Request with ``description``, e.g. the parser's "can't parse entities"). ``bot_id``
     limits the fault to one bot's calls (None: any bot's).
     """
 
@@ -34,6 +35,7 @@ class Fault:
     retry_after: int = 1
     delay: float = 1.0
     bot_id: int | None = None
+    description: str = "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0"
 
     def matches(self, method: str, bot_id: int | None = None) -> bool:
         return (
