@@ -151,7 +151,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     dotenv_path = ccbot_dir / ".env"
     try:
         file_values = parse_dotenv(dotenv_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         file_values = {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{dotenv_path}: cannot read: {exc}") from None

@@ -461,6 +461,7 @@ class Topics:
         env = {"CODEX_HOME": str(self.cfg.codex_home)}
         name = self._window_name(key, cwd)
         try:
+            await self.tmux.ensure_session()  # the tmux server may have been restarted meanwhile
             window = await self.tmux.new_window(name, cwd, argv, env)
         except TmuxError as exc:
             await self.say(key, f"⚠️ Could not start Codex: <code>{html.escape(str(exc))}</code>")

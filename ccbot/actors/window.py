@@ -55,6 +55,8 @@ PASTE_SETTLE = 0.25  # Codex's paste-burst detector swallows an Enter that follo
 TYPING_EVERY = 4.5
 PROOF_WINDOW = 6.0
 RECOVERY_WAIT = 3.0
+SERVER_RETRY = 2.0
+SERVER_GRACE = 30.0  # how long a dead tmux server may take to come back with this window
 THREAD_CLOCK_SLACK = 2.0
 
 
@@ -319,19 +321,20 @@ class WindowActor:
                 pane = await self.deps.tmux.pane_state(self.binding.pane_id)
                 text = await self.deps.tmux.capture(self.binding.pane_id)
                 failures = 0
-            except TmuxServerDown:
-                failures += 1
-                if failures == 3:
-                    await self.say("⚠️ The tmux server is not running; waiting for it to come back.")
-                await trio.sleep(2.0)
-                continue
             except TmuxError as exc:
-                if not await self.deps.tmux.window_exists(self.binding.window_id):
-                    await self._gone("window")
+                failures += 1
+                if await self._refind_window():
+                    await trio.sleep(0.5)
+                    continue
+                server_down = isinstance(exc, TmuxServerDown)
+                if server_down and failures == 1:
+                    log.warning("tmux server is not running", error=str(exc))
+                    await self.say("⚠️ The tmux server is not running; waiting for this window to come back.")
+                if not server_down or failures * SERVER_RETRY >= SERVER_GRACE:
+                    await self._gone("server" if server_down else "window")
                     cancel_scope.cancel()
                     return
-                log.warning("capture failed", error=str(exc))
-                await trio.sleep(1.0)
+                await trio.sleep(SERVER_RETRY)
                 continue
             self.pane_pid = pane.pid
             model = parse_screen(text)
@@ -351,6 +354,24 @@ class WindowActor:
             await self._check_hang()
             fast = self.machine.state in (State.STARTING, State.BUSY) or trio.current_time() < self.active_until
             await trio.sleep(FAST_POLL if fast else self.deps.poll_interval)
+
+    async def _refind_window(self) -> bool:
+        """The window id failed: find a window of the same name (tmux restarted with its sessions
+        restored) and adopt its new ids. False when there is none or the server is down."""
+        try:
+            windows = await self.deps.tmux.list_windows()
+        except TmuxError:
+            return False
+        b = self.binding
+        for window in windows:
+            if window.name == b.window_name and not window.pane_dead:
+                if (window.window_id, window.pane_id) != (b.window_id, b.pane_id):
+                    log.info("window re-found by name", old=b.window_id, new=window.window_id)
+                    b.window_id, b.pane_id = window.window_id, window.pane_id
+                    await self.deps.keeper.save()
+                    await self.say("🔁 tmux is back; this topic follows its window again.", disable_notification=True)
+                return window.window_id == b.window_id
+        return False
 
     async def _check_hang(self) -> None:
         """Tell the topic once when Codex has been busy for ``hang_after`` seconds without writing anything."""
@@ -382,7 +403,8 @@ class WindowActor:
         resume = (f"\nResume it with <code>codex resume {html.escape(thread)}</code> "
                   "(or send a message here to pick it again).") if thread else ""
         text = {"exited": "⏹ Codex exited in this window.",
-                "window": "⏹ The tmux window was closed."}.get(why, "⏹ The session ended.")
+                "window": "⏹ The tmux window was closed.",
+                "server": "⏹ The tmux server stopped, and this window with it."}.get(why, "⏹ The session ended.")
         await self.say(text + resume)
         await self.deps.on_gone(self.binding, why)
 

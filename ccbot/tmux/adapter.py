@@ -325,7 +325,8 @@ class Tmux:
         sequence, before tmux can notice the program exiting, so even an instant exit leaves a
         dead pane whose exit message can be captured (tmux scrolls the screen up one line to
         print ``Pane is dead (status N, …)`` on the last row, so read it with
-        ``capture(start=-N)``). The new window becomes the session's current window.
+        ``capture(start=-N)``). The window is created with ``-d`` at an explicit free index, so a
+        person attached at the desk keeps seeing (and typing into) the window they were in.
 
         Raises ``ValueError`` for an empty ``argv``, ``NotADirectoryError`` if ``cwd`` is not a
         directory (tmux would silently fall back to $HOME), ``TmuxServerDown`` if the session is gone.
@@ -334,17 +335,19 @@ class Tmux:
             raise ValueError("argv must not be empty")
         if not await trio.to_thread.run_sync(Path(cwd).is_dir, limiter=self._limiter):
             raise NotADirectoryError(str(cwd))
-        command = ["new-window", "-P", "-F", "#{window_id}", "-t", self._session_target + ":"]
+        taken = {w.index for w in await self.list_windows()}
+        index = max(taken, default=0) + 1
+        target = f"{self._session_target}:{index}"
+        command = ["new-window", "-d", "-P", "-F", "#{window_id}", "-t", target]
         command += ["-n", name, "-c", str(cwd)]
         for key, value in scrub_window_env(env, self._secrets).items():
             command += ["-e", f"{key}={value}"]
         command += ["/bin/sh", "-c", _LINGER_SCRIPT, "ccbot-window", *argv]
-        # Without -d the new window becomes the command queue's current target, so the option
-        # commands below (no -t) apply to it.
+        # One command sequence: the options are set before tmux can notice an instant exit.
         output = await self._run(
             command,
-            ["set-option", "-w", "remain-on-exit", "on"],
-            ["set-option", "-w", CCBOT_OPTION, "1"],
+            ["set-option", "-w", "-t", target, "remain-on-exit", "on"],
+            ["set-option", "-w", "-t", target, CCBOT_OPTION, "1"],
         )
         window_id = output.strip()
         if not window_id.startswith("@"):

@@ -103,3 +103,43 @@ async def test_restart_neither_replays_nor_loses_updates(tmp_path: Path, tmux_bi
             bot.kill()
             kill_tmux_server(env)
             nursery.cancel_scope.cancel()
+
+
+async def test_corrupt_state_and_unwritable_dir_do_not_stop_the_bot(tmp_path: Path, tmux_bin: str) -> None:
+    fake, group, topic = setup_fake()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(serve_fakegram, fake)
+        # 1. a corrupt state file: kept aside, the bot starts empty and says so in its log
+        env = bot_env(tmp_path, port, allowed=str(OWNER))
+        state_dir = Path(env["CCBOT_DIR"])
+        state_dir.mkdir(parents=True)
+        (state_dir / "state.json").write_text('{"schema": 1, "telegram_offs')
+        bot = await start_bot(tmp_path, env)
+        try:
+            await bot.wait_log(lambda e: e.get("event") == "ready")
+            note = await bot.wait_log(lambda e: e.get("event") == "state loaded with a note")
+            assert "corrupt" in note["detail"]
+            assert list(state_dir.glob("state.json.corrupt-*"))
+            fake.user_sends_text(group, OWNER, "/help", thread_id=topic)
+            await fake.wait_for(lambda: len(texts(fake, group, topic)) == 1, timeout=15)
+            assert await bot.stop() == 0
+        finally:
+            bot.kill()
+            kill_tmux_server(env)
+        # 2. CCBOT_DIR cannot be created (its parent is a file): errors are logged once, the bot keeps working
+        blocker = tmp_path / "blocker"
+        blocker.write_text("not a directory")
+        env2 = bot_env(tmp_path, port, allowed=str(OWNER), extra={"CCBOT_DIR": str(blocker / "ccbot")})
+        bot = await start_bot(tmp_path, env2, name="bot-ro")
+        try:
+            await bot.wait_log(lambda e: e.get("event") == "ready")
+            for _ in range(3):
+                fake.user_sends_text(group, OWNER, "/help", thread_id=topic)
+            await fake.wait_for(lambda: len(texts(fake, group, topic)) == 4, timeout=20)
+            errors = [e for e in bot.log_events() if e.get("event") == "state not saved"]
+            assert len(errors) == 1 and "cannot write state file" in errors[0]["error"]
+            assert await bot.stop() == 0
+        finally:
+            bot.kill()
+            kill_tmux_server(env2)
+            nursery.cancel_scope.cancel()

@@ -208,3 +208,21 @@ async def test_message_kept_while_choosing_folder_survives_restart(tmp_path: Pat
         await s.wait_text(t, "Bound to tmux")
         await s.wait_text(t, "you said: second kept message", timeout=60)
         assert s.user_messages_in_rollouts()[:2] == ["first kept message", "second kept message"]
+
+
+async def test_tmux_server_killed_is_reported_and_topic_can_start_again(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin, extra_env={"CCBOT_HANG_SECONDS": "600"}) as s:
+        t = s.new_topic("t")
+        await s.start_fresh(t, "before the crash")
+        await s.wait_text(t, "you said: before the crash", timeout=60)
+        s.tmux("kill-server")
+        await s.wait_text(t, "tmux server is not running", timeout=30)
+        lost = await s.wait_text(t, "tmux server stopped", timeout=60)
+        assert "codex resume" in (lost.text or "")
+        # the topic is free again: a new message starts a new window on a new tmux server
+        s.send(t, "after the crash")
+        await s.press(t, "📁 work")
+        await s.press(t, "Select this folder")
+        await s.press(t, "New thread")
+        await s.wait_text(t, "you said: after the crash", timeout=60)
+        assert s.bot.proc.returncode is None

@@ -516,3 +516,16 @@ async def test_utf8_names_without_a_utf8_locale(tmux_factory: TmuxFactory, tmp_p
     w = await t.new_window("naïve 🚀 -x;", tmp_path, ["sleep", "60"], {})
     assert w.name == "naïve 🚀 -x;"
     assert [x.name for x in await t.list_windows() if x.is_ccbot] == ["naïve 🚀 -x;"]
+
+
+async def test_new_window_does_not_switch_the_attached_view(tmux: Tmux, tmux_bin: str, tmp_path: Path) -> None:
+    socket = socket_of(tmux)
+    await tmux.ensure_session()
+    before = await raw_tmux(tmux_bin, socket, "display-message", "-p", "-t", f"={SESSION}:", "#{window_id}")
+    first = await tmux.new_window("one", tmp_path, ["sleep", "30"], {})
+    second = await tmux.new_window("two", tmp_path, ["sleep", "30"], {})
+    after = await raw_tmux(tmux_bin, socket, "display-message", "-p", "-t", f"={SESSION}:", "#{window_id}")
+    assert before.strip() == after.strip()
+    assert first.index < second.index
+    names = [w.name for w in await tmux.list_windows()]
+    assert names[-2:] == ["one", "two"]
