@@ -77,6 +77,8 @@ async def test_start_auth_429_409_sigterm_and_no_token_in_logs(tmp_path: Path, t
             kill_tmux_server(env)
             nursery.cancel_scope.cancel()
     log_text = bot.log_path.read_text()
+    state_text = (tmp_path / "ccbot" / "state.json").read_text()
+    assert TOKEN.split(":")[1] not in state_text
     assert TOKEN not in log_text
     assert TOKEN.split(":")[1] not in log_text
     assert any(e.get("event") == "state saved" for e in bot.log_events())
