@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import html
+import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -101,6 +102,15 @@ class WindowDeps:
 
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _size(path: str | None) -> int | None:
+    if path is None:
+        return None
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
 
 
 class WindowActor:
@@ -215,6 +225,7 @@ class WindowActor:
             return
         if typing:
             entry["typing"] = True
+            entry["rollout_size"] = _size(self.binding.rollout_path)
         else:
             self.binding.pending_inputs.remove(entry)
         await self.deps.keeper.save()
@@ -230,12 +241,22 @@ class WindowActor:
             await self.deps.tmux.send_keys(self.binding.pane_id, "Enter")
             await self._mark_pending(item, typing=False)
             return True
-        with trio.move_on_after(RECOVERY_WAIT):  # let the tailer re-read what Codex wrote meanwhile
-            while not any(_norm(t) == want for t in self.seen_user_texts):
-                await self.changed.wait()
+        entry = self._pending_entry(item) or {}
+        if await self._recorded_since(want, int(entry.get("rollout_size") or 0)):
             await self._mark_pending(item, typing=False)
             return True
         return False
+
+    async def _recorded_since(self, want: str, offset: int) -> bool:
+        """Whether the proven rollout has a user message ``want`` after byte ``offset``."""
+        with trio.move_on_after(RECOVERY_WAIT):  # a fresh thread's rollout may still need its proof
+            while self.binding.rollout_path is None:
+                await self.changed.wait()
+        if self.binding.rollout_path is None:
+            return False
+        read = await trio.to_thread.run_sync(read_lines, Path(self.binding.rollout_path), offset, None)
+        return any(isinstance(r, rec.UserMessage) and _norm(r.text) == want
+                   for r in (rec.parse_line(raw) for raw, _ in read.lines))
 
     async def wait_state(self, accept: Callable[[State], bool], seconds: float) -> bool:
         """Wait until the prompt state satisfies ``accept``; False after ``seconds``."""
