@@ -566,9 +566,11 @@ class WindowActor:
                     priority=Priority.BEST_EFFORT, coalesce_key=f"status:{b.status_message_id}"))
         elif piece.action == "status_end" and piece.rendered is not None:
             final = self._status_text(piece.rendered.html)
-            message_id, b.status_message_id, b.status_steps = b.status_message_id, None, []
+            message_id = b.status_message_id
             if message_id is None or not await self._edit_html(message_id, final):
                 await self._send_html(final, silent=True)
+            # only now: a shutdown mid-edit must leave the binding able to redo this piece as an edit
+            b.status_message_id, b.status_steps = None, []
         elif piece.rendered is not None:
             for chunk in split_html(piece.rendered.html):
                 await self._send_html(chunk, silent=piece.rendered.kind not in ("assistant", "error"))
