@@ -28,6 +28,7 @@ from ccbot.telegram.api import BotApi
 from ccbot.telegram.errors import TelegramError, Unauthorized
 from ccbot.telegram.types import BotCommand, Update, User
 from ccbot.tmux.adapter import Tmux
+from ccbot.tmux.control import ControlClient
 
 log = structlog.get_logger("ccbot.app")
 
@@ -109,6 +110,7 @@ def build_topics(
     index = SessionIndex(cfg.codex_home, cache_path=cfg.ccbot_dir / "sessions-index.json")
     topics = Topics(cfg, keeper, outbox, tmux, index)
     topics.api = api
+    topics.changes = ControlClient(cfg.tmux_session_name, socket_name=cfg.tmux_socket_name, secrets=cfg.secrets)
     for install in FEATURES:
         install(topics)
     return topics

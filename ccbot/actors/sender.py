@@ -30,7 +30,9 @@ from ccbot.telegram.pacing import Pacer
 log = structlog.get_logger("ccbot.sender")
 
 MAX_TRANSIENT_BACKOFF = 30.0
-UNPACED_METHODS = frozenset({"answer_callback_query"})
+# Callback answers expire after ~15 s and chat actions are best-effort hints: neither is a message, so
+# neither spends a chat's or group's message budget.
+UNPACED_METHODS = frozenset({"answer_callback_query", "send_chat_action"})
 
 
 class Sender:
@@ -56,8 +58,7 @@ class Sender:
     def enqueue(self, item: Outbound) -> None:
         """Add ``item`` to its chat's queue, replacing a queued item with the same coalesce key.
 
-        Unpaced methods (callback answers: Telegram does not count them against chat limits, and a query
-        expires after ~15 s) skip the queues and go out at once.
+        Unpaced methods (``UNPACED_METHODS``) skip the queues and go out at once.
         """
         item.enqueued_at = self.clock()
         if item.method in UNPACED_METHODS:

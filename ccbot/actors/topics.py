@@ -36,6 +36,7 @@ from ccbot.supervisor import GaveUp, RestartPolicy, supervise
 from ccbot.telegram.errors import TelegramError
 from ccbot.telegram.types import CallbackQuery, InlineKeyboard, Message
 from ccbot.tmux.adapter import PLACEHOLDER_NAME, Tmux, TmuxError, WindowInfo
+from ccbot.tmux.control import ControlClient
 from ccbot.ui import Cancelled, browser, callbacks, picker
 
 log = structlog.get_logger("ccbot.topics")
@@ -85,6 +86,7 @@ class Topics:
         self.pending: dict[TopicKey, list[Message | UserText]] = {}
         self.running: dict[TopicKey, RunningWindow] = {}
         self.hooks = WindowHooks()
+        self.changes: ControlClient | None = None  # set by the app: one tmux control-mode client
         self.api: Any = None  # BotApi, for features that download files
         self.callback_handlers: dict[str, CallbackHandler] = {}
         self.converters: list[MessageConverter] = []
@@ -98,6 +100,8 @@ class Topics:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             await self.tmux.ensure_session()
+            if self.changes is not None:
+                await nursery.start(self.changes.run)
             await self._restore_bindings()
             await self._reopen_kept()
             task_status.started()
@@ -141,6 +145,7 @@ class Topics:
             tmux=self.tmux, outbox=self.outbox, keeper=self.keeper,
             sessions_dir=self.cfg.codex_home / "sessions", poll_interval=self.cfg.monitor_poll_interval,
             on_gone=self._on_window_gone, hooks=self.hooks, hang_after=self.cfg.hang_after,
+            changes=self.changes,
         )
         self._nursery.start_soon(self._run_window, binding, deps, recv, scope,
                                  name=f"window {binding.window_id}")

@@ -42,6 +42,7 @@ from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding
 from ccbot.telegram.errors import CantParseEntities, Forbidden, TelegramError, ThreadNotFound, TopicClosed
 from ccbot.tmux.adapter import Tmux, TmuxError, TmuxServerDown
+from ccbot.tmux.control import ControlClient
 from ccbot.tmux.keys import clean_user_text
 
 log = structlog.get_logger("ccbot.window")
@@ -49,6 +50,8 @@ log = structlog.get_logger("ccbot.window")
 FAST_POLL = 0.15  # screen cadence while starting, busy or just after input
 TAIL_FAST = 0.1  # rollout stat cadence while a turn runs
 TAIL_IDLE = 0.5
+TAIL_IDLE_MAX = 5.0  # with change notifications an idle rollout is still stat'ed this often
+IDLE_SAFETY_POLL = 60.0  # with change notifications an idle pane is still captured this often
 READY_TIMEOUT = 30.0
 CONFIRM_TIMEOUT = 4.0
 ENTER_RETRIES = 2
@@ -98,6 +101,7 @@ class WindowDeps:
     on_gone: Callable[[Binding, str], Awaitable[None]]
     hooks: WindowHooks = field(default_factory=WindowHooks)
     hang_after: float = 600.0
+    changes: ControlClient | None = None  # pane-change notifications; None: poll every poll_interval
 
 
 def _norm(text: str) -> str:
@@ -339,6 +343,7 @@ class WindowActor:
         failures = 0
         while True:
             try:
+                seen = self.deps.changes.version(self.binding.pane_id) if self.deps.changes else 0
                 pane = await self.deps.tmux.pane_state(self.binding.pane_id)
                 text = await self.deps.tmux.capture(self.binding.pane_id)
                 failures = 0
@@ -374,7 +379,15 @@ class WindowActor:
                 return
             await self._check_hang()
             fast = self.machine.state in (State.STARTING, State.BUSY) or trio.current_time() < self.active_until
-            await trio.sleep(FAST_POLL if fast else self.deps.poll_interval)
+            if fast:
+                await trio.sleep(FAST_POLL)
+            elif self.deps.changes is not None and self.deps.changes.connected:
+                # idle: tmux tells us when this pane prints anything; the timeout is only a safety net
+                with trio.move_on_after(IDLE_SAFETY_POLL):
+                    await self.deps.changes.wait_changed(self.binding.pane_id, seen)
+                await trio.sleep(FAST_POLL)  # coalesce a burst of output into one capture
+            else:
+                await trio.sleep(self.deps.poll_interval)
 
     async def _refind_window(self) -> bool:
         """The window id failed: find a window of the same name (tmux restarted with its sessions
@@ -453,7 +466,12 @@ class WindowActor:
             if self.binding.rollout_path is not None:
                 await self._pump()
             active = self.turn_active or trio.current_time() < self.active_until
-            await trio.sleep(TAIL_FAST if active else TAIL_IDLE)
+            if active:
+                await trio.sleep(TAIL_FAST)
+            else:
+                # idle: Codex writes its rollout only while the screen changes, which pokes ``changed``
+                with trio.move_on_after(TAIL_IDLE if self.deps.changes is None else TAIL_IDLE_MAX):
+                    await self.changed.wait()
 
     async def _prove(self) -> None:
         pid = self.pane_pid
@@ -552,8 +570,9 @@ class WindowActor:
         log.debug("deliver", action=piece.action, kind=piece.rendered.kind if piece.rendered else None,
                   status_message=b.status_message_id, end=piece.end)
         if piece.action == "status_start":
+            # no message yet: a short turn costs only its answer and done line (Telegram's group budget is
+            # 20 calls a minute); the status message appears with the first tool step
             b.status_steps = []
-            b.status_message_id = await self._send_html(STATUS_WORKING, silent=True)
         elif piece.action == "status_step" and piece.rendered is not None:
             b.status_steps = [*b.status_steps, piece.rendered.html][-MAX_STATUS_STEPS:]
             if b.status_message_id is None:

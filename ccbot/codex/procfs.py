@@ -142,11 +142,43 @@ def _read_parents(proc: Path) -> dict[int, int]:
 
 
 def process_tree(root_pid: int, proc: Path = PROC) -> list[int]:
-    """``root_pid`` and all its live descendants (via the ppid in /proc/*/stat), root first.
+    """``root_pid`` and all its live descendants, root first. ``[]`` if ``root_pid`` does not exist.
 
-    ``[]`` if ``root_pid`` does not exist.
+    Walks ``/proc/<pid>/task/<tid>/children`` (reads only the pane's own processes); kernels without that
+    file fall back to the ppid of every process in /proc/*/stat.
     """
+    walked = _walk_children(root_pid, proc)
+    if walked is not None:
+        return walked
     return tree_from_parents(root_pid, _read_parents(proc))
+
+
+def _walk_children(root_pid: int, proc: Path) -> list[int] | None:
+    """Descendants via the ``children`` files; None when the kernel does not provide them."""
+    if not (proc / str(root_pid)).is_dir():
+        return []
+    out: list[int] = []
+    todo = [root_pid]
+    while todo:
+        pid = todo.pop(0)
+        out.append(pid)
+        try:
+            tasks = os.listdir(proc / str(pid) / "task")
+        except OSError:
+            if pid == root_pid:
+                return None  # no task folder (a minimal /proc): use the ppid scan
+            continue  # exited meanwhile
+        for tid in tasks:
+            try:
+                text = (proc / str(pid) / "task" / tid / "children").read_text()
+            except FileNotFoundError:
+                if pid == root_pid and tid == str(pid):
+                    return None  # no children file at all: CONFIG_PROC_CHILDREN is off
+                continue
+            except OSError:
+                continue
+            todo.extend(int(c) for c in text.split() if c.isdigit() and int(c) not in out)
+    return out
 
 
 def _fd_targets(pid: int, proc: Path) -> list[str]:

@@ -3,10 +3,13 @@ socket (one per test, killed afterwards)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 import trio
@@ -84,14 +87,10 @@ def _tmux(tmux_bin: str, socket: str, *args: str) -> str:
 
 
 @asynccontextmanager
-async def control_for(
-    tmux_bin: str, *, start_server: bool = True
-) -> AsyncIterator[tuple[ControlClient, str]]:
+async def control_for(tmux_bin: str, *, start_server: bool = True) -> AsyncIterator[tuple[ControlClient, str]]:
     socket = f"ccbot-ctl-{secrets.token_hex(4)}"
     if start_server:
-        _tmux(
-            tmux_bin, socket, "new-session", "-d", "-s", SESSION, "-n", "placeholder", "-x", "120", "-y", "30"
-        )
+        _tmux(tmux_bin, socket, "new-session", "-d", "-s", SESSION, "-n", "placeholder", "-x", "120", "-y", "30")
     client = ControlClient(SESSION, socket_name=socket, tmux_bin=tmux_bin)
     try:
         async with trio.open_nursery() as nursery:
@@ -101,6 +100,8 @@ async def control_for(
             nursery.cancel_scope.cancel()
     finally:
         _tmux(tmux_bin, socket, "kill-server")
+        with contextlib.suppress(OSError):  # tmux can leave the socket file behind
+            (Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / socket).unlink()
 
 
 def _new_window(tmux_bin: str, socket: str, command: str) -> tuple[str, str]:
@@ -190,8 +191,6 @@ async def test_client_does_not_resize_windows(tmux_bin: str, size: tuple[int, in
     async with control_for(tmux_bin) as (client, socket):
         window, _ = _new_window(tmux_bin, socket, "sleep 30")
         await trio.sleep(0.2)
-        out = _tmux(
-            tmux_bin, socket, "display-message", "-p", "-t", window, "#{window_width}x#{window_height}"
-        )
+        out = _tmux(tmux_bin, socket, "display-message", "-p", "-t", window, "#{window_width}x#{window_height}")
         assert out.strip() == f"{size[0]}x{size[1]}"
         assert client.connected

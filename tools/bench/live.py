@@ -16,6 +16,7 @@ Clocks: the bench and the fake server read ``trio.current_time()``; the syntheti
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -27,6 +28,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +62,6 @@ class Window:
     rollout: Path | None = None
     fd: int | None = None
     maker: LineMaker | None = None
-    turn: str | None = None
 
 
 @dataclass
@@ -199,6 +200,7 @@ class Lab:
         subprocess.run(
             ["tmux", "-L", self.socket, "kill-server"], capture_output=True, env=self._tmux_env(), check=False
         )
+        remove_socket_file(self.socket)
 
     async def create_windows(self, count: int) -> None:
         """Start the tmux server (if needed) and ``count`` more synthetic-Codex windows, each with its own
@@ -352,14 +354,19 @@ class Lab:
             self.tmux_started = False
 
 
+def remove_socket_file(name: str) -> None:
+    """tmux 3.3a can leave its ``-L`` socket file behind after ``kill-server``; remove ours."""
+    folder = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+    with contextlib.suppress(OSError):
+        (folder / name).unlink()
+
+
 def _event_time(event: dict[str, Any], offset: float, fallback: float) -> float:
     """The trio-clock time of a log event; the bot's log timestamps are wall-clock ISO strings, so this
     converts through ``time.time()`` ↔ monotonic as sampled now (good to a millisecond or so)."""
     stamp = event.get("timestamp")
     if not isinstance(stamp, str):
         return fallback
-    from datetime import datetime
-
     try:
         wall = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
     except ValueError:
