@@ -62,7 +62,9 @@ def split_html(html: str, limit: int = 4096) -> list[str]:
         raise ValueError(f"limit must be at least {MIN_LIMIT}")
     if not html:
         return []
-    parse_html(html)  # validate first: the lexer below assumes well-formed input
+    parsed = parse_html(html)  # validate first: the lexer below assumes well-formed input
+    if len(parsed.text.rstrip(_TRIM)) <= limit:
+        return [html]  # fits as Telegram counts it (parsed, trimmed): skip the lexer
     items, units, breakable = _lex(html)
     offsets = [0]
     for unit in units:

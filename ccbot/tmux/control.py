@@ -16,6 +16,10 @@ screen: output, death, a mode change (copy-mode), its window closing, and — fo
     with trio.move_on_after(safety_interval):   # a slow safety poll covers a disconnected client
         seen = await control.wait_changed(pane, seen)
 
+Output notifications are reliable; death and window-close notices ride on the once-a-second subscription
+and tmux 3.3a sometimes reports them late or not at all, so callers keep a slow safety poll (the window
+actor captures an idle pane at least every minute).
+
 Parsing (``parse_notification``, ``ControlParser``) is pure; ``ControlClient.run`` is the only part that
 starts a process. It never raises for tmux trouble: when the client cannot attach (no server, no session)
 or gets detached, it retries with backoff, and waiters simply keep waiting (hence the caller's timeout).
