@@ -6,6 +6,7 @@ to ``DRAIN_SECONDS``), 1 when start-up fails (bad token, unreadable state) or an
 
 from __future__ import annotations
 
+import functools
 import signal
 from typing import Any
 
@@ -21,6 +22,7 @@ from ccbot.codex.sessions import SessionIndex
 from ccbot.config import Config
 from ccbot.features import FEATURES
 from ccbot.messages import Outbound
+from ccbot.sdnotify import Notifier
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.store import StateError, StateStore
 from ccbot.supervisor import GaveUp, RestartPolicy, supervise
@@ -120,6 +122,7 @@ async def _run(cfg: Config, api: BotApi, me: User, keeper: StateKeeper) -> int:
     outbox_send, outbox_recv = trio.open_memory_channel[Outbound](OUTBOX_SIZE)
     updates_send, updates_recv = trio.open_memory_channel[Update](UPDATES_SIZE)
     sender = Sender(api)
+    notifier = Notifier()
     try:
         await api.delete_webhook()  # a leftover webhook would make every getUpdates fail with 409
         await api.set_my_commands(BOT_COMMANDS)
@@ -150,17 +153,20 @@ async def _run(cfg: Config, api: BotApi, me: User, keeper: StateKeeper) -> int:
                 await intake.start(
                     supervise, "telegram-poller",
                     lambda task_status: run_poller(
-                        api, keeper, updates_send.clone(), poll_timeout=cfg.poll_timeout, task_status=task_status
+                        api, keeper, updates_send.clone(), poll_timeout=cfg.poll_timeout,
+                        on_round_trip=functools.partial(notifier.notify, "WATCHDOG=1"), task_status=task_status,
                     ),
                     # only an Unauthorized (revoked token) or a bug crashes the poller: escalate, don't spin
                     RestartPolicy(healthy_after=60.0, max_restarts=5, window=600.0),
                 )
                 log.info("ready", allowed_users=len(cfg.allowed_users))
+                await notifier.notify("READY=1")
             with trio.move_on_after(DRAIN_SECONDS):
                 while sender.pending():
                     await trio.sleep(0.05)
             if sender.pending():
                 log.warning("shutdown with unsent messages", pending=sender.pending())
+            await notifier.notify("STOPPING=1")
             root.cancel_scope.cancel()
     except* GaveUp as group:
         for exc in group.exceptions:

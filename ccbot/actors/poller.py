@@ -11,7 +11,7 @@ on; network and 5xx errors back off exponentially (reset on success); ``RetryAft
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -35,15 +35,22 @@ async def run_poller(
     updates_send: trio.MemorySendChannel[Update],
     *,
     poll_timeout: int = 50,
+    on_round_trip: Callable[[], Awaitable[None]] | None = None,
     task_status: Any = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Long-poll forever. ``updates_send`` is this incarnation's clone; it is closed on exit."""
+    """Long-poll forever. ``updates_send`` is this incarnation's clone; it is closed on exit.
+
+    ``on_round_trip`` runs after every getUpdates that came back (with updates, empty, or an error answer):
+    the systemd watchdog's heartbeat, so a poll that hangs beyond ``WatchdogSec`` restarts the service.
+    """
     offset = keeper.state.telegram_offset
     conflict_delay, error_delay = CONFLICT_BACKOFF[0], ERROR_BACKOFF[0]
     async with updates_send:
         task_status.started()
         while True:
             started = trio.current_time()
+            if on_round_trip is not None:
+                await on_round_trip()
             try:
                 updates = await api.get_updates(offset or None, poll_timeout, ALLOWED_UPDATES)
             except Conflict as exc:

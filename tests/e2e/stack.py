@@ -96,20 +96,30 @@ class Stack:
     def rollouts(self) -> list[Path]:
         return sorted((self.codex_home / "sessions").rglob("rollout-*.jsonl"))
 
-    def user_messages_in_rollouts(self) -> list[str]:
-        texts = []
+    def items_in_rollouts(self, kind: str) -> list[tuple[str, str]]:
+        """(thread cwd, text) of every completed ``kind`` item ("UserMessage", "AgentMessage") in order."""
+        out = []
         for path in self.rollouts():
+            cwd = "?"
             for line in path.read_text().splitlines():
                 try:
                     item = json.loads(line)
                 except ValueError:
                     continue
                 payload = item.get("payload", {})
-                if item.get("type") == "event_msg" and payload.get("type") == "item_completed":
+                if item.get("type") == "session_meta":
+                    cwd = payload.get("cwd", "?")
+                elif item.get("type") == "event_msg" and payload.get("type") == "item_completed":
                     inner = payload.get("item", {})
-                    if inner.get("type") == "UserMessage":
-                        texts.append("".join(c.get("text", "") for c in inner.get("content", [])))
-        return texts
+                    if inner.get("type") == kind:
+                        out.append((cwd, "".join(c.get("text", "") for c in inner.get("content", []))))
+        return out
+
+    def user_messages_in_rollouts(self) -> list[str]:
+        return [text for _, text in self.items_in_rollouts("UserMessage")]
+
+    def agent_messages_in_rollouts(self) -> list[str]:
+        return [text for _, text in self.items_in_rollouts("AgentMessage")]
 
     def tmux(self, *args: str) -> str:
         import subprocess

@@ -5,7 +5,6 @@ Short by default (3 kills); set CCBOT_LONG_TESTS=1 for the long variant (20 kill
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -16,20 +15,9 @@ from pathlib import Path
 import trio
 
 from tests.e2e.harness import start_bot
-from tests.e2e.stack import Stack, running_stack
+from tests.e2e.stack import running_stack
 
 KILLS = 20 if os.environ.get("CCBOT_LONG_TESTS") else 3
-
-
-def agent_texts(s: Stack) -> list[str]:
-    out = []
-    for path in s.rollouts():
-        for line in path.read_text().splitlines():
-            payload = json.loads(line).get("payload", {})
-            item = payload.get("item", {}) if payload.get("type") == "item_completed" else {}
-            if item.get("type") == "AgentMessage":
-                out.append("".join(c.get("text", "") for c in item.get("content", [])))
-    return out
 
 
 async def test_random_kills_lose_nothing(tmp_path: Path, codex_bin: str) -> None:
@@ -65,10 +53,10 @@ async def test_random_kills_lose_nothing(tmp_path: Path, codex_bin: str) -> None
         await trio.sleep(2.0)
         texts = s.texts(t)
         shown = " ".join(re.findall(r"[A-Za-z0-9_]+", "\n".join(texts)))
-        lost = [a for a in agent_texts(s)
+        lost = [a for a in s.agent_messages_in_rollouts()
                 if " ".join(re.findall(r"[A-Za-z0-9_]+", re.sub(r"```\w*", "", a))) not in shown]
         duplicates = sum(c - 1 for c in Counter(texts).values() if c > 1)
-        print(f"kills={KILLS} answers={len(agent_texts(s))} messages={len(texts)} lost={len(lost)} "
+        print(f"kills={KILLS} answers={len(s.agent_messages_in_rollouts())} messages={len(texts)} lost={len(lost)} "
               f"duplicates={duplicates}")
         assert lost == []
         assert duplicates <= KILLS

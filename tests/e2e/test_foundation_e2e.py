@@ -145,3 +145,32 @@ async def test_corrupt_state_and_unwritable_dir_do_not_stop_the_bot(tmp_path: Pa
             bot.kill()
             kill_tmux_server(env2)
             nursery.cancel_scope.cancel()
+
+
+async def test_systemd_ready_and_watchdog_notifications(tmp_path: Path, tmux_bin: str) -> None:
+    import socket
+
+    fake, group, topic = setup_fake()
+    path = tmp_path / "notify.sock"
+    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    await sock.bind(str(path))
+    received: list[str] = []
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(serve_fakegram, fake)
+        env = bot_env(tmp_path, port, allowed=str(OWNER), extra={"NOTIFY_SOCKET": str(path),
+                                                                   "CCBOT_POLL_TIMEOUT": "1"})
+        bot = await start_bot(tmp_path, env)
+        try:
+            with trio.fail_after(20):
+                while received.count("WATCHDOG=1") < 3 or "READY=1" not in received:
+                    received.append((await sock.recv(100)).decode())
+            assert await bot.stop() == 0
+            with trio.fail_after(10):
+                while "STOPPING=1" not in received:
+                    received.append((await sock.recv(100)).decode())
+        finally:
+            bot.kill()
+            sock.close()
+            kill_tmux_server(env)
+            nursery.cancel_scope.cancel()
+    assert received.index("READY=1") < received.index("STOPPING=1")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 from collections import Counter
@@ -11,19 +10,7 @@ from pathlib import Path
 import trio
 
 from tests.e2e.harness import start_bot
-from tests.e2e.stack import Stack, running_stack
-
-
-def agent_messages(s: Stack) -> list[str]:
-    out = []
-    for path in s.rollouts():
-        for line in path.read_text().splitlines():
-            item = json.loads(line)
-            payload = item.get("payload", {})
-            inner = payload.get("item", {}) if payload.get("type") == "item_completed" else {}
-            if inner.get("type") == "AgentMessage":
-                out.append("".join(c.get("text", "") for c in inner.get("content", [])))
-    return out
+from tests.e2e.stack import running_stack
 
 
 def words(text: str) -> list[str]:
@@ -58,7 +45,7 @@ async def test_long_answer_arrives_complete_and_in_order(tmp_path: Path, codex_b
         t = s.new_topic("t")
         await s.start_fresh(t, "long 10000")
         await s.wait_text(t, "✓ Done", timeout=90)
-        answer = agent_messages(s)[-1]
+        answer = s.agent_messages_in_rollouts()[-1]
         assert len(answer) >= 10000
         bound_at = next(i for i, x in enumerate(s.texts(t)) if "Bound to tmux" in x)
         parts = [x for x in s.texts(t)[bound_at + 1:] if "✓ Done" not in x]
@@ -85,7 +72,7 @@ async def test_kill_9_during_busy_turn_loses_nothing(tmp_path: Path, codex_bin: 
         s.send(t, "after the crash")
         await s.wait_text(t, "you said: after the crash", timeout=60)
         texts = s.texts(t)
-        for answer in agent_messages(s):
+        for answer in s.agent_messages_in_rollouts():
             assert any(answer in x for x in texts), answer
         duplicates = sum(n - 1 for n in Counter(texts).values() if n > 1)
         assert duplicates <= 1, Counter(texts)

@@ -45,21 +45,8 @@ def bound_topics(env: dict[str, str]) -> list[int]:
 def user_messages_by_cwd(s: Stack) -> dict[str, list[str]]:
     """The user messages each Codex thread received, keyed by the thread's working directory."""
     out: dict[str, list[str]] = {}
-    for path in s.rollouts():
-        cwd, texts = "?", []
-        for line in path.read_text().splitlines():
-            try:
-                item = json.loads(line)
-            except ValueError:
-                continue
-            payload = item.get("payload", {})
-            if item.get("type") == "session_meta":
-                cwd = payload.get("cwd", "?")
-            elif item.get("type") == "event_msg" and payload.get("type") == "item_completed":
-                inner = payload.get("item", {})
-                if inner.get("type") == "UserMessage":
-                    texts.append("".join(c.get("text", "") for c in inner.get("content", [])))
-        out.setdefault(cwd, []).extend(texts)
+    for cwd, text in s.items_in_rollouts("UserMessage"):
+        out.setdefault(cwd, []).append(text)
     return out
 
 
