@@ -91,6 +91,7 @@ class Router:
                 await self._refuse_once(decision.refuse_chat_id, decision.sender_id)
             return
         structlog.contextvars.bind_contextvars(update_id=update.update_id)
+        log.debug("update", kind=update.kind)
         try:
             if update.message is not None:
                 await self._on_message(update.message)

@@ -173,10 +173,17 @@ class Topics:
     async def _remove_binding(self, binding: Binding, *, kill: bool) -> None:
         """Forget the binding, kill its window if asked, then stop its actor.
 
-        The actor may be the caller (it reports its own window gone), so everything that awaits happens
-        before its cancel scope is cancelled.
+        The topic stops routing to the window before the first await, so no message can slip into an inbox
+        that is about to close. The actor may be the caller (it reports its own window gone), so its cancel
+        scope is cancelled last.
         """
         key = binding.key
+        running = self.running.get(key)
+        if running is not None and running.binding is binding:
+            del self.running[key]
+            running.inbox.close()
+        else:
+            running = None
         if self.keeper.state.bindings.get(key) is binding:
             del self.keeper.state.bindings[key]
             await self.keeper.save()
@@ -185,10 +192,7 @@ class Topics:
                 await self.tmux.kill_window(binding.window_id)
             except TmuxError as exc:
                 log.info("kill window failed", error=str(exc))
-        running = self.running.get(key)
-        if running is not None and running.binding is binding:
-            del self.running[key]
-            running.inbox.close()
+        if running is not None:
             running.scope.cancel()
 
     # -- replies ------------------------------------------------------------------------------------
@@ -263,23 +267,34 @@ class Topics:
         return None
 
     async def _to_window(self, key: TopicKey, running: RunningWindow, command: WindowCommand) -> None:
-        """Queue ``command`` for the window. Text is first journaled in the binding (and saved), so a kill
-        before it was typed does not lose it: the next window actor types what is still pending."""
+        """Queue ``command`` for the window. Text is also journaled in the binding (saved before the router
+        confirms the update), so a kill before it was typed does not lose it: the next window actor types
+        what is still pending. Text for a window that just went away is kept for the next binding."""
         entry = None
         if isinstance(command, UserText):
             entry = {"text": command.text, "message_id": command.message_id, "origin": command.origin}
             running.binding.pending_inputs.append(entry)
-            await self.keeper.save()
         try:
             running.inbox.send_nowait(command)
         except trio.WouldBlock:
-            if entry is not None and entry in running.binding.pending_inputs:
+            if entry is not None:
                 running.binding.pending_inputs.remove(entry)
-                await self.keeper.save()
             await self.say(key, "⏳ Codex's window is still busy with earlier messages; nothing was typed. "
                                 "Try again in a moment.")
         except (trio.ClosedResourceError, trio.BrokenResourceError):
-            await self.say(key, "This topic's window just went away; send the message again to start a new one.")
+            if entry is not None:
+                running.binding.pending_inputs.remove(entry)
+                await self._keep_for_next_binding(key, command)
+                return
+            await self.say(key, "This topic's window just went away; nothing was sent.")
+        await self.keeper.save()
+
+    async def _keep_for_next_binding(self, key: TopicKey, item: UserText) -> None:
+        self.pending.setdefault(key, []).append(item)
+        self.keeper.state.kept.setdefault(key, []).append({"text": item.text, "message_id": item.message_id})
+        await self.keeper.save()
+        if not any(s.key == key and s.kind in ("browser", "picker") for s in self.ui.values()):
+            await self._open_browser(key, note="⏹ This topic's window went away; your message is kept.")
 
     async def on_command(self, key: TopicKey, message: Message, command: str, args: str) -> None:
         running = self.running.get(key)
