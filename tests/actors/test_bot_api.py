@@ -6,8 +6,6 @@ Error descriptions are the real server strings from the Bot API server's sources
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import gc
 import json
 import traceback
@@ -44,6 +42,7 @@ from ccbot.telegram.errors import (
 )
 from ccbot.telegram.redact import redact
 from ccbot.telegram.types import BotCommand, InlineButton, InlineKeyboard
+from tests.multipart import multipart
 
 TOKEN = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ"
 BASE = "https://tg.test"
@@ -99,21 +98,6 @@ class FakeTelegram:
     def last_json(self) -> Any:
         assert self.last.headers["content-type"] == "application/json"
         return json.loads(self.last.content)
-
-
-def multipart(request: httpx.Request) -> dict[str, tuple[str | None, str, bytes]]:
-    """Multipart form fields: name -> (filename, content type, raw bytes)."""
-    content_type = request.headers["content-type"]
-    assert content_type.startswith("multipart/form-data; boundary=")
-    raw = b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.content
-    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
-    fields = {}
-    for part in parsed.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        assert isinstance(name, str) and isinstance(payload, bytes)
-        fields[name] = (part.get_filename(), part.get_content_type(), payload)
-    return fields
 
 
 def text_fields(fields: dict[str, tuple[str | None, str, bytes]]) -> dict[str, str]:

@@ -3,8 +3,6 @@ and that the API key never shows in an error."""
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import json
 import traceback
 from collections.abc import Callable
@@ -15,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccbot.transcribe import MODEL, TranscriptionError, transcribe
+from tests.multipart import multipart
 
 KEY = "sk-test-SECRETSECRET-0123456789abcdef"
 BASE = "https://api.openai.test/v1"
@@ -23,20 +22,6 @@ AUDIO = b"OggS\x00\x02fake-opus-bytes"
 
 def client_for(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.MockTransport(handler))
-
-
-def form_fields(request: httpx.Request) -> dict[str, tuple[str | None, str, bytes]]:
-    content_type = request.headers["content-type"]
-    assert content_type.startswith("multipart/form-data; boundary=")
-    raw = b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.content
-    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
-    fields = {}
-    for part in parsed.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        assert isinstance(name, str) and isinstance(payload, bytes)
-        fields[name] = (part.get_filename(), part.get_content_type(), payload)
-    return fields
 
 
 def error_text(exc: BaseException) -> str:
@@ -59,7 +44,7 @@ async def test_posts_multipart_with_bearer_and_returns_stripped_text() -> None:
     assert request.method == "POST"
     assert str(request.url) == "https://api.openai.test/v1/audio/transcriptions"
     assert request.headers["authorization"] == f"Bearer {KEY}"
-    fields = form_fields(request)
+    fields = multipart(request)
     assert fields["model"] == (None, "text/plain", MODEL.encode())
     assert fields["file"] == ("voice.ogg", "audio/ogg", AUDIO)
     assert set(fields) == {"model", "file"}

@@ -8,7 +8,8 @@ import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,4 +92,19 @@ async def start_bot(tmp_path: Path, env: dict[str, str], *, name: str = "bot") -
 
 
 def kill_tmux_server(env: dict[str, str]) -> None:
-    subprocess.run(["tmux", "-L", env["CCBOT_TMUX_SOCKET"], "kill-server"], capture_output=True, check=False)
+    """Stop the bot's private tmux server and remove the socket file tmux 3.3a leaves behind."""
+    socket = env["CCBOT_TMUX_SOCKET"]
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+    (Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / socket).unlink(missing_ok=True)
+
+
+@asynccontextmanager
+async def running_bot(tmp_path: Path, env: dict[str, str], *, name: str = "bot") -> AsyncIterator[BotProcess]:
+    """A bot subprocess that is ready; killed (with its tmux server) on the way out, whatever happened."""
+    bot = await start_bot(tmp_path, env, name=name)
+    try:
+        await bot.wait_log(lambda e: e.get("event") == "ready")
+        yield bot
+    finally:
+        bot.kill()
+        kill_tmux_server(env)

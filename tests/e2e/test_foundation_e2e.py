@@ -6,7 +6,7 @@ from pathlib import Path
 
 import trio
 
-from tests.e2e.harness import TOKEN, bot_env, kill_tmux_server, start_bot
+from tests.e2e.harness import TOKEN, bot_env, kill_tmux_server, running_bot, start_bot
 from tools.fakegram import FakeTelegram, serve_fakegram
 
 OWNER, STRANGER = 1001, 6666
@@ -89,22 +89,17 @@ async def test_restart_neither_replays_nor_loses_updates(tmp_path: Path, tmux_bi
     async with trio.open_nursery() as nursery:
         port = await nursery.start(serve_fakegram, fake)
         env = bot_env(tmp_path, port, allowed=str(OWNER))
-        try:
-            bot = await start_bot(tmp_path, env)
-            await bot.wait_log(lambda e: e.get("event") == "ready")
+        async with running_bot(tmp_path, env) as bot:
             fake.user_sends_text(group, OWNER, "/help", thread_id=topic)
             await fake.wait_for(lambda: len(texts(fake, group, topic)) == 1, timeout=15)
             assert await bot.stop() == 0
-            fake.user_sends_text(group, OWNER, "/help", thread_id=topic)  # arrives while the bot is down
-            bot = await start_bot(tmp_path, env, name="bot2")
+        fake.user_sends_text(group, OWNER, "/help", thread_id=topic)  # arrives while the bot is down
+        async with running_bot(tmp_path, env, name="bot2") as bot:
             await fake.wait_for(lambda: len(texts(fake, group, topic)) == 2, timeout=15)
             await trio.sleep(1.5)
             assert len(texts(fake, group, topic)) == 2  # the first /help was not replayed
             assert await bot.stop() == 0
-        finally:
-            bot.kill()
-            kill_tmux_server(env)
-            nursery.cancel_scope.cancel()
+        nursery.cancel_scope.cancel()
 
 
 async def test_corrupt_state_and_unwritable_dir_do_not_stop_the_bot(tmp_path: Path, tmux_bin: str) -> None:
@@ -116,35 +111,25 @@ async def test_corrupt_state_and_unwritable_dir_do_not_stop_the_bot(tmp_path: Pa
         state_dir = Path(env["CCBOT_DIR"])
         state_dir.mkdir(parents=True)
         (state_dir / "state.json").write_text('{"schema": 1, "telegram_offs')
-        bot = await start_bot(tmp_path, env)
-        try:
-            await bot.wait_log(lambda e: e.get("event") == "ready")
+        async with running_bot(tmp_path, env) as bot:
             note = await bot.wait_log(lambda e: e.get("event") == "state loaded with a note")
             assert "corrupt" in note["detail"]
             assert list(state_dir.glob("state.json.corrupt-*"))
             fake.user_sends_text(group, OWNER, "/help", thread_id=topic)
             await fake.wait_for(lambda: len(texts(fake, group, topic)) == 1, timeout=15)
             assert await bot.stop() == 0
-        finally:
-            bot.kill()
-            kill_tmux_server(env)
         # 2. CCBOT_DIR cannot be created (its parent is a file): errors are logged once, the bot keeps working
         blocker = tmp_path / "blocker"
         blocker.write_text("not a directory")
         env2 = bot_env(tmp_path, port, allowed=str(OWNER), extra={"CCBOT_DIR": str(blocker / "ccbot")})
-        bot = await start_bot(tmp_path, env2, name="bot-ro")
-        try:
-            await bot.wait_log(lambda e: e.get("event") == "ready")
+        async with running_bot(tmp_path, env2, name="bot-ro") as bot:
             for _ in range(3):
                 fake.user_sends_text(group, OWNER, "/help", thread_id=topic)
             await fake.wait_for(lambda: len(texts(fake, group, topic)) == 4, timeout=20)
             errors = [e for e in bot.log_events() if e.get("event") == "state not saved"]
             assert len(errors) == 1 and "cannot write state file" in errors[0]["error"]
             assert await bot.stop() == 0
-        finally:
-            bot.kill()
-            kill_tmux_server(env2)
-            nursery.cancel_scope.cancel()
+        nursery.cancel_scope.cancel()
 
 
 async def test_systemd_ready_and_watchdog_notifications(tmp_path: Path, tmux_bin: str) -> None:
