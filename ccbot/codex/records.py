@@ -12,6 +12,7 @@ earlier lines (and its snapshot).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,3 +250,20 @@ Record = (
     | Ignored
     | Malformed
 )
+
+_R = TypeVar("_R", bound=RecordBase)
+
+
+def amend(record: _R, **changes: Any) -> _R:
+    """A copy of `record` with `changes` applied: `dataclasses.replace` for records.
+
+    Several times faster than `replace`, which matters because the decoder amends nearly every
+    record: the copy takes the instance dict as is instead of re-running `__init__` (records
+    have no `__post_init__`). Raises TypeError when a name in `changes` is not a field.
+    """
+    if not changes.keys() <= record.__dataclass_fields__.keys():
+        unknown = sorted(changes.keys() - record.__dataclass_fields__.keys())
+        raise TypeError(f"{type(record).__name__} has no field(s) {', '.join(unknown)}")
+    copy = object.__new__(type(record))
+    copy.__dict__.update(record.__dict__, **changes)  # frozen guards only __setattr__
+    return copy

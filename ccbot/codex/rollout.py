@@ -20,7 +20,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ from ccbot.codex.records import (
     TurnComplete,
     TurnStarted,
     UserMessage,
+    amend,
 )
 
 __all__ = [
@@ -71,6 +72,40 @@ _INJECTED_PREFIXES = (
     "<subagent_notification>",
 )
 
+# The line types and event_msg payload types the decoder reads; every other line is Ignored.
+_LINE_TYPES = frozenset({"session_meta", "event_msg", "response_item", "token_usage_record", "compacted"})
+_EVENT_TYPES = frozenset(
+    {
+        "item_completed",
+        "user_message",
+        "agent_message",
+        "agent_reasoning",
+        "exec_command_begin",
+        "exec_command_end",
+        "patch_apply_begin",
+        "patch_apply_end",
+        "task_started",
+        "task_complete",
+        "turn_aborted",
+        "token_count",
+        "context_compacted",
+        "entered_review_mode",
+        "exited_review_mode",
+    }
+)
+_MESSAGE_ROLES = frozenset({"user", "assistant"})
+# How Codex (serde, fixed field order) starts every line; lets `parse_line` ignore a line of an
+# unused type without decoding its JSON (turn_context, world_state, developer instructions, ...
+# are about half of a rollout's bytes).
+_LINE_HEAD = re.compile(
+    rb"""\{"timestamp":"(?P<ts>[\x20\x21\x23-\x5b\x5d-\x7e]*)",
+    (?:"ordinal":(?P<ordinal>[0-9]{1,18}),)?
+    "type":"(?P<type>[a-z_]+)"
+    (?:,"payload":\{"type":"(?P<payload>[a-z_]+)"
+        (?:(?:,"[a-z_]+":"[\x20\x21\x23-\x5b\x5d-\x7e]*")*?,"role":"(?P<role>[a-z_]+)")?
+    )?""",
+    re.VERBOSE,
+)
 _SHELL_NAMES = frozenset({"bash", "sh", "zsh", "dash", "ksh", "fish"})
 _SHELL_TOOLS = frozenset({"shell", "container.exec", "local_shell", "shell_command", "exec_command"})
 
@@ -283,6 +318,8 @@ def parse_line(raw: bytes | str) -> Record:
     user context and developer messages are `Ignored`, never `UserMessage`. Metadata fields
     are taken from the line only.
     """
+    if isinstance(raw, bytes | bytearray) and (unused := _unused_line(raw)) is not None:
+        return unused
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
     except UnicodeDecodeError as exc:
@@ -300,6 +337,26 @@ def parse_line(raw: bytes | str) -> Record:
         return _parse_obj(obj)
     except Exception as exc:  # a shape we did not foresee must not stop a tailer
         return Malformed(f"unexpected shape: {type(exc).__name__}: {str(exc)[:120]}")
+
+
+def _unused_line(raw: bytes | bytearray) -> Ignored | None:
+    """`Ignored` for a line whose head names a type the decoder does not read; None otherwise.
+
+    Only the head is looked at, so such a line is Ignored even if the rest of it is broken: it
+    could not contribute anything either way. The record carries the ordinal and timestamp.
+    """
+    head = _LINE_HEAD.match(raw)
+    if head is None:
+        return None
+    kind, payload, role = head["type"].decode(), head["payload"], head["role"]
+    if kind == "event_msg" and payload is not None and payload.decode() not in _EVENT_TYPES:
+        kind = f"event_msg/{payload.decode()}"
+    elif kind == "response_item" and payload == b"message" and role is not None and role.decode() not in _MESSAGE_ROLES:
+        kind = f"response_item/message/{role.decode()}"
+    elif kind in _LINE_TYPES:
+        return None
+    ordinal = head["ordinal"]
+    return Ignored(kind, ordinal=int(ordinal) if ordinal is not None else None, timestamp=head["ts"].decode())
 
 
 def _parse_obj(obj: dict[str, Any]) -> Record:
@@ -399,6 +456,8 @@ def _event(p: dict[str, Any], meta: dict[str, Any]) -> Record:
     if not isinstance(t, str):
         return Malformed("event_msg without type")
     origin = f"event_msg/{t}"
+    if t not in _EVENT_TYPES:
+        return Ignored(origin, **meta)
     if t == "item_completed":
         return _item_completed(_dict(p, "item"), meta)
     if t == "user_message":
@@ -816,7 +875,7 @@ class RolloutDecoder:
             unknown = rec.turn_id is None and s.turn is not None
             if unknown or (rec.turn_id is not None and rec.turn_id == s.child_turn):
                 changes["turn_id"] = s.turn
-        return replace(rec, **changes) if changes else rec
+        return amend(rec, **changes) if changes else rec
 
     def _route(self, rec: Record) -> Record | None:
         if isinstance(rec, SessionMeta):
@@ -854,7 +913,7 @@ class RolloutDecoder:
         s = self._s
         if s.thread is None:
             s.thread, s.agent, s.parent = rec.id, rec.subagent, rec.parent_thread_id
-        return replace(rec, agent=rec.subagent)
+        return amend(rec, agent=rec.subagent)
 
     def _turn_started(self, rec: TurnStarted) -> Record:
         s = self._s
@@ -863,7 +922,7 @@ class RolloutDecoder:
         s.turn, s.child_turn, s.turn_start_ts = turn, rec.child_turn_id, rec.timestamp
         s.tok_base, s.tok_turn, s.compacted = s.tok_last, None, False
         s.twins.clear()
-        return replace(rec, turn_id=turn)
+        return amend(rec, turn_id=turn)
 
     def _turn_ended(self, rec: TurnComplete | TurnAborted) -> Record:
         s = self._s
@@ -881,7 +940,7 @@ class RolloutDecoder:
         s.tok_turn, s.compacted = None, False
         s.tok_base = s.tok_last
         s.twins.clear()
-        return replace(rec, **changes) if changes else rec
+        return amend(rec, **changes) if changes else rec
 
     def _message(self, rec: UserMessage | AssistantMessage | Reasoning) -> Record | None:
         from_item = rec.origin.startswith("response_item")
@@ -906,7 +965,7 @@ class RolloutDecoder:
         if len(fresh) == len(parts):
             return rec
         assert isinstance(rec, Reasoning)
-        return replace(rec, text="\n\n".join(fresh), parts=tuple(fresh) if len(fresh) > 1 else ())
+        return amend(rec, text="\n\n".join(fresh), parts=tuple(fresh) if len(fresh) > 1 else ())
 
     def _tool_call(self, rec: ToolCall) -> Record | None:
         s = self._s
@@ -944,7 +1003,7 @@ class RolloutDecoder:
             return None
         info = self._mark_done(call_id) if call_id else {}
         if isinstance(rec, CommandRun):
-            return replace(
+            return amend(
                 rec,
                 command=rec.command or info.get("command") or "",
                 action=rec.action or info.get("action"),
@@ -953,7 +1012,7 @@ class RolloutDecoder:
         patch = info.get("patch")
         if patch is not None and not (rec.added or rec.removed):
             files = rec.files or tuple(patch[0])
-            return replace(rec, files=files, added=patch[1], removed=patch[2])
+            return amend(rec, files=files, added=patch[1], removed=patch[2])
         return rec
 
     def _tool_output(self, rec: ToolOutput) -> Record | None:
@@ -989,7 +1048,7 @@ class RolloutDecoder:
                 info.get("target"),
                 **_meta_of(rec),
             )
-        return replace(rec, name=name)
+        return amend(rec, name=name)
 
 
 def _meta_of(rec: Record) -> dict[str, Any]:

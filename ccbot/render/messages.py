@@ -1,7 +1,7 @@
 """Rollout records → the Telegram messages the bot posts.
 
 `render(record)` returns zero or more `Rendered` messages, each valid Telegram HTML within the
-length limit. Nothing is cut: text longer than one message is split with `split_html`.
+length limit. Nothing is cut: text longer than one message is split with `split_html_chunks`.
 
 Kinds:
 
@@ -36,7 +36,7 @@ from ccbot.codex.records import (
     UserMessage,
 )
 from ccbot.render.markdown import escape, html_to_plain, md_to_html
-from ccbot.render.split import split_html
+from ccbot.render.split import split_html_chunks
 from ccbot.render.tg_html import HtmlParseError
 
 __all__ = [
@@ -246,10 +246,10 @@ def render(record: Record, options: RenderOptions | None = None) -> list[Rendere
         return []
     kind, html = produced
     try:
-        chunks = split_html(html, opts.limit)
+        chunks = split_html_chunks(html, opts.limit)
     except HtmlParseError:  # not expected: every builder above escapes; never lose the text over it
-        chunks = split_html(escape(html_to_plain(html)), opts.limit)
-    return [Rendered(kind, chunk, html_to_plain(chunk), record.turn_id) for chunk in chunks]
+        chunks = split_html_chunks(escape(html_to_plain(html)), opts.limit)
+    return [Rendered(kind, chunk.html, chunk.text, record.turn_id) for chunk in chunks]
 
 
 def render_conversation(records: Iterable[Record], options: RenderOptions | None = None) -> list[Rendered]:

@@ -23,6 +23,7 @@ Deliberate simplifications (the real server knows more than a parser can):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -183,6 +184,9 @@ _INVALID_UNICODE = (
     "check for unmatched surrogate code units"
 )
 _SPECIAL = re.compile(rb"[&<]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A tag with no attributes and no spaces: the common case, read without the general tag reader.
+_BARE_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z-]*)>")
 _MAX_INT64 = 2**63 - 1
 
 
@@ -247,30 +251,38 @@ class _Reader:
         return code, end
 
 
+@functools.lru_cache(maxsize=8)
 def parse_html(source: str) -> ParsedText:
     """Parse Telegram HTML into plain text and entities.
+
+    The result is immutable and cached for the last few sources: rendering validates a message
+    and then splits it, which would otherwise parse the same text twice.
 
     Raises :class:`HtmlParseError` with TDLib's message for malformed markup, an invalid
     custom emoji id, or text that decodes to invalid Unicode (lone surrogates). Unknown or bare
     ``&`` sequences are kept literally, as Telegram does. The result is not trimmed; see
     :func:`strip_and_trim`.
     """
+    if "<" not in source and "&" not in source and not _SURROGATE.search(source):
+        return ParsedText(source, ())  # no markup: the text is the source
     src = _Reader(source.encode("utf-8", "surrogatepass"))
+    data, size, search = src.data, src.size, _SPECIAL.search
     out = bytearray()
     utf16 = 0
     drafts: list[_Draft] = []
     stack: list[_Open] = []
     i = 0
-    while i < src.size:
-        match = _SPECIAL.search(src.data, i)
-        stop = match.start() if match else src.size
+    while i < size:
+        match = search(data, i)
+        stop = match.start() if match else size
         if stop > i:
-            chunk = src.data[i:stop]
+            chunk = data[i:stop]
             out += chunk
-            utf16 += utf16_length(chunk.decode("utf-8", "surrogatepass"))
+            utf16 += len(chunk) if chunk.isascii() else utf16_length(chunk.decode("utf-8", "surrogatepass"))
             i = stop
-            continue
-        c = src.data[i]
+            if match is None:
+                break
+        c = data[i]
         if c == _AMP:
             code, end = src.decode_reference(i)
             if code:
@@ -282,6 +294,20 @@ def parse_html(source: str) -> ParsedText:
                 utf16 += 1
                 i += 1
             continue
+        bare = _BARE_TAG.match(data, i)
+        if bare is not None:
+            name = bare.group(2).lower().decode("ascii")
+            if not bare.group(1):
+                if name in _SUPPORTED_TAGS and name != "span":  # a bare <span> is an error: see below
+                    stack.append(_Open(name, "", utf16, len(out)))
+                    i = bare.end()
+                    continue
+            elif stack and stack[-1].tag == name:
+                top = stack.pop()
+                if utf16 > top.offset:
+                    _close(drafts, top, utf16 - top.offset, out)
+                i = bare.end()
+                continue
         begin = i
         i += 1
         if src.at(i) != _SLASH:
@@ -367,6 +393,10 @@ def _read_attribute_value(src: _Reader, i: int) -> tuple[int, str]:
             raise HtmlParseError(f"Unexpected end of name token at byte offset {start}", start)
         return i, src.data[start:i].lower().decode("ascii")
     i += 1
+    close = src.data.find(quote, i)
+    stop = close if close >= 0 else src.size
+    if src.data.find(_AMP, i, stop) < 0 and src.data.find(0, i, stop) < 0:  # nothing to decode
+        return (stop + 1 if close >= 0 else stop), src.data[i:stop].decode("utf-8", "surrogatepass")
     value = bytearray()
     while src.at(i) != quote and src.at(i) != 0:
         if src.at(i) == _AMP:
