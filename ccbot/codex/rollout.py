@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from ccbot.codex.records import (
     AssistantMessage,
     CommandRun,
@@ -321,6 +323,25 @@ def parse_line(raw: bytes | str) -> Record:
     if isinstance(raw, bytes | bytearray) and (unused := _unused_line(raw)) is not None:
         return unused
     try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        loaded = _load_json(raw)
+        if isinstance(loaded, Malformed):
+            return loaded
+        obj = loaded
+    if not isinstance(obj, dict):
+        return Malformed("not a JSON object")
+    try:
+        return _parse_obj(obj)
+    except Exception as exc:  # a shape we did not foresee must not stop a tailer
+        return Malformed(f"unexpected shape: {type(exc).__name__}: {str(exc)[:120]}")
+
+
+def _load_json(raw: bytes | bytearray | str) -> Any:
+    """The standard library's reading of a line orjson refused: the decoded value, or `Malformed`
+    saying why (not UTF-8, empty, invalid JSON). It accepts a few things orjson does not (NaN,
+    lone surrogate escapes, integers beyond 64 bits, deep nesting), so those lines still decode."""
+    try:
         text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
     except UnicodeDecodeError as exc:
         return Malformed(f"not UTF-8: {exc.reason} at byte {exc.start}")
@@ -328,15 +349,9 @@ def parse_line(raw: bytes | str) -> Record:
     if not text:
         return Malformed("empty line")
     try:
-        obj = json.loads(text)
+        return json.loads(text)
     except (ValueError, RecursionError) as exc:
         return Malformed(f"invalid JSON: {str(exc)[:120]}")
-    if not isinstance(obj, dict):
-        return Malformed("not a JSON object")
-    try:
-        return _parse_obj(obj)
-    except Exception as exc:  # a shape we did not foresee must not stop a tailer
-        return Malformed(f"unexpected shape: {type(exc).__name__}: {str(exc)[:120]}")
 
 
 def _unused_line(raw: bytes | bytearray) -> Ignored | None:

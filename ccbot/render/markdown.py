@@ -92,6 +92,8 @@ def _sentinels(text: str) -> tuple[str, str]:
 
 def _normalise_fences(md: str) -> str:
     """Rewrite fence lines to ```` ```lang ```` with a language the converter can read."""
+    if "```" not in md and "~~~" not in md:
+        return md
     lines = md.split("\n")
     open_fence: str | None = None
     for index, line in enumerate(lines):
@@ -112,6 +114,8 @@ def _normalise_fences(md: str) -> str:
 
 def _quote_link_urls(md: str) -> str:
     """Percent-encode link URLs outside code so they survive as a quoted href attribute."""
+    if "](" not in md:
+        return md
     out: list[str] = []
     in_fence = False
     for line in md.split("\n"):
@@ -119,7 +123,7 @@ def _quote_link_urls(md: str) -> str:
             in_fence = not in_fence
             out.append(line)
             continue
-        if in_fence:
+        if in_fence or "](" not in line:
             out.append(line)
             continue
         pieces: list[str] = []

@@ -1,23 +1,24 @@
 """Split Telegram HTML into messages that each fit Telegram's length limit.
 
 Telegram counts the limit (4096) in Unicode code points of the *parsed* text, so the splitter
-works on the visible text, not on the markup: it never cuts inside a tag or a character
-reference, prefers paragraph breaks, then line breaks, then other whitespace, cuts a word only
-when one word alone is longer than the limit, and closes the open tags at the end of a chunk and
-reopens them (with their original attributes) at the start of the next.
+works on what `parse_html` returns, the visible text and its entities: it prefers paragraph
+breaks, then line breaks, then other whitespace, cuts a word only when one word alone is longer
+than the limit, and writes each piece back as HTML with the formatting that covers it, so tags
+open at a cut are closed at the end of one chunk and reopened at the start of the next.
 
-The source is read once into the visible text plus, for every visible code point, where it
-starts and ends in the source; text runs are mapped in bulk, so long answers cost little more
-than one `parse_html`.
+A message that fits is sent exactly as given. A split message is written back in a canonical
+form (`<b>` for `<strong>`, `&lt;` for `&#60;`, normalised link URLs): the same text and
+formatting as Telegram would show for the original.
 """
 
 from __future__ import annotations
 
 import bisect
+import html as html_lib
 import re
 from dataclasses import dataclass
 
-from ccbot.render.tg_html import parse_html
+from ccbot.render.tg_html import Entity, parse_html
 
 __all__ = ["MIN_LIMIT", "Chunk", "split_html", "split_html_chunks"]
 
@@ -27,17 +28,17 @@ MIN_LIMIT = 32
 # characters from this set never count against the limit.
 _TRIM = "".join(chr(c) for c in range(0x21))
 _CONTENT = re.compile(r"[^\x00-\x20]")
-_SPECIAL = re.compile(r"[<&]")
-# A tag whose attribute values, if any, are quoted right after "=" or a space: the only shape
-# valid HTML has. Group 1 is the name. Anything else is read by `_tag_end`.
-_TAG = re.compile(r"""</?([^ \t\r\n\x00\x0b>"'=]*)(?:[^>"']|(?<=[= \t\r\n\x00\x0b])"[^"]*"|(?<=[= \t\r\n\x00\x0b])'[^']*')*>""")
-_TAG_SPACE = " \t\r\n\x00\x0b"
-_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_HEX = frozenset("0123456789abcdefABCDEF")
-_DECIMAL = frozenset("0123456789")
+_ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
 _NO_BREAK_SPACES = frozenset("\u00a0\u2007\u202f\ufeff")
-# TDLib reads at most "&#" + 8 digits (or "&quot") before deciding; 11 covers it with the ';'.
-_REFERENCE_REACH = 11
+_SIMPLE_TAGS = {
+    "bold": "b",
+    "italic": "i",
+    "underline": "u",
+    "strikethrough": "s",
+    "spoiler": "tg-spoiler",
+    "code": "code",
+    "blockquote": "blockquote",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,24 +50,12 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
-class _Tag:
-    start: int  # index of '<' in the source
-    stop: int  # index after '>'
-    name: str
-    closing: bool
+class _Span:
+    """An entity in code point indices of the text: [start, stop)."""
 
-
-@dataclass(slots=True)
-class _Layout:
-    """The source read once. Visible code point `v` comes from `source[starts[v]:stops[v]]`;
-    a cut before `v` is unsafe when `v in unsafe`; `tags` are in source order."""
-
-    visible: str
-    starts: list[int]
-    stops: list[int]
-    unsafe: set[int]
-    tags: list[_Tag]
-    tag_starts: list[int]
+    start: int
+    stop: int
+    entity: Entity
 
 
 def split_html(html: str, limit: int = 4096) -> list[str]:
@@ -83,8 +72,7 @@ def split_html_chunks(html: str, limit: int = 4096) -> list[Chunk]:
       whitespace, has at most `limit` code points and contains something other than whitespace;
     * the chunks' texts joined equal the input's parsed text, except that a run of whitespace
       longer than `limit // 2` at a cut (or at the very start) may be dropped;
-    * every character keeps its formatting: tags open at a cut are closed at the end of one
-      chunk and reopened, with the same attributes, at the start of the next.
+    * every character keeps its formatting (the entities `parse_html` finds over it).
 
     Input that fits is returned unchanged as one chunk; input with no visible text is returned
     as one chunk of `html` (or no chunks when empty). Raises `HtmlParseError` (a `ValueError`)
@@ -94,128 +82,33 @@ def split_html_chunks(html: str, limit: int = 4096) -> list[Chunk]:
         raise ValueError(f"limit must be at least {MIN_LIMIT}")
     if not html:
         return []
-    parsed = parse_html(html)  # validates: the layout below assumes well-formed input
-    content_end = len(parsed.text.rstrip(_TRIM))
+    parsed = parse_html(html)
+    text = parsed.text
+    content_end = len(text.rstrip(_TRIM))
     if content_end <= limit:
-        return [Chunk(html, parsed.text)]  # fits as Telegram counts it (parsed, trimmed)
-    layout = _layout(html)
-    visible = layout.visible
-    bounds: list[tuple[int, int]] = []  # visible ranges [a, c)
-    start = origin = 0
-    first = _first_content(visible, 0)
+        return [Chunk(html, text)]  # fits as Telegram counts it (parsed, trimmed)
+    bounds: list[tuple[int, int]] = []  # text ranges [a, c)
+    origin = 0
+    first = _first_content(text, 0)
     if first is not None and first >= limit // 2:
         origin = first  # Telegram trims leading whitespace anyway: drop the run
     while content_end - origin > limit:
-        first = _first_content(visible, origin)
+        first = _first_content(text, origin)
         assert first is not None  # content remains beyond the limit
-        cut = _choose_cut(visible, layout.unsafe, origin, first, limit)
-        following = _first_content(visible, cut)
+        cut = _choose_cut(text, origin, first, limit)
+        following = _first_content(text, cut)
         if following is not None and following - cut >= limit // 2:
             cut = following  # a huge blank run becomes trailing whitespace, which is trimmed
-        bounds.append((origin if not bounds else start, cut))
-        start = origin = cut
-    bounds.append((origin if not bounds else start, len(visible)))
-    return _serialize(html, layout, bounds)
+        bounds.append((origin, cut))
+        origin = cut
+    bounds.append((origin, len(text)))
+    spans = _spans(text, parsed.entities)
+    return [Chunk(_write(text, spans, a, c), text[a:c]) for a, c in bounds]
 
 
-def _layout(html: str) -> _Layout:
-    """Read well-formed Telegram HTML into a `_Layout`."""
-    visible: list[str] = []
-    starts: list[int] = []
-    stops: list[int] = []
-    unsafe: set[int] = set()
-    tags: list[_Tag] = []
-    i, n = 0, len(html)
-    while i < n:
-        match = _SPECIAL.search(html, i)
-        stop = match.start() if match else n
-        if stop > i:  # a run of plain text: one visible code point per source character
-            visible.append(html[i:stop])
-            starts.extend(range(i, stop))
-            stops.extend(range(i + 1, stop + 1))
-            i = stop
-            if match is None:
-                break
-        if html[i] == "<":
-            tag = _TAG.match(html, i)
-            end = tag.end() if tag is not None else _tag_end(html, i) + 1
-            closing = html[i + 1] == "/"
-            name = tag.group(1) if tag is not None else _tag_name(html, i + 1 + closing, end)
-            tags.append(_Tag(i, end, name.lower(), closing))
-            i = end
-            continue
-        end, text = _reference(html, i)
-        if text is None:
-            # A literal '&': a cut a few characters after it could turn a prefix into a
-            # reference ("&ltx" → "&lt" | "x"), so no cut within TDLib's reach of it.
-            here = len(starts)
-            unsafe.update(range(here + 1, here + min(end - i, _REFERENCE_REACH + 1)))
-            visible.append(html[i:end])
-            starts.extend(range(i, end))
-            stops.extend(range(i + 1, end + 1))
-        else:
-            visible.append(text)
-            starts.append(i)
-            stops.append(end)
-        i = end
-    return _Layout("".join(visible), starts, stops, unsafe, tags, [t.start for t in tags])
-
-
-def _tag_name(html: str, start: int, end: int) -> str:
-    j = start
-    while j < end and html[j] not in _TAG_SPACE:
-        j += 1
-    return html[start:j]
-
-
-def _tag_end(html: str, i: int) -> int:
-    """Index of the '>' closing the tag that starts at `i` (quotes in attribute values skipped)."""
-    j, n = i + 1, len(html)
-    quote = ""
-    while j < n:
-        c = html[j]
-        if quote:
-            if c == quote:
-                quote = ""
-        elif c in "\"'" and html[j - 1] in "=" + _TAG_SPACE:
-            quote = c
-        elif c == ">":
-            return j
-        j += 1
-    raise ValueError(f"unclosed tag at {i}")
-
-
-def _reference(html: str, i: int) -> tuple[int, str | None]:
-    """TDLib's character reference rules at `i` ('&'): (end, decoded text or None if literal).
-
-    For a literal '&' the end covers the run TDLib scanned, so the caller can keep it whole.
-    """
-    n = len(html)
-    j = i + 1
-    code = 0
-    if j < n and html[j] == "#":
-        j += 1
-        digits = _HEX if j < n and html[j] == "x" else _DECIMAL
-        base = 16 if digits is _HEX else 10
-        if base == 16:
-            j += 1
-        while j < n and html[j] in digits:
-            code = code * base + int(html[j], base)
-            j += 1
-        valid = 0 < code < 0x10FFFF and j - i < 10
-        text = chr(code) if valid else None
-    else:
-        while j < n and html[j].isascii() and html[j].isalpha():
-            j += 1
-        text = _NAMED.get(html[i + 1 : j])
-    if j < n and html[j] == ";":
-        j += 1
-    return j, text
-
-
-def _first_content(visible: str, start: int) -> int | None:
-    """Index of the first visible code point at or after `start` that is not trimmed whitespace."""
-    match = _CONTENT.search(visible, start)
+def _first_content(text: str, start: int) -> int | None:
+    """Index of the first code point at or after `start` that is not trimmed whitespace."""
+    match = _CONTENT.search(text, start)
     return match.start() if match else None
 
 
@@ -223,82 +116,90 @@ def _is_break_space(ch: str) -> bool:
     return ch.isspace() and ch not in _NO_BREAK_SPACES
 
 
-def _choose_cut(visible: str, unsafe: set[int], origin: int, first: int, limit: int) -> int:
-    """The visible index to cut before: the chunk is [origin, cut), cut in (first, hard]."""
-    hard = min(origin + limit, len(visible))
+def _choose_cut(text: str, origin: int, first: int, limit: int) -> int:
+    """The index to cut before: the chunk is [origin, cut), cut in (first, origin + limit]."""
+    hard = min(origin + limit, len(text))
     half = origin + limit // 2
 
-    def after_separator(separator: str, lowest: int) -> int | None:
-        # The highest safe j in [lowest, hard] right after `separator` (which must lie in the chunk).
-        end = hard
-        while True:
-            found = visible.rfind(separator, max(lowest - len(separator), origin), end)
-            if found < 0:
-                return None
-            j = found + len(separator)
-            if j not in unsafe:
-                return j
-            end = j - 1
+    def after(separator: str, lowest: int) -> int | None:
+        # The highest j in [lowest, hard] right after `separator`, which must lie in the chunk.
+        found = text.rfind(separator, max(lowest - len(separator), origin), hard)
+        return found + len(separator) if found >= 0 else None
 
     def at_space(lowest: int) -> int | None:
         for j in range(hard, lowest - 1, -1):
-            if j in unsafe:
-                continue
-            prev, nxt = visible[j - 1], visible[j] if j < len(visible) else ""
-            if _is_break_space(prev) != (nxt != "" and _is_break_space(nxt)):
+            nxt = text[j] if j < len(text) else ""
+            if _is_break_space(text[j - 1]) != (nxt != "" and _is_break_space(nxt)):
                 return j
         return None
 
     for lower in (half, origin):
         lowest = max(lower, first + 1)
-        for found in (after_separator("\n\n", lowest), after_separator("\n", lowest), at_space(lowest)):
+        for found in (after("\n\n", lowest), after("\n", lowest), at_space(lowest)):
             if found is not None:
                 return found
-    for j in range(hard, first, -1):
-        if j not in unsafe:
-            return j
-    raise ValueError("no safe cut point within the limit")
+    return hard  # one word longer than the limit
 
 
-def _serialize(html: str, layout: _Layout, bounds: list[tuple[int, int]]) -> list[Chunk]:
-    """Render visible ranges back to HTML, closing and reopening the open tags at each cut."""
-    tags, tag_starts = layout.tags, layout.tag_starts
-    chunks: list[Chunk] = []
-    stack: list[_Tag] = []
-    source_start = 0
-    next_tag = 0
-    for number, (a, c) in enumerate(bounds):
-        if number == len(bounds) - 1:
-            source_stop = len(html)
-        else:
-            source_stop = layout.stops[c - 1]
-            k = bisect.bisect_left(tag_starts, source_stop)
-            while k < len(tags) and tags[k].start == source_stop and tags[k].closing:
-                source_stop = tags[k].stop  # end tags right after the cut stay in this chunk
-                k += 1
-        parts = [html[t.start : t.stop] for t in stack]
-        if number == 0 and a > 0:
-            # The dropped leading blank run: keep only its tags.
-            content_start = layout.starts[a]
-            while next_tag < len(tags) and tags[next_tag].start < content_start:
-                tag = tags[next_tag]
-                _track(stack, tag)
-                parts.append(html[tag.start : tag.stop])
-                next_tag += 1
-            source_start = content_start
-        parts.append(html[source_start:source_stop])
-        while next_tag < len(tags) and tags[next_tag].start < source_stop:
-            _track(stack, tags[next_tag])
-            next_tag += 1
-        parts.extend(f"</{t.name}>" for t in reversed(stack))
-        chunks.append(Chunk("".join(parts), layout.visible[a:c]))
-        source_start = source_stop
-    return chunks
+def _spans(text: str, entities: tuple[Entity, ...]) -> list[_Span]:
+    """The entities with their UTF-16 offsets turned into code point indices, in the same order."""
+    astral = [m.start() + n for n, m in enumerate(_ASTRAL.finditer(text))]  # their UTF-16 offsets
+
+    def index(unit: int) -> int:
+        return unit - bisect.bisect_left(astral, unit)
+
+    return [_Span(index(e.offset), index(e.end), e) for e in entities]
 
 
-def _track(stack: list[_Tag], tag: _Tag) -> None:
-    """Keep `stack` as the tags open after `tag`."""
-    if not tag.closing:
-        stack.append(tag)
-    elif stack:
-        stack.pop()
+def _write(text: str, spans: list[_Span], a: int, c: int) -> str:
+    """HTML for text[a:c] with every entity that covers part of it, clipped to it."""
+    parts: list[str] = []
+    open_: list[tuple[int, str]] = []  # (stop, closing tags), innermost last
+    position = a
+    for span in spans:  # sorted by start, outer before inner
+        if span.start >= c:
+            break
+        if span.stop <= a:
+            continue
+        start = max(span.start, a)
+        while open_ and open_[-1][0] <= start:
+            position = _close(parts, text, open_, position)
+        if start > position:
+            parts.append(html_lib.escape(text[position:start], quote=False))
+            position = start
+        opening, closing = _tags(span.entity)
+        parts.append(opening)
+        open_.append((min(span.stop, c), closing))
+    while open_:
+        position = _close(parts, text, open_, position)
+    parts.append(html_lib.escape(text[position:c], quote=False))
+    return "".join(parts)
+
+
+def _close(parts: list[str], text: str, open_: list[tuple[int, str]], position: int) -> int:
+    """Write the text up to where the innermost open entity stops, then its closing tags."""
+    stop, closing = open_.pop()
+    if stop > position:
+        parts.append(html_lib.escape(text[position:stop], quote=False))
+        position = stop
+    parts.append(closing)
+    return position
+
+
+def _tags(entity: Entity) -> tuple[str, str]:
+    """(opening, closing) tags that make `parse_html` produce `entity`."""
+    kind = entity.type
+    if kind in _SIMPLE_TAGS:
+        tag = _SIMPLE_TAGS[kind]
+        return f"<{tag}>", f"</{tag}>"
+    if kind == "pre":
+        if entity.language:
+            return f'<pre><code class="language-{html_lib.escape(entity.language)}">', "</code></pre>"
+        return "<pre>", "</pre>"
+    if kind == "text_link":
+        return f'<a href="{html_lib.escape(entity.url or "")}">', "</a>"
+    if kind == "expandable_blockquote":
+        return "<blockquote expandable>", "</blockquote>"
+    if kind == "custom_emoji":
+        return f'<tg-emoji emoji-id="{entity.custom_emoji_id}">', "</tg-emoji>"
+    raise ValueError(f"no tag for entity type {kind!r}")

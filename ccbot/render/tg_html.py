@@ -187,6 +187,8 @@ _SPECIAL = re.compile(rb"[&<]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # A tag with no attributes and no spaces: the common case, read without the general tag reader.
 _BARE_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z-]*)>")
+# A start tag with one attribute whose value, if any, is double-quoted with nothing to decode.
+_ONE_ATTRIBUTE_TAG = re.compile(rb'<([A-Za-z][A-Za-z-]*) ([A-Za-z-]+)(?:="([^"&\x00]*)")?>')
 _MAX_INT64 = 2**63 - 1
 
 
@@ -294,6 +296,14 @@ def parse_html(source: str) -> ParsedText:
                 utf16 += 1
                 i += 1
             continue
+        one = _ONE_ATTRIBUTE_TAG.match(data, i)
+        if one is not None and (tag := one[1].lower().decode("ascii")) in _SUPPORTED_TAGS:
+            value = one[3].decode("utf-8", "surrogatepass") if one[3] is not None else None
+            argument = _attribute_argument(tag, one[2].decode("ascii"), value, "")
+            if tag != "span" or argument == "spoiler":  # otherwise the general reader says why not
+                stack.append(_Open(tag, argument, utf16, len(out)))
+                i = one.end()
+                continue
         bare = _BARE_TAG.match(data, i)
         if bare is not None:
             name = bare.group(2).lower().decode("ascii")
@@ -356,8 +366,7 @@ def _read_start_tag(src: _Reader, begin: int, i: int) -> tuple[int, tuple[str, s
         if src.at(i) != _EQ:
             if src.at(i) == 0:
                 raise HtmlParseError(f'Unclosed start tag "{tag}" at byte offset {begin}', begin)
-            if tag == "blockquote" and name == "expandable":
-                argument = "1"
+            argument = _attribute_argument(tag, name, None, argument)
             continue
         i += 1
         while src.at(i) != 0 and src.at(i) in _SPACE:
@@ -367,19 +376,27 @@ def _read_start_tag(src: _Reader, begin: int, i: int) -> tuple[int, tuple[str, s
         i, value = _read_attribute_value(src, i)
         if src.at(i) == 0:
             raise HtmlParseError(f"Unclosed start tag at byte offset {begin}", begin)
-        if tag == "a" and name == "href":
-            argument = value
-        elif tag == "code" and name == "class" and value.startswith("language-"):
-            argument = value[len("language-") :]
-        elif tag == "span" and name == "class" and value.startswith("tg-"):
-            argument = value[len("tg-") :]
-        elif tag == "tg-emoji" and name == "emoji-id":
-            argument = value
-        elif tag == "blockquote" and name == "expandable":
-            argument = "1"
+        argument = _attribute_argument(tag, name, value, argument)
     if tag == "span" and argument != "spoiler":
         raise HtmlParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {begin}', begin)
     return i, (tag, argument)
+
+
+def _attribute_argument(tag: str, name: str, value: str | None, argument: str) -> str:
+    """The tag's argument once attribute ``name`` is read (``value`` None: no ``=value``)."""
+    if value is None:
+        return "1" if tag == "blockquote" and name == "expandable" else argument
+    if tag == "a" and name == "href":
+        return value
+    if tag == "code" and name == "class" and value.startswith("language-"):
+        return value[len("language-") :]
+    if tag == "span" and name == "class" and value.startswith("tg-"):
+        return value[len("tg-") :]
+    if tag == "tg-emoji" and name == "emoji-id":
+        return value
+    if tag == "blockquote" and name == "expandable":
+        return "1"
+    return argument
 
 
 def _read_attribute_value(src: _Reader, i: int) -> tuple[int, str]:

@@ -7,12 +7,14 @@ here) and from the Bot API facts in doc references; the rest are properties chec
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ccbot.render import tg_html
 from ccbot.render.tg_html import (
     Entity,
     HtmlParseError,
@@ -463,3 +465,43 @@ def test_trimmed_text_is_idempotent_and_clean(text: str) -> None:
     check_trimmed(result)
     assert result.text == result.text.lstrip(" \n")
     assert telegram_length(result.text) <= telegram_length(text)
+
+
+# --- the shortcuts for common tags agree with the general tag reader ----------------------------
+
+_TAG_SOUP = st.sampled_from(
+    [
+        "<b>", "</b>", "<B>", "</B >", "<i>", "</i>", "<i z>", "<s\t>", "</s>",
+        '<a href="https://x.io/a">', "<a href=x.io>", '<a HREF="y">', '<a href="&amp;x">', '<a href="a\x00b">',
+        "</a>", '<code class="language-py">', '<code class="x">', "</code>", "<pre>", "</pre>",
+        '<span class="tg-spoiler">', '<span class="x">', "<span>", "</span>", "<blockquote expandable>",
+        '<blockquote expandable="">', "<blockquote x>", "</blockquote>", '<tg-emoji emoji-id="5368324170671202286">',
+        '<tg-emoji emoji-id="x">', "</tg-emoji>", "<foo>", "</foo>", '<u a="b" c="d">', "</u>",
+        "text", " ", "&amp;", "&lt", "<", ">", '"', "😀",
+    ]
+)  # fmt: skip
+
+
+def _outcome(source: str) -> ParsedText | str:
+    try:
+        return parse_html.__wrapped__(source)  # not the cache: both readers must really run
+    except HtmlParseError as exc:
+        return f"error: {exc}"
+
+
+@settings(max_examples=400)
+@given(st.lists(_TAG_SOUP, max_size=12).map("".join))
+def test_tag_shortcuts_match_the_general_reader(source: str) -> None:
+    fast = _outcome(source)
+    with pytest.MonkeyPatch.context() as patch:
+        never = re.compile(rb"(?!)")
+        patch.setattr(tg_html, "_ONE_ATTRIBUTE_TAG", never)
+        patch.setattr(tg_html, "_BARE_TAG", never)
+        general = _outcome(source)
+    assert fast == general
+
+
+def test_markup_free_text_is_its_own_parse_and_lone_surrogates_still_fail() -> None:
+    assert parse_html("plain > text 😀") == ParsedText("plain > text 😀", ())
+    with pytest.raises(HtmlParseError, match="invalid Unicode"):
+        parse_html("broken \ud800 text")
