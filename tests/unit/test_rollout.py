@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from ccbot.codex.records import (
     TurnComplete,
     TurnStarted,
     UserMessage,
+    amend,
 )
 from ccbot.codex.rollout import (
     RolloutDecoder,
@@ -720,3 +722,56 @@ def test_truncated_real_lines_are_malformed_or_decoded(cut: int) -> None:
         assert isinstance(rec, Malformed)
     else:
         assert isinstance(rec, CommandRun)
+
+
+# --- lines of unused types are skipped by their head; orjson with the standard library behind it ---
+
+
+@pytest.mark.parametrize("path", all_rollouts(), ids=lambda p: p.name)
+def test_skipping_by_the_head_agrees_with_full_decoding(path: Path) -> None:
+    skipped = 0
+    for raw in raw_lines(path):
+        fast = parse_line(raw)
+        full = parse_line(raw.decode())  # str input: always decoded in full
+        assert type(fast) is type(full), raw[:120]
+        if isinstance(fast, Ignored):
+            assert isinstance(full, Ignored)
+            assert fast.type in (full.type, full.origin)
+            skipped += fast.origin == ""  # the head path sets no origin
+    if path == MAIN_0169:
+        assert skipped > 0  # turn_context, world_state, developer messages are skipped
+
+
+def test_a_broken_line_of_an_unused_type_is_ignored_and_a_broken_used_one_is_malformed() -> None:
+    head = b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":7,"type":'
+    ignored = parse_line(head + b'"turn_context","payload":{"cwd":"/x", BROKEN')
+    assert ignored == Ignored("turn_context", ordinal=7, timestamp="2026-01-01T00:00:00.000Z")
+    developer = parse_line(head + b'"response_item","payload":{"type":"message","id":"m","role":"developer","content":[')
+    assert isinstance(developer, Ignored) and developer.type == "response_item/message/developer"
+    event = parse_line(head + b'"event_msg","payload":{"type":"thread_settings_applied",')
+    assert isinstance(event, Ignored) and event.type == "event_msg/thread_settings_applied"
+    used = parse_line(head + b'"event_msg","payload":{"type":"agent_message","message":"hi"')
+    assert isinstance(used, Malformed) and used.reason.startswith("invalid JSON")
+
+
+@pytest.mark.parametrize(
+    ("payload_json", "text"),
+    [
+        ('{"type":"agent_message","message":"lone \\ud83d surrogate"}', "lone \ud83d surrogate"),
+        ('{"type":"agent_message","message":"not a number","x":NaN}', "not a number"),
+    ],
+)
+def test_lines_orjson_refuses_are_decoded_by_the_standard_library(payload_json: str, text: str) -> None:
+    line = ('{"timestamp":"t","type":"event_msg","payload":' + payload_json + "}").encode()
+    record = parse_line(line)
+    assert isinstance(record, AssistantMessage)
+    assert record.text == text
+
+
+def test_amend_is_replace_for_records() -> None:
+    record = AssistantMessage("hi", ordinal=3, timestamp="t")
+    amended = amend(record, thread_id="th", turn_id="tu")
+    assert amended == replace(record, thread_id="th", turn_id="tu")
+    assert record.thread_id is None  # the original is untouched
+    with pytest.raises(TypeError, match="no field"):
+        amend(record, colour="red")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ccbot.render.split import MIN_LIMIT, split_html
+from ccbot.render.split import MIN_LIMIT, split_html, split_html_chunks
 from ccbot.render.tg_html import HtmlParseError, ParsedText, parse_html, strip_and_trim
 
 TRIM = "".join(chr(c) for c in range(0x21))
@@ -44,6 +44,7 @@ def check_chunks(source: str, chunks: list[str], limit: int) -> None:
     """The splitter's contract, checked with the independent TDLib-rule parser."""
     original = parse_html(source)
     parsed = [parse_html(c) for c in chunks]  # every chunk is valid Telegram HTML
+    assert [c.text for c in split_html_chunks(source, limit)] == [p.text for p in parsed]
     for p in parsed:
         stored = strip_and_trim(p)  # what Telegram stores and counts
         assert 0 < len(stored.text) <= limit
@@ -150,6 +151,24 @@ def test_default_limit_is_telegrams_4096_code_points() -> None:
     assert all(len(parse_html(c).text.rstrip()) <= 4096 for c in chunks)
     assert all(parse_html(c).text.endswith("\n\n") for c in chunks[:-1])  # whole paragraphs
     check_chunks(source, chunks, 4096)
+
+
+def test_formatting_over_astral_characters_survives_a_cut() -> None:
+    # Entity offsets count UTF-16 units; the emoji take two each, so a wrong mapping shifts the bold.
+    source = "😀" * 30 + " <b>" + "😀x " * 20 + "</b> tail <i>é😀</i>"
+    chunks = split_html(source, limit=40)
+    assert len(chunks) >= 2
+    check_chunks(source, chunks, 40)
+    assert chunks[1].startswith("<b>")
+
+
+def test_split_chunks_are_written_canonically() -> None:
+    source = "<strong>" + "bold &#60;words&#62; " * 10 + "</strong> and &ltx &amp; <a href='https://t.me/x'>a link</a>"
+    chunks = split_html(source, limit=60)
+    assert len(chunks) >= 3
+    assert "<strong>" not in "".join(chunks) and chunks[0].startswith("<b>bold &lt;words&gt;")
+    assert chunks[-1].endswith('&amp;ltx &amp; <a href="https://t.me/x">a link</a>')
+    check_chunks(source, chunks, 60)
 
 
 def test_huge_whitespace_runs_do_not_make_blank_chunks() -> None:
