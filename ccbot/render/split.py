@@ -133,9 +133,15 @@ def _choose_cut(text: str, origin: int, first: int, limit: int) -> int:
                 return j
         return None
 
+    def paragraph(lowest: int) -> int | None:
+        return after("\n\n", lowest)
+
+    def line(lowest: int) -> int | None:
+        return after("\n", lowest)
+
     for lower in (half, origin):
-        lowest = max(lower, first + 1)
-        for found in (after("\n\n", lowest), after("\n", lowest), at_space(lowest)):
+        for find in (paragraph, line, at_space):
+            found = find(max(lower, first + 1))
             if found is not None:
                 return found
     return hard  # one word longer than the limit

@@ -746,7 +746,7 @@ def test_a_broken_line_of_an_unused_type_is_ignored_and_a_broken_used_one_is_mal
     head = b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":7,"type":'
     ignored = parse_line(head + b'"turn_context","payload":{"cwd":"/x", BROKEN')
     assert ignored == Ignored("turn_context", ordinal=7, timestamp="2026-01-01T00:00:00.000Z")
-    developer = parse_line(head + b'"response_item","payload":{"type":"message","id":"m","role":"developer","content":[')
+    developer = parse_line(head + b'"response_item","payload":{"type":"message","id":"m","role":"developer",[')
     assert isinstance(developer, Ignored) and developer.type == "response_item/message/developer"
     event = parse_line(head + b'"event_msg","payload":{"type":"thread_settings_applied",')
     assert isinstance(event, Ignored) and event.type == "event_msg/thread_settings_applied"
