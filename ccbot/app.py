@@ -15,6 +15,7 @@ import structlog
 import trio
 
 from ccbot.actors.poller import run_poller
+from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.router import Router
 from ccbot.actors.sender import Sender
 from ccbot.actors.topics import Topics
@@ -113,6 +114,7 @@ def build_topics(
     topics = Topics(cfg, keeper, outbox, tmux, index)
     topics.api = api
     topics.changes = ControlClient(cfg.tmux_session_name, socket_name=cfg.tmux_socket_name, secrets=cfg.secrets)
+    topics.rollouts = RolloutWatch()
     for install in FEATURES:
         install(topics)
     return topics

@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 import trio
 
+from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.router import thread_kwargs
 from ccbot.actors.sender import call
 from ccbot.actors.window import WindowActor, WindowDeps, WindowHooks
@@ -87,6 +88,7 @@ class Topics:
         self.running: dict[TopicKey, RunningWindow] = {}
         self.hooks = WindowHooks()
         self.changes: ControlClient | None = None  # set by the app: one tmux control-mode client
+        self.rollouts: RolloutWatch | None = None  # set by the app: one watcher of all rollout files
         self.api: Any = None  # BotApi, for features that download files
         self.callback_handlers: dict[str, CallbackHandler] = {}
         self.converters: list[MessageConverter] = []
@@ -102,6 +104,8 @@ class Topics:
             await self.tmux.ensure_session()
             if self.changes is not None:
                 await nursery.start(self.changes.run)
+            if self.rollouts is not None:
+                await nursery.start(self.rollouts.run)
             await self._restore_bindings()
             await self._reopen_kept()
             task_status.started()
@@ -145,7 +149,7 @@ class Topics:
             tmux=self.tmux, outbox=self.outbox, keeper=self.keeper,
             sessions_dir=self.cfg.codex_home / "sessions", poll_interval=self.cfg.monitor_poll_interval,
             on_gone=self._on_window_gone, hooks=self.hooks, hang_after=self.cfg.hang_after,
-            changes=self.changes,
+            changes=self.changes, rollouts=self.rollouts,
         )
         self._nursery.start_soon(self._run_window, binding, deps, recv, scope,
                                  name=f"window {binding.window_id}")

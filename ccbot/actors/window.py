@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 import trio
 
+from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.sender import call, post
 from ccbot.codex import procfs
 from ccbot.codex import rollout as rec
@@ -102,6 +103,7 @@ class WindowDeps:
     hooks: WindowHooks = field(default_factory=WindowHooks)
     hang_after: float = 600.0
     changes: ControlClient | None = None  # pane-change notifications; None: poll every poll_interval
+    rollouts: RolloutWatch | None = None  # rollout-change notifications; None: idle rollouts polled
 
 
 def _norm(text: str) -> str:
@@ -456,21 +458,34 @@ class WindowActor:
 
     # -- rollout --------------------------------------------------------------------------------------
     async def _rollout_loop(self) -> None:
+        watch = self.deps.rollouts
+        try:
+            await self._follow_rollout()
+        finally:
+            if watch is not None:
+                watch.unwatch(self)
+
+    async def _follow_rollout(self) -> None:
         last_proof = -1e9
+        watch = self.deps.rollouts
         while True:
             now = trio.current_time()
             wanted = now < self.proof_until or self.binding.rollout_path is None
             if self.pane_pid is not None and wanted and now - last_proof >= (0.3 if now < self.proof_until else 1.0):
                 last_proof = now
                 await self._prove()
-            if self.binding.rollout_path is not None:
+            path = self.binding.rollout_path
+            if path is not None:
+                if watch is not None and watch.watching(self) != path:
+                    watch.watch(self, path, self._poke)  # before reading: no write can fall in between
                 await self._pump()
             active = self.turn_active or trio.current_time() < self.active_until
             if active:
                 await trio.sleep(TAIL_FAST)
             else:
-                # idle: Codex writes its rollout only while the screen changes, which pokes ``changed``
-                with trio.move_on_after(TAIL_IDLE if self.deps.changes is None else TAIL_IDLE_MAX):
+                # idle: a screen change or (with the watcher) any write to the rollout pokes ``changed``
+                notified = self.deps.changes is not None or (watch is not None and path is not None)
+                with trio.move_on_after(TAIL_IDLE_MAX if notified else TAIL_IDLE):
                     await self.changed.wait()
 
     async def _prove(self) -> None:

@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 
+from ccbot.actors import window as window_module
+from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.window import WindowActor, WindowDeps
 from ccbot.messages import Outbound, UserText, WindowCommand
 from ccbot.state.keeper import StateKeeper
@@ -86,9 +89,21 @@ class FakeSender:
         return [str(o.kwargs.get("text", "")) for o in self.sent if o.method == "send_message"]
 
 
-async def start(tmp_path: Path, screen_name: str, nursery: trio.Nursery) -> tuple[FakeTmux, FakeSender, Binding,
-                                                                                trio.MemorySendChannel[WindowCommand],
-                                                                                StateKeeper]:
+class QuietPanes:
+    """A connected control-mode client whose panes never change: an idle window sleeps until its safety poll."""
+
+    connected = True
+
+    def version(self, pane_id: str) -> int:
+        return 0
+
+    async def wait_changed(self, pane_id: str, since_version: int) -> int:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+async def start(tmp_path: Path, screen_name: str, nursery: trio.Nursery, **deps_extra: Any) -> tuple[
+        FakeTmux, FakeSender, Binding, trio.MemorySendChannel[WindowCommand], StateKeeper]:
     rollout = tmp_path / "rollout-2026-11-23T21-00-00-01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"
     rollout.write_text("")
     tmux = FakeTmux((CAPTURES / screen_name).read_text(), rollout)
@@ -105,7 +120,7 @@ async def start(tmp_path: Path, screen_name: str, nursery: trio.Nursery) -> tupl
         raise AssertionError(f"unexpected gone: {why}")
 
     deps = WindowDeps(tmux=tmux, outbox=out_send, keeper=keeper, sessions_dir=tmp_path, poll_interval=0.05,
-                      on_gone=gone)
+                      on_gone=gone, **deps_extra)
     inbox_send, inbox_recv = trio.open_memory_channel[WindowCommand](10)
     await nursery.start(WindowActor(binding, deps).run, inbox_recv)
     return tmux, sender, binding, inbox_send, keeper
@@ -182,3 +197,26 @@ async def _start_with_journal(tmp_path: Path, nursery: trio.Nursery) -> tuple[Fa
     _, inbox_recv = trio.open_memory_channel[WindowCommand](10)
     await nursery.start(WindowActor(binding, deps).run, inbox_recv)
     return tmux, binding
+
+
+async def test_an_idle_window_with_a_still_screen_reads_a_rollout_write_at_once(
+        tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(window_module, "TAIL_IDLE_MAX", 30.0)  # the safety poll must not be what finds it
+    watch = RolloutWatch(interval=0.05)
+    nursery.start_soon(watch.run)
+    _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery, changes=QuietPanes(), rollouts=watch)
+    await trio.sleep(0.5)  # the window is idle now, waiting on its (quiet) screen
+    with open(binding.rollout_path or "", "a") as fh:
+        fh.write(agent_line("written while the screen stood still"))
+    await until(lambda: any("stood still" in t for t in sender.texts()), seconds=2.0)
+
+
+async def test_without_the_watcher_that_write_waits_for_the_safety_poll(
+        tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(window_module, "TAIL_IDLE_MAX", 30.0)
+    _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery, changes=QuietPanes())
+    await trio.sleep(0.5)
+    with open(binding.rollout_path or "", "a") as fh:
+        fh.write(agent_line("nobody looks"))
+    await trio.sleep(2.0)
+    assert not any("nobody looks" in t for t in sender.texts())  # the gap the watcher closes
