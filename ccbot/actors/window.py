@@ -34,7 +34,7 @@ from ccbot.codex.sessions import is_user_rollout
 from ccbot.codex.tail import offset_of_first_line_after, read_lines
 from ccbot.messages import Outbound, PressKeys, Priority, TopicRequest, UserText, WindowCommand
 from ccbot.render.markdown import html_to_plain
-from ccbot.render.merge import merge_rendered
+from ccbot.render.merge import join_rendered, merge_groups
 from ccbot.render.messages import Rendered, render
 from ccbot.render.split import split_html
 from ccbot.screen.parse import ScreenModel, parse_screen
@@ -680,15 +680,10 @@ def merge_pieces(pieces: list[Piece]) -> list[Piece]:
 
     def flush() -> None:
         index = 0
-        for merged in merge_rendered([p.rendered for p in run if p.rendered is not None]):
-            count = 1
-            if merged is not run[index].rendered:
-                # merge_rendered keeps order and joins a run's html with "\n": find the run's length.
-                while "\n".join(p.rendered.html for p in run[index : index + count] if p.rendered) != merged.html:
-                    count += 1
-            last = run[index + count - 1]
-            out.append(Piece("send", merged, last.end, last.snapshot))
-            index += count
+        for group in merge_groups([p.rendered for p in run if p.rendered is not None]):
+            index += len(group)
+            last = run[index - 1]
+            out.append(Piece("send", join_rendered(group), last.end, last.snapshot))
         run.clear()
 
     for piece in pieces:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from ccbot.render.messages import Rendered
 
-__all__ = ["MERGEABLE", "TURN_END_KINDS", "merge_rendered"]
+__all__ = ["MERGEABLE", "TURN_END_KINDS", "join_rendered", "merge_groups", "merge_rendered"]
 
 MERGEABLE = frozenset({"tool", "status", "thinking", "turn_done", "interrupted"})
 TURN_END_KINDS = frozenset({"turn_done", "interrupted", "error"})
@@ -30,23 +30,29 @@ def merge_rendered(pieces: Sequence[Rendered], *, limit: int = 4096, max_pieces:
     kind of its last piece (so a group ending a turn reads as "turn_done"). Pieces that cannot
     merge are returned unchanged. Raises ValueError if `max_pieces` < 1.
     """
+    return [join_rendered(group) for group in merge_groups(pieces, limit=limit, max_pieces=max_pieces)]
+
+
+def merge_groups(pieces: Sequence[Rendered], *, limit: int = 4096, max_pieces: int = 8) -> list[list[Rendered]]:
+    """The runs `merge_rendered` joins: `pieces` cut into consecutive groups, in order, each of which
+    becomes one message (`join_rendered`). Raises ValueError if `max_pieces` < 1."""
     if max_pieces < 1:
         raise ValueError("max_pieces must be at least 1")
-    out: list[Rendered] = []
+    out: list[list[Rendered]] = []
     group: list[Rendered] = []
     for piece in pieces:
         if piece.kind not in MERGEABLE:
             if group:
-                out.append(_join(group))
+                out.append(group)
                 group = []
-            out.append(piece)
+            out.append([piece])
             continue
         if group and not _fits(group, piece, limit, max_pieces):
-            out.append(_join(group))
+            out.append(group)
             group = []
         group.append(piece)
     if group:
-        out.append(_join(group))
+        out.append(group)
     return out
 
 
@@ -58,7 +64,8 @@ def _fits(group: list[Rendered], piece: Rendered, limit: int, max_pieces: int) -
     return len(joined.rstrip(" \n")) <= limit
 
 
-def _join(group: list[Rendered]) -> Rendered:
+def join_rendered(group: Sequence[Rendered]) -> Rendered:
+    """One message of a group from `merge_groups`: the group's only piece, or the pieces joined."""
     if len(group) == 1:
         return group[0]
     return Rendered(

@@ -11,8 +11,9 @@ import trio
 
 from ccbot.actors import window as window_module
 from ccbot.actors.rollout_watch import RolloutWatch
-from ccbot.actors.window import WindowActor, WindowDeps
+from ccbot.actors.window import Piece, WindowActor, WindowDeps, merge_pieces
 from ccbot.messages import Outbound, UserText, WindowCommand
+from ccbot.render.messages import Rendered
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, State
 from ccbot.state.store import StateStore
@@ -220,3 +221,18 @@ async def test_without_the_watcher_that_write_waits_for_the_safety_poll(
         fh.write(agent_line("nobody looks"))
     await trio.sleep(2.0)
     assert not any("nobody looks" in t for t in sender.texts())  # the gap the watcher closes
+
+
+def test_merged_pieces_commit_the_offset_of_their_last_member() -> None:
+    def piece(action: str, kind: str | None, end: int) -> Piece:
+        rendered = Rendered(kind, f"<i>{kind} {end}</i>", f"{kind} {end}", "turn") if kind else None
+        return Piece(action, rendered, end, {"at": end})
+
+    pieces = [piece("send", "tool", 10), piece("send", "tool", 20), piece("status_step", "tool", 30),
+              piece("send", "assistant", 40), piece("send", "status", 50), piece("send", "turn_done", 60)]
+    merged = merge_pieces(pieces)
+    assert [(p.action, p.end, p.snapshot) for p in merged] == [
+        ("send", 20, {"at": 20}), ("status_step", 30, {"at": 30}), ("send", 40, {"at": 40}),
+        ("send", 60, {"at": 60})]
+    assert merged[0].rendered is not None and merged[0].rendered.html == "<i>tool 10</i>\n<i>tool 20</i>"
+    assert merged[3].rendered is not None and merged[3].rendered.kind == "turn_done"
