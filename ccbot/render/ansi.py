@@ -24,6 +24,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 ESC = "\x1b"
 TAB_STOP = 8
@@ -322,32 +323,28 @@ def _apply_sgr(style: Style, params: str) -> Style:
     return style
 
 
+# SGR codes that set or clear attributes (0, the reset, and the colour ranges are handled apart).
+_SGR_CHANGES: dict[int, dict[str, Any]] = {
+    1: {"bold": True},
+    2: {"dim": True},
+    3: {"italic": True},
+    4: {"underline": True},
+    7: {"inverse": True},
+    22: {"bold": False, "dim": False},
+    23: {"italic": False},
+    24: {"underline": False},
+    27: {"inverse": False},
+    39: {"fg": None},
+    49: {"bg": None},
+}
+
+
 def _simple_sgr(style: Style, code: int) -> Style:
-    match code:
-        case 0:
-            return DEFAULT_STYLE
-        case 1:
-            return replace(style, bold=True)
-        case 2:
-            return replace(style, dim=True)
-        case 3:
-            return replace(style, italic=True)
-        case 4:
-            return replace(style, underline=True)
-        case 7:
-            return replace(style, inverse=True)
-        case 22:
-            return replace(style, bold=False, dim=False)
-        case 23:
-            return replace(style, italic=False)
-        case 24:
-            return replace(style, underline=False)
-        case 27:
-            return replace(style, inverse=False)
-        case 39:
-            return replace(style, fg=None)
-        case 49:
-            return replace(style, bg=None)
+    if code == 0:
+        return DEFAULT_STYLE
+    changes = _SGR_CHANGES.get(code)
+    if changes is not None:
+        return replace(style, **changes)
     if 30 <= code <= 37:
         return replace(style, fg=Color(index=code - 30))
     if 90 <= code <= 97:
