@@ -68,7 +68,8 @@ async def test_run_checks_every_interval(tmp_path: Path, autojump_clock: trio.te
         with open(path, "a") as fh:
             fh.write("line\n")
         started = trio.current_time()
-        while wake.count == 0:
-            await trio.sleep(0.01)
+        with trio.fail_after(1.0):
+            while wake.count == 0:
+                await trio.sleep(0.01)
         assert trio.current_time() - started <= 0.1 + 1e-9
         nursery.cancel_scope.cancel()
