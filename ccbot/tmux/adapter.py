@@ -9,14 +9,22 @@ which is what makes ``new_window``'s ``remain-on-exit`` race-free and keeps ``co
 before the keystrokes it clears the way for.
 
 Errors: ``TmuxServerDown`` (no server, or the session is gone), ``TmuxNoTarget`` (window/pane id not
-found), ``TmuxTimeout`` (``call_timeout`` elapsed; the client is killed), otherwise ``TmuxError``. All
-carry tmux's stderr in the message.
+found), ``TmuxTimeout`` (``call_timeout`` elapsed; the client is killed), ``TmuxWrongDirectory``
+(``new_window`` could not start in the requested directory), otherwise ``TmuxError``. All but the
+last carry tmux's stderr in the message.
+
+Untrusted strings (folder names, window names, owner marks, environment values, typed text) never
+reach tmux's format expander: the few arguments tmux expands (``new-window -c``/``-n``,
+``rename-window``, ``new-session -s``) go through ``keys.escape_format``; everything else is passed
+where tmux takes it literally (measured on 3.3a, listed in ``escape_format``). tmux's ``-t`` targets
+are not expanded either; the owner-mark methods accept only ``@N`` window ids.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,20 +33,30 @@ from pathlib import Path
 import trio
 
 from ccbot.tmux.env import scrub_window_env, scrubbed_environ, secret_values
-from ccbot.tmux.keys import escape_argument, resolve_key, split_for_send
+from ccbot.tmux.keys import escape_argument, escape_format, resolve_key, split_for_send
 
 # The marker option on windows ccbot created for Codex; the placeholder window does not carry it.
 CCBOT_OPTION = "@ccbot"
+# The window user option naming which binding owns the window (an opaque string chosen by the caller).
+OWNER_OPTION = "@ccbot-owner"
 PLACEHOLDER_NAME = "ccbot-placeholder"
 SESSION_WIDTH = 200
 SESSION_HEIGHT = 50
 LINGER_SECONDS = 0.2
+# $1 is the requested directory: the program is never started unless the pane really is there
+# (tmux silently starts a pane elsewhere when it cannot enter -c; -ef compares device and inode).
 # set -m: the program runs as its own foreground process group, so pane_current_command names it
 # (tmux reports the terminal's foreground group) and keys like C-c reach it, not this shell.
-_LINGER_SCRIPT = f'set -m; "$@"; status=$?; sleep {LINGER_SECONDS}; exit "$status"'
+WRONG_DIRECTORY_STATUS = 126
+_WINDOW_SCRIPT = (
+    '[ . -ef "$1" ] || { printf "ccbot: not started, this pane is not in %s\\n" "$1"; '
+    f"exit {WRONG_DIRECTORY_STATUS}; }}; shift; "
+    f'set -m; "$@"; status=$?; sleep {LINGER_SECONDS}; exit "$status"'
+)
 
 _SERVER_DOWN_MARKERS = ("no server running", "error connecting to", "server exited", "can't find session")
-_NO_TARGET_MARKERS = ("can't find window", "can't find pane")
+_NO_TARGET_MARKERS = ("can't find window", "can't find pane", "no such window")  # the last: set-option
+_WINDOW_ID = re.compile(r"@[0-9]+")
 
 _WINDOW_FIELDS = (
     "#{window_id}",
@@ -52,7 +70,10 @@ _WINDOW_FIELDS = (
     "#{pane_dead_status}",
     "#{pane_dead_signal}",
     "#{" + CCBOT_OPTION + "}",
+    "#{" + OWNER_OPTION + "}",
 )
+_WINDOW_CWD_AT = 5  # index of #{pane_current_path} in _WINDOW_FIELDS
+_WINDOW_DEAD_AT = 7  # index of #{pane_dead} in _WINDOW_FIELDS (see _query)
 _PANE_FIELDS = (
     "#{pane_id}",
     "#{cursor_x}",
@@ -65,6 +86,7 @@ _PANE_FIELDS = (
     "#{pane_dead_signal}",
     "#{pane_pid}",
     "#{pane_current_command}",
+    "#{" + OWNER_OPTION + "}",
 )
 
 
@@ -84,6 +106,21 @@ class TmuxTimeout(TmuxError):
     """The tmux client did not finish within ``call_timeout``; it was killed."""
 
 
+class TmuxWrongDirectory(TmuxError):
+    """``new_window``'s pane was not in the requested directory; the window has been killed.
+
+    ``asked`` is the requested directory (``os.path.realpath``); ``used`` is the pane's
+    ``pane_current_path`` as tmux reported it, or ``None`` if tmux reported none (the pane exited
+    first, typically because its own check refused to start the program elsewhere).
+    """
+
+    def __init__(self, asked: str, used: str | None) -> None:
+        where = repr(used) if used is not None else "a directory it did not report (the pane exited first)"
+        super().__init__(f"tmux new-window: asked for directory {asked!r}, tmux used {where}")
+        self.asked = asked
+        self.used = used
+
+
 @dataclass(frozen=True, slots=True)
 class WindowInfo:
     """One window of the session, described by its active pane."""
@@ -97,6 +134,7 @@ class WindowInfo:
     current_command: str
     pane_dead: bool  # the command exited and remain-on-exit kept the window
     is_ccbot: bool  # carries @ccbot=1, i.e. ccbot created it for Codex
+    owner: str = ""  # the @ccbot-owner mark; "" when unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +151,30 @@ class PaneState:
     dead_signal: int | None  # the signal that killed the pane's process, if one did
     pid: int
     current_command: str
+    owner: str = ""  # the pane's window's @ccbot-owner mark; "" when unset
 
 
 def _int_or_none(text: str) -> int | None:
     return int(text) if text.strip().lstrip("-").isdigit() else None
+
+
+def _check_window_id(window_id: str) -> None:
+    # The mark-writing commands must hit exactly that window, not whatever a target like "{last}"
+    # or "sess:1" resolves to.
+    if not _WINDOW_ID.fullmatch(window_id):
+        raise ValueError(f"not a tmux window id: {window_id!r}")
+
+
+def _check_owner(owner: str) -> None:
+    if not owner or "\x00" in owner:  # NUL cannot travel in a command-line argument
+        raise ValueError(f"invalid owner mark: {owner!r}")
+
+
+def _real_directory(cwd: Path) -> str:
+    """``os.path.realpath(cwd)``, or ``NotADirectoryError`` (tmux would silently fall back)."""
+    if not Path(cwd).is_dir():
+        raise NotADirectoryError(str(cwd))
+    return os.path.realpath(cwd)
 
 
 def _unreaped(pane_dead: str, status: str, signal: str) -> bool:
@@ -169,6 +227,7 @@ class Tmux:
         self._prefix = prefix
         self._limiter = trio.CapacityLimiter(max_concurrent)
         self._input_locks: dict[str, trio.Lock] = {}
+        self._claim_lock = trio.Lock()
         self._session_target = f"={session_name}"
 
     # ---------------------------------------------------------------- plumbing
@@ -224,7 +283,7 @@ class Tmux:
 
     @staticmethod
     def _parse_window(fields: list[str]) -> WindowInfo:
-        wid, name, index, pane_id, pane_pid, cwd, command, dead, _status, _signal, mark = fields
+        wid, name, index, pane_id, pane_pid, cwd, command, dead, _status, _signal, mark, owner = fields
         return WindowInfo(
             window_id=wid,
             name=name,
@@ -235,6 +294,7 @@ class Tmux:
             current_command=command,
             pane_dead=dead == "1",
             is_ccbot=mark == "1",
+            owner=owner,
         )
 
     async def _query(self, command: list[str], fields: Sequence[str], dead_at: int) -> list[list[str]]:
@@ -266,93 +326,117 @@ class Tmux:
         """Create the session (detached, 200x50) unless it exists; start the server if needed.
 
         The session's first window is a placeholder shell named ``ccbot-placeholder``; it keeps the
-        session alive and is never marked ``@ccbot``. Concurrent callers are fine.
+        session alive and is never marked ``@ccbot``. Concurrent callers are fine. The session name is
+        format-escaped for ``-s`` (tmux expands it there; ``-t =name`` targets are literal).
         """
         try:
             await self._run(["has-session", "-t", self._session_target])
             return
         except TmuxServerDown:
             pass
+        command = ["new-session", "-d", "-s", escape_format(self.session_name), "-n", PLACEHOLDER_NAME]
         try:
-            await self._run(
-                [
-                    "new-session",
-                    "-d",
-                    "-s",
-                    self.session_name,
-                    "-n",
-                    PLACEHOLDER_NAME,
-                    "-x",
-                    str(SESSION_WIDTH),
-                    "-y",
-                    str(SESSION_HEIGHT),
-                ]
-            )
+            await self._run([*command, "-x", str(SESSION_WIDTH), "-y", str(SESSION_HEIGHT)])
         except TmuxError as exc:
             if "duplicate session" not in str(exc):
                 raise
 
     async def list_windows(self) -> list[WindowInfo]:
         """All windows of the session, in index order. Raises ``TmuxServerDown`` if it is gone."""
-        records = await self._query(["list-windows", "-t", self._session_target], _WINDOW_FIELDS, 7)
+        records = await self._query(["list-windows", "-t", self._session_target], _WINDOW_FIELDS, _WINDOW_DEAD_AT)
         return [self._parse_window(r) for r in records]
 
     async def window_info(self, window_id: str) -> WindowInfo:
         """Describe one window by its id (``@N``). Raises ``TmuxNoTarget`` if it does not exist."""
-        records = await self._query(["display-message", "-p", "-t", window_id], _WINDOW_FIELDS, 7)
+        return self._parse_window(await self._window_record(window_id))
+
+    async def _window_record(self, window_id: str) -> list[str]:
+        """The raw ``_WINDOW_FIELDS`` of one window; raises ``TmuxNoTarget`` if it does not exist."""
+        records = await self._query(["display-message", "-p", "-t", window_id], _WINDOW_FIELDS, _WINDOW_DEAD_AT)
         # display-message does not fail on a missing target (it may even describe another window),
         # so the id in the answer is what proves the window exists.
         if len(records) != 1 or records[0][0] != window_id:
             raise TmuxNoTarget(f"tmux display-message: can't find window: {window_id}")
-        return self._parse_window(records[0])
+        return records[0]
 
     async def new_window(
-        self, name: str, cwd: Path, argv: Sequence[str], env: Mapping[str, str]
+        self, name: str, cwd: Path, argv: Sequence[str], env: Mapping[str, str], *, owner: str
     ) -> WindowInfo:
-        """Start ``argv`` in a new window of the session, in directory ``cwd``.
+        """Start ``argv`` in a new window of the session, in directory ``cwd``; mark it as ``owner``'s.
 
-        ``argv`` is handed to ``/bin/sh -c '"$@"; …' ccbot-window <argv…>`` as positional
-        parameters (no quoting, no user ``default-shell`` involved). The pane's process is that
-        ``sh``; the program is its child, in its own foreground process group (so
-        ``current_command`` names the program). After the program exits, ``sh`` keeps the pty
-        open for ``LINGER_SECONDS`` and then exits with the program's status (``128+N`` if
-        signal ``N`` killed it): when the writer of the last output closes the pty at once,
-        tmux 3.3a loses that output about 1 time in 13 (measured); that would swallow Codex's
-        exit message.
+        ``cwd`` (resolved with ``os.path.realpath``) and ``name`` go to ``new-window -c``/``-n``
+        format-escaped; ``env`` goes to ``-e`` (literal) after dropping secrets (``scrub_window_env``).
+        ``argv`` is handed to ``/bin/sh -c '…' ccbot-window <cwd> <argv…>`` as positional parameters
+        (literal; no user ``default-shell`` involved). That ``sh``, the pane's process, refuses to
+        start the program (exit ``WRONG_DIRECTORY_STATUS``) unless it is in ``cwd``: tmux silently
+        falls back to another directory when it cannot enter ``-c``. The program runs as its child in
+        its own foreground process group (so ``current_command`` names it). After the program exits,
+        ``sh`` keeps the pty open for ``LINGER_SECONDS`` and exits with its status (``128+N`` for
+        signal ``N``): tmux 3.3a loses the last output about 1 time in 13 when its writer closes the
+        pty at once (measured), which would swallow Codex's exit message.
 
-        ``env`` is set with ``new-window -e`` after dropping secrets (``scrub_window_env``). The
-        window is marked ``@ccbot=1`` and gets ``remain-on-exit on`` in the same tmux command
-        sequence, before tmux can notice the program exiting, so even an instant exit leaves a
-        dead pane whose exit message can be captured (tmux scrolls the screen up one line to
-        print ``Pane is dead (status N, …)`` on the last row, so read it with
-        ``capture(start=-N)``). The window is created with ``-d`` at an explicit free index, so a
-        person attached at the desk keeps seeing (and typing into) the window they were in.
+        ``remain-on-exit on``, ``@ccbot=1`` and ``@ccbot-owner=owner`` are set in the same tmux
+        command sequence, before tmux can notice the program exiting: even an instant exit leaves a
+        dead pane whose exit message can be captured (tmux scrolls the screen up one line to print
+        ``Pane is dead (status N, …)``, so read it with ``capture(start=-N)``), and no ccbot window
+        exists without its owner mark. ``-d`` at an explicit free index: a person attached at the
+        desk keeps seeing (and typing into) the window they were in.
 
-        Raises ``ValueError`` for an empty ``argv``, ``NotADirectoryError`` if ``cwd`` is not a
-        directory (tmux would silently fall back to $HOME), ``TmuxServerDown`` if the session is gone.
+        Then the pane's ``pane_current_path`` must be exactly ``cwd``; otherwise (also when the pane
+        exits before tmux reports one) ``TmuxWrongDirectory`` is raised. Whenever this method does
+        not return the window (any error, cancellation), it has killed it.
+
+        Raises ``ValueError`` (empty ``argv``; empty ``owner`` or one with NUL), ``NotADirectoryError``,
+        ``TmuxWrongDirectory`` (above), ``TmuxServerDown`` if the session is gone.
         """
         if not argv:
             raise ValueError("argv must not be empty")
-        if not await trio.to_thread.run_sync(Path(cwd).is_dir, limiter=self._limiter):
-            raise NotADirectoryError(str(cwd))
+        _check_owner(owner)
+        wanted = await trio.to_thread.run_sync(_real_directory, cwd, limiter=self._limiter)
         taken = {w.index for w in await self.list_windows()}
         index = max(taken, default=0) + 1
         target = f"{self._session_target}:{index}"
         command = ["new-window", "-d", "-P", "-F", "#{window_id}", "-t", target]
-        command += ["-n", name, "-c", str(cwd)]
+        command += ["-n", escape_format(name), "-c", escape_format(wanted)]
         for key, value in scrub_window_env(env, self._secrets).items():
             command += ["-e", f"{key}={value}"]
-        command += ["/bin/sh", "-c", _LINGER_SCRIPT, "ccbot-window", *argv]
-        # One command sequence: the options are set before tmux can notice an instant exit.
+        command += ["/bin/sh", "-c", _WINDOW_SCRIPT, "ccbot-window", wanted, *argv]
+        # One command sequence: the options are set before tmux can notice an instant exit. An owner
+        # starting with "-" is safe: tmux stops reading flags at the option name.
         output = await self._run(
             command,
             ["set-option", "-w", "-t", target, "remain-on-exit", "on"],
             ["set-option", "-w", "-t", target, CCBOT_OPTION, "1"],
+            ["set-option", "-w", "-t", target, OWNER_OPTION, owner],
         )
         window_id = output.strip()
-        if not window_id.startswith("@"):
+        if not _WINDOW_ID.fullmatch(window_id):
             raise TmuxError(f"tmux new-window: unexpected output {output!r}")
-        return await self.window_info(window_id)
+        try:
+            return await self._verify_directory(window_id, wanted)
+        except BaseException:
+            with trio.CancelScope(shield=True), trio.move_on_after(self.call_timeout):
+                await self.kill_window(window_id)
+            raise
+
+    async def _verify_directory(self, window_id: str, wanted: str) -> WindowInfo:
+        """The window's info once its pane reports ``wanted`` as ``pane_current_path``.
+
+        tmux reports no directory for a moment after the pane starts (its process has not set up
+        the terminal yet), so an empty answer is asked again until the pane dies or ``call_timeout``
+        passes. The first directory reported decides: tmux enters ``-c`` before starting ``sh``.
+        Raises ``TmuxWrongDirectory``; the caller kills the window.
+        """
+        deadline = trio.current_time() + self.call_timeout
+        while True:
+            record = await self._window_record(window_id)
+            used, dead = record[_WINDOW_CWD_AT], record[_WINDOW_DEAD_AT] == "1"
+            if used or dead or trio.current_time() >= deadline:
+                break
+            await trio.sleep(0.005)
+        if used != wanted:
+            raise TmuxWrongDirectory(wanted, used or None)
+        return self._parse_window(record)
 
     async def kill_window(self, window_id: str) -> bool:
         """Kill a window; ``False`` (no error) if it did not exist or the server is gone."""
@@ -363,11 +447,49 @@ class Tmux:
         return True
 
     async def rename_window(self, window_id: str, name: str) -> None:
-        """Rename a window (and stop tmux renaming it automatically). Raises ``TmuxNoTarget``."""
+        """Rename a window (and stop tmux renaming it automatically). Raises ``TmuxNoTarget``.
+
+        ``name`` is format-escaped (tmux expands ``rename-window``'s argument), but tmux 3.3a stores a
+        renamed window's name vis(3)-encoded (measured): ``\\`` becomes ``\\\\``, a newline ``\\n``,
+        ESC ``\\033``; ``#``, ``;``, spaces and printable Unicode stay as given.
+        """
         await self._run(
-            ["rename-window", "-t", window_id, "--", name],
+            ["rename-window", "-t", window_id, "--", escape_format(name)],
             ["set-option", "-w", "-t", window_id, "automatic-rename", "off"],
         )
+
+    async def claim_window(self, window_id: str, owner: str, *, replace: str = "") -> bool:
+        """Mark an existing window (e.g. one started by hand) as ``owner``'s.
+
+        Sets ``@ccbot-owner`` to ``owner`` if the window has no owner, already has ``owner``, or has
+        ``replace`` (an older mark the caller may take over; ``""`` adds nothing) and returns True;
+        returns False, changing nothing, if another owner holds it. ``@ccbot`` is not touched.
+
+        tmux has no compare-and-set, so this reads the mark, then sets it. Claims through this object
+        hold one lock across both steps and cannot interleave; a write by another tmux client in
+        between (a person at the desk, a second bot on the same server) would be overwritten, which
+        is acceptable because ccbot's marks are written by its one bot process.
+
+        Raises ``ValueError`` for a window id that is not ``@N`` or an empty owner (or one with NUL),
+        ``TmuxNoTarget`` if the window does not exist.
+        """
+        _check_window_id(window_id)
+        _check_owner(owner)
+        async with self._claim_lock:
+            current = (await self.window_info(window_id)).owner
+            if current not in ("", owner, replace):
+                return False
+            await self._run(["set-option", "-w", "-t", window_id, OWNER_OPTION, owner])
+            return True
+
+    async def clear_owner(self, window_id: str) -> None:
+        """Remove the window's ``@ccbot-owner`` mark. No error if the window or the server is gone.
+
+        Raises ``ValueError`` for a window id that is not ``@N``.
+        """
+        _check_window_id(window_id)
+        with contextlib.suppress(TmuxNoTarget, TmuxServerDown):
+            await self._run(["set-option", "-w", "-u", "-t", window_id, OWNER_OPTION])
 
     async def window_exists(self, window_id: str) -> bool:
         """True if the window id exists on the server; ``False`` if it or the server is gone."""
@@ -403,7 +525,7 @@ class Tmux:
         records = await self._query(["display-message", "-p", "-t", pane_id], _PANE_FIELDS, 6)
         if len(records) != 1 or records[0][0] != pane_id:  # see window_info
             raise TmuxNoTarget(f"tmux display-message: can't find pane: {pane_id}")
-        _, cx, cy, width, height, in_mode, dead, status, signal, pid, command = records[0]
+        _, cx, cy, width, height, in_mode, dead, status, signal, pid, command, owner = records[0]
         exited = dead == "1"
         return PaneState(
             cursor_x=int(cx),
@@ -416,6 +538,7 @@ class Tmux:
             dead_signal=_int_or_none(signal) if exited else None,
             pid=int(pid) if pid.isdigit() else 0,
             current_command=command,
+            owner=owner,
         )
 
     # ---------------------------------------------------------------- typing into a pane

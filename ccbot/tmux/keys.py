@@ -1,6 +1,6 @@
 """What may be typed into a pane, and how text is cut and quoted for the tmux command line.
 
-Pure. Three concerns:
+Pure. Four concerns:
 
 * the allowlist of named keys the bot may send (``ALLOWED_KEYS``) and the friendly spellings users
   type in Telegram (``resolve_key``);
@@ -10,6 +10,7 @@ Pure. Three concerns:
 * ``escape_argument``: tmux treats a command-line argument *ending* in ``;`` as a command separator
   (the ``;`` is removed), and turns a trailing ``\\;`` into a literal ``;``. Measured on 3.3a:
   ``send-keys -l 'a;'`` types ``a``; ``'b\\;'`` types ``b;``; ``'c\\\\;'`` types ``c\\;``.
+* ``escape_format``: some arguments are expanded as tmux formats (``#(cmd)`` runs ``cmd``!); see there.
 """
 
 from __future__ import annotations
@@ -115,6 +116,29 @@ def escape_argument(arg: str) -> str:
     if arg.endswith(";"):
         return arg[:-1] + "\\;"
     return arg
+
+
+# A run of '#' that is not followed by another '#' or by '['.
+_FORMAT_HASHES = re.compile(r"#+(?![#\[])")
+
+
+def escape_format(text: str) -> str:
+    """Quote ``text`` for an argument that tmux expands as a format, so that it arrives literally.
+
+    Measured on tmux 3.3a: ``new-window -c`` and ``-n``, ``rename-window`` and ``new-session -s``
+    expand formats (``-n '#{pane_id}'`` names the window ``%0``; ``-c 'DIR/#(touch M)'`` makes the
+    server run ``touch M`` and start the pane in ``DIR``). ``new-window -e`` values, the command
+    after ``new-window``, ``set-option`` values (without ``-F``), ``-t`` targets, ``send-keys -l``
+    and ``load-buffer`` input are not expanded.
+
+    In tmux's expander (``format_expand1`` in 3.3a's format.c) only ``#`` starts anything
+    (``#{…}``, ``#(…)``, ``#W``, …), ``##`` stands for one ``#``, and a run of ``#`` directly
+    followed by ``[`` is copied unchanged (it is a style, left for drawing). So every run of ``#``
+    is doubled except one followed by ``[``, which must stay as it is (doubled, ``#[`` would come
+    out as ``##[``, measured). No strftime pass applies to these arguments (``%Y`` stays). The
+    result still goes through ``escape_argument`` like every argument.
+    """
+    return _FORMAT_HASHES.sub(lambda m: m.group() * 2, text)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

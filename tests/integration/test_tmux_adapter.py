@@ -33,6 +33,7 @@ from ccbot.tmux.keys import UnknownKeyError
 pytestmark = pytest.mark.tmux
 
 SESSION = "ccbot-test"
+OWNER = "-100123:42:test-owner"  # starts with "-" on purpose: must not be read as a flag
 WAIT = 10.0  # upper bound for anything we wait for
 
 READER = r"""
@@ -112,7 +113,7 @@ async def start_reader(t: Tmux, tmp_path: Path, *, bracketed: bool = False) -> t
     script.write_text(READER)
     out = tmp_path / f"received-{secrets.token_hex(4)}.bin"
     argv = [sys.executable, str(script), str(out), str(int(bracketed))]
-    window = await t.new_window("reader", tmp_path, argv, {})
+    window = await t.new_window("reader", tmp_path, argv, {}, owner=OWNER)
 
     async def ready() -> bool:
         return await trio.Path(out).exists() and "READY" in await t.capture(window.pane_id)
@@ -142,7 +143,7 @@ async def test_ensure_session_is_idempotent_with_an_unmarked_placeholder(tmux: T
     assert len(windows) == 1
     placeholder = windows[0]
     assert placeholder.name == PLACEHOLDER_NAME
-    assert not placeholder.is_ccbot
+    assert not placeholder.is_ccbot and placeholder.owner == ""
     assert placeholder.window_id.startswith("@") and placeholder.pane_id.startswith("%")
     state = await tmux.pane_state(placeholder.pane_id)
     assert (state.width, state.height) == (200, 50)
@@ -163,9 +164,10 @@ def real_tmp(tmp_path: Path) -> Path:
 
 
 async def test_new_window_lifecycle(tmux: Tmux, tmp_path: Path, real_tmp: Path) -> None:
-    a = await tmux.new_window("alpha", tmp_path, ["sleep", "60"], {})
-    b = await tmux.new_window("beta", tmp_path, ["sleep", "60"], {})
+    a = await tmux.new_window("alpha", tmp_path, ["sleep", "60"], {}, owner=OWNER)
+    b = await tmux.new_window("beta", tmp_path, ["sleep", "60"], {}, owner=OWNER)
     assert a.is_ccbot and b.is_ccbot
+    assert a.owner == b.owner == OWNER
     assert (a.name, b.name) == ("alpha", "beta")
     assert a.cwd == real_tmp
     assert a.window_id != b.window_id and a.pane_id != b.pane_id
@@ -199,7 +201,7 @@ async def test_argv_is_quoted_and_cwd_checked(tmux: Tmux, tmp_path: Path, real_t
     out = tmp_path / "args.txt"
     argv = ["sh", "-c", 'printf "%s|" "$@" > args.txt; pwd >> args.txt', "sh"]
     argv += ["a b", "$HOME", "it's", "-x;", "*", "`id`", "\\n", ";"]
-    await tmux.new_window("argv", tmp_path, argv, {})
+    await tmux.new_window("argv", tmp_path, argv, {}, owner=OWNER)
 
     async def written() -> bool:
         return await trio.Path(out).exists() and (await trio.Path(out).read_text()).endswith("\n")
@@ -207,13 +209,13 @@ async def test_argv_is_quoted_and_cwd_checked(tmux: Tmux, tmp_path: Path, real_t
     await wait_until(written)
     assert await trio.Path(out).read_text() == f"a b|$HOME|it's|-x;|*|`id`|\\n|;|{real_tmp}\n"
     with pytest.raises(NotADirectoryError):
-        await tmux.new_window("nodir", tmp_path / "missing", ["true"], {})
+        await tmux.new_window("nodir", tmp_path / "missing", ["true"], {}, owner=OWNER)
     with pytest.raises(ValueError):
-        await tmux.new_window("noargv", tmp_path, [], {})
+        await tmux.new_window("noargv", tmp_path, [], {}, owner=OWNER)
 
 
 async def test_remain_on_exit_keeps_dead_windows(tmux: Tmux, tmp_path: Path) -> None:
-    w = await tmux.new_window("dies", tmp_path, ["sh", "-c", "echo goodbye-marker; exit 7"], {})
+    w = await tmux.new_window("dies", tmp_path, ["sh", "-c", "echo goodbye-marker; exit 7"], {}, owner=OWNER)
 
     async def dead() -> bool:
         return (await tmux.pane_state(w.pane_id)).dead
@@ -228,14 +230,14 @@ async def test_remain_on_exit_keeps_dead_windows(tmux: Tmux, tmp_path: Path) -> 
     assert {x.window_id: x for x in await tmux.list_windows()}[w.window_id].pane_dead
     assert state.dead_signal is None
     # The pane's sh reports a program killed by signal N as status 128+N.
-    killed = await tmux.new_window("killed", tmp_path, ["sh", "-c", "kill -9 $$"], {})
+    killed = await tmux.new_window("killed", tmp_path, ["sh", "-c", "kill -9 $$"], {}, owner=OWNER)
     await wait_until(functools.partial(_is_dead, tmux, killed.pane_id))
     state = await tmux.pane_state(killed.pane_id)
     assert (state.dead_status, state.dead_signal) == (128 + 9, None)
     # A program that exits at once must win neither against remain-on-exit nor against tmux
     # reading its last output (without the linger, about 1 in 13 of these lost the line).
     argv = ["sh", "-c", 'printf "last words %s\\n" "$1"; exit 3', "sh"]
-    instant = [await tmux.new_window(f"instant{i}", tmp_path, [*argv, str(i)], {}) for i in range(8)]
+    instant = [await tmux.new_window(f"instant{i}", tmp_path, [*argv, str(i)], {}, owner=OWNER) for i in range(8)]
     for i, x in enumerate(instant):
         await wait_until(functools.partial(_is_dead, tmux, x.pane_id))
         assert (await tmux.pane_state(x.pane_id)).dead_status == 3
@@ -249,7 +251,7 @@ async def _is_dead(tmux: Tmux, pane_id: str) -> bool:
 
 async def test_capture_plain_ansi_and_scrollback(tmux: Tmux, tmp_path: Path) -> None:
     script = "seq 1 120; printf '\\033[31mRED\\033[0m plain'; exec sleep 60"
-    w = await tmux.new_window("cap", tmp_path, ["sh", "-c", script], {})
+    w = await tmux.new_window("cap", tmp_path, ["sh", "-c", script], {}, owner=OWNER)
 
     async def shown() -> bool:
         return "RED plain" in await tmux.capture(w.pane_id)
@@ -425,7 +427,7 @@ async def test_env_is_scrubbed(tmux_factory: TmuxFactory, tmp_path: Path) -> Non
     await t.ensure_session()
     out = tmp_path / "env.txt"
     window_env = {"SAFE_VAR": "ok value; with spaces", "LEAK": token, "LEAK2": extra}
-    window = await t.new_window("env", tmp_path, ["sh", "-c", "env > env.txt; exec sleep 60"], window_env)
+    window = await t.new_window("env", tmp_path, ["sh", "-c", "env > env.txt; exec sleep 60"], window_env, owner=OWNER)
 
     async def written() -> bool:
         return await trio.Path(out).exists() and "SAFE_VAR=" in await trio.Path(out).read_text()
@@ -513,7 +515,7 @@ async def test_utf8_names_without_a_utf8_locale(tmux_factory: TmuxFactory, tmp_p
     bare = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
     t = tmux_factory(env=bare)
     await t.ensure_session()
-    w = await t.new_window("naïve 🚀 -x;", tmp_path, ["sleep", "60"], {})
+    w = await t.new_window("naïve 🚀 -x;", tmp_path, ["sleep", "60"], {}, owner=OWNER)
     assert w.name == "naïve 🚀 -x;"
     assert [x.name for x in await t.list_windows() if x.is_ccbot] == ["naïve 🚀 -x;"]
 
@@ -522,8 +524,8 @@ async def test_new_window_does_not_switch_the_attached_view(tmux: Tmux, tmux_bin
     socket = socket_of(tmux)
     await tmux.ensure_session()
     before = await raw_tmux(tmux_bin, socket, "display-message", "-p", "-t", f"={SESSION}:", "#{window_id}")
-    first = await tmux.new_window("one", tmp_path, ["sleep", "30"], {})
-    second = await tmux.new_window("two", tmp_path, ["sleep", "30"], {})
+    first = await tmux.new_window("one", tmp_path, ["sleep", "30"], {}, owner=OWNER)
+    second = await tmux.new_window("two", tmp_path, ["sleep", "30"], {}, owner=OWNER)
     after = await raw_tmux(tmux_bin, socket, "display-message", "-p", "-t", f"={SESSION}:", "#{window_id}")
     assert before.strip() == after.strip()
     assert first.index < second.index
