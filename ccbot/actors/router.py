@@ -143,10 +143,8 @@ class Router:
             await self.topics.on_callback(key, query)
 
     async def _refuse_once(self, chat_id: int, user_id: int) -> None:
-        state = self.keeper.state
-        if user_id in state.refused_users:
+        if not self.keeper.state.note_refused(user_id):
             return
-        state.refused_users.append(user_id)
         await self._reply((chat_id, 0), REFUSAL_TEXT.format(user_id=user_id))
 
     async def _reply(self, key: TopicKey, html: str) -> None:

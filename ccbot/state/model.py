@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
+REFUSED_USERS_MAX = 1000  # strangers remembered (each is refused once); the oldest are forgotten first
 
 TopicKey = tuple[int, int]  # (chat_id, topic id; 0 = General / a chat without topics)
 
@@ -40,6 +41,8 @@ class Binding:
     window_name: str
     cwd: str
     pane_id: str = ""
+    # the window's tmux user option @ccbot-owner ("<chat>:<topic>:<random>"): the window's identity
+    owner_mark: str = ""
     bound_at: float = 0.0  # unix time; a rollout whose thread began before it is history, not news
     display_name: str = ""
     thread_id: str | None = None
@@ -73,6 +76,15 @@ class State:
     # Text kept for topics whose binding dialogue is open ({"text", "message_id"}), so a restart keeps it
     kept: dict[TopicKey, list[dict[str, Any]]] = field(default_factory=dict)
 
+    def note_refused(self, user_id: int) -> bool:
+        """Remember that ``user_id`` was refused; False when they already were. At most
+        ``REFUSED_USERS_MAX`` are kept, so a flood of strangers cannot grow the state without bound (a
+        forgotten one is refused again, once)."""
+        if user_id in self.refused_users:
+            return False
+        self.refused_users = [*self.refused_users, user_id][-REFUSED_USERS_MAX:]
+        return True
+
     def binding_for_window(self, window_id: str) -> Binding | None:
         for binding in self.bindings.values():
             if binding.window_id == window_id:
@@ -84,7 +96,7 @@ class State:
             "schema": SCHEMA_VERSION,
             "telegram_offset": self.telegram_offset,
             "bindings": {topic_key_str(k): b.to_json() for k, b in sorted(self.bindings.items())},
-            "refused_users": sorted(set(self.refused_users)),
+            "refused_users": list(dict.fromkeys(self.refused_users))[-REFUSED_USERS_MAX:],
             "kept": {topic_key_str(k): v for k, v in sorted(self.kept.items()) if v},
         }
 
@@ -100,6 +112,6 @@ class State:
         return cls(
             telegram_offset=int(data.get("telegram_offset", 0)),
             bindings=bindings,
-            refused_users=[int(u) for u in data.get("refused_users", [])],
+            refused_users=[int(u) for u in data.get("refused_users", [])][-REFUSED_USERS_MAX:],
             kept={parse_topic_key(k): [dict(e) for e in v] for k, v in dict(data.get("kept", {})).items()},
         )

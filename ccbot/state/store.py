@@ -69,6 +69,8 @@ class StateStore:
         except _Corrupt as exc:
             kept = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
             os.replace(self.path, kept)
+            with contextlib.suppress(OSError):
+                os.chmod(kept, 0o600)
             try:
                 state, _ = self._read(self.backup)
             except (_Corrupt, FileNotFoundError):
@@ -102,7 +104,7 @@ class StateStore:
             migrated_from = version
             keep = path.with_name(f"{path.name}.v{version}.bak")
             if not keep.exists():
-                keep.write_bytes(raw)
+                write_private(keep, raw)
             try:
                 while version < SCHEMA_VERSION:
                     data = MIGRATIONS[version](data)
@@ -120,8 +122,7 @@ class StateStore:
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as fh:
-                fh.write(payload)
+            write_private(tmp, payload)
             if self.path.exists():
                 with contextlib.suppress(FileNotFoundError):
                     self.backup.unlink()
@@ -147,3 +148,12 @@ class StateStore:
 
 class _Corrupt(Exception):
     pass
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` readable by its owner only (mode 0600 even if the file existed): the state
+    holds message text. Raises OSError."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "wb") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(data)

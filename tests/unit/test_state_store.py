@@ -79,3 +79,34 @@ def test_unwritable_location_raises_state_error(tmp_path: Path) -> None:
     blocker.write_text("x")  # works as root too, unlike chmod
     with pytest.raises(StateError, match="cannot write"):
         StateStore(blocker / "state.json").save(sample())
+
+
+def test_state_files_are_private_even_when_they_existed_readable(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    path = tmp_path / "state.json"
+    path.write_text("{}")
+    os.chmod(path, 0o644)  # e.g. written by an older ccbot
+    (tmp_path / "state.json.tmp").write_text("")
+    os.chmod(tmp_path / "state.json.tmp", 0o666)
+    store = StateStore(path)
+    state = State()
+    state.kept[(-1, 2)] = [{"text": "a secret plan", "message_id": 1}]
+    store.save(state)
+    store.save(state)  # the second save also makes the .bak link
+    for name in ("state.json", "state.json.bak"):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
+
+
+def test_refused_strangers_are_bounded_and_kept_in_order(tmp_path: Path) -> None:
+    from ccbot.state.model import REFUSED_USERS_MAX
+
+    state = State()
+    assert state.note_refused(1) and not state.note_refused(1)
+    for user in range(2, REFUSED_USERS_MAX + 50):
+        assert state.note_refused(user)
+    assert len(state.refused_users) == REFUSED_USERS_MAX and state.refused_users[-1] == REFUSED_USERS_MAX + 49
+    assert 1 not in state.refused_users  # the oldest are forgotten first
+    again = State.from_json(state.to_json())
+    assert again.refused_users == state.refused_users
