@@ -9,6 +9,9 @@ server, walks through the scenarios below, and writes:
 * ``manifest.json`` describing every file, the prompts sent, and the work directories used
   (captures and rollouts contain those absolute paths).
 
+``--only NAME [NAME …]`` records just those scenarios into an existing data directory: their old
+files and manifest entries are replaced, everything else is kept.
+
 Each capture is taken when plain substring checks on the pane say the scenario reached that point;
 the screen parser under test is deliberately not used here. Every wait is bounded; a stuck
 scenario raises ``trio.TooSlowError``.
@@ -149,7 +152,9 @@ class Recorder:
         trusted: bool = True,
         approval_policy: str = "on-request",
         sandbox_mode: str = "workspace-write",
+        hooks: dict[str, Any] | None = None,
     ) -> None:
+        """Run ``body`` against a fresh ``CODEX_HOME``; ``hooks`` is written there as ``hooks.json``."""
         home = self.scratch / f"home-{name}"
         write_codex_home(
             home,
@@ -158,6 +163,8 @@ class Recorder:
             approval_policy=approval_policy,
             sandbox_mode=sandbox_mode,
         )
+        if hooks is not None:
+            (home / "hooks.json").write_text(json.dumps(hooks, indent=1) + "\n", "utf-8")
         self.sessions[name] = {
             "workdir": str(workdir),
             "codex_home": str(home),
@@ -165,6 +172,7 @@ class Recorder:
             "sandbox_mode": sandbox_mode,
             "trusted": trusted,
             "prompts": [],
+            **({"hooks": hooks} if hooks is not None else {}),
         }
         pane = TmuxCodex(self.tmux_bin, f"ccbot-rec-{os.getpid()}-{name}")
         try:
@@ -362,32 +370,105 @@ async def scenario_trust(rec: Recorder, pane: TmuxCodex, home: Path, workdir: Pa
     await rec.capture(pane, "trust", "exited_no_turns", "Ctrl-C in a thread without turns: Session ID only")
 
 
-async def record(out: Path, tmux_bin: str, codex_bin: Path, tmux_version: str) -> None:
-    for sub in ("captures", "rollouts"):
-        if (out / sub).exists():
-            shutil.rmtree(out / sub)
-        (out / sub).mkdir(parents=True)
+async def scenario_trust_declined(rec: Recorder, pane: TmuxCodex, home: Path, workdir: Path) -> None:
+    await pane.wait_for(lambda s: "Trust this folder?" in s and "enter continue" in s, STEP)
+    await pane.press("Escape")  # "esc back": Codex does not exit, it opens its Agent command center
+    await pane.wait_for(lambda s: "Agent command center" in s and "enter open" in s, STEP)
+    await rec.capture(pane, "trust_declined", "agent_center", "trust screen declined with Esc: Agent command center")
+    await pane.press("C-c")
+    await pane.wait_for(lambda s: "[codex exited rc=" in s, STEP)
+    await rec.capture(pane, "trust_declined", "exited_from_agent_center", "Ctrl-C in the Agent command center")
+
+
+HOOKS = {"hooks": {"SessionStart": [{"hooks": [{"type": "command", "command": "true"}]}]}}
+
+
+async def scenario_hooks(rec: Recorder, pane: TmuxCodex, home: Path, workdir: Path) -> None:
+    await pane.wait_for(lambda s: "Hooks need review" in s and "enter confirm" in s, STEP)
+    await rec.capture(pane, "hooks", "hooks_review", "'Hooks need review' startup screen (untrusted hooks.json)")
+    await pane.press("Enter")  # 1. Review hooks
+    await pane.wait_for(lambda s: "enter review" in s and "esc close" in s, STEP)
+    await rec.capture(pane, "hooks", "hooks_list", "'Review hooks' chosen: the hooks list")
+    await pane.press("Escape")
+    await wait_ready(pane)
+    await rec.capture(pane, "hooks", "after_hooks_review", "idle after closing the hooks list")
+
+
+async def scenario_resume_cwd(rec: Recorder, pane: TmuxCodex, home: Path, workdir: Path) -> None:
+    await wait_ready(pane)
+    await pane.submit(rec.prompt("resume_cwd", "hello mock"))
+    await wait_turn_ends(home, 1, STEP)
+    await quit_codex(pane)
+    thread = rollout_files(home)[-1].name[-42:-6]
+    other = rec.scratch / "other"
+    other.mkdir(exist_ok=True)  # not a git repository: no trust screen there
+    rec.sessions["resume_cwd"]["resumed_from"] = str(other)
+    second = TmuxCodex(rec.tmux_bin, f"ccbot-rec-{os.getpid()}-resume-cwd-2")
+    try:
+        await second.start(codex_command(rec.codex_bin, home, "resume", thread), other, codex_env(home))
+        await second.wait_for(lambda s: "Working directory · resume" in s and "enter continue" in s, STEP)
+        await rec.capture(second, "resume_cwd", "resume_cwd", "'codex resume <id>' from another directory")
+        await second.press("Enter")  # 1. Use session directory
+        await wait_ready(second)
+        await rec.capture(second, "resume_cwd", "after_resume_cwd", "idle after choosing the session directory")
+    finally:
+        await second.kill()
+
+
+SCENARIOS: list[tuple[str, Callable[..., Awaitable[None]], dict[str, Any]]] = [
+    ("plain", scenario_plain, {}),
+    ("busy", scenario_busy, {}),
+    ("reasoning", scenario_reasoning, {}),
+    ("tool", scenario_tool, {}),
+    ("approve", scenario_approve, {}),
+    ("deny", scenario_deny, {}),
+    ("fail", scenario_fail, {}),
+    ("long", scenario_long, {}),
+    ("trust", scenario_trust, {"trusted": False}),
+    ("trust_declined", scenario_trust_declined, {"trusted": False}),
+    ("hooks", scenario_hooks, {"hooks": HOOKS}),
+    ("resume_cwd", scenario_resume_cwd, {}),
+]
+
+
+async def record(
+    out: Path, tmux_bin: str, codex_bin: Path, tmux_version: str, only: frozenset[str] | None = None
+) -> None:
+    """Record every scenario (``only=None``: the data directory is rewritten) or just ``only``."""
+    kept_files: list[dict[str, Any]] = []
+    kept_sessions: dict[str, Any] = {}
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    recorded_at = now
+    if only is None:
+        for sub in ("captures", "rollouts"):
+            if (out / sub).exists():
+                shutil.rmtree(out / sub)
+            (out / sub).mkdir(parents=True)
+    else:
+        old = json.loads((out / "manifest.json").read_text("utf-8"))
+        for entry in old["files"]:
+            if entry["session"] in only:
+                for key in ("path", "ansi_path"):
+                    if key in entry:
+                        (out / entry[key]).unlink(missing_ok=True)
+            else:
+                kept_files.append(entry)
+        kept_sessions = {name: value for name, value in old["sessions"].items() if name not in only}
+        recorded_at = old["recorded_at"]  # of the full run; sessions recorded later carry their own
     scratch = scratch_dir("record-")
     log = RequestLog()
     try:
         async with trio.open_nursery() as nursery:
             port = await nursery.start(functools.partial(serve_mock_openai, log=log))
-            rec = Recorder(out, tmux_bin, codex_bin, port, scratch)
+            rec = Recorder(out, tmux_bin, codex_bin, port, scratch, kept_files, kept_sessions)
             work = make_git_workdir(scratch / "work")
-            scenarios: list[tuple[str, Callable[..., Awaitable[None]], dict[str, Any]]] = [
-                ("plain", scenario_plain, {}),
-                ("busy", scenario_busy, {}),
-                ("reasoning", scenario_reasoning, {}),
-                ("tool", scenario_tool, {}),
-                ("approve", scenario_approve, {}),
-                ("deny", scenario_deny, {}),
-                ("fail", scenario_fail, {}),
-                ("long", scenario_long, {}),
-                ("trust", scenario_trust, {"trusted": False}),
-            ]
-            for name, body, options in scenarios:
+            for name, body, options in SCENARIOS:
+                if only is not None and name not in only:
+                    continue
                 print(f"recording {name} …", flush=True)
                 await rec.session(name, functools.partial(body, rec), workdir=work, **options)
+                if only is not None:
+                    rec.sessions[name]["recorded_at"] = now
             nursery.cancel_scope.cancel()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -395,7 +476,7 @@ async def record(out: Path, tmux_bin: str, codex_bin: Path, tmux_version: str) -
         "codex_version": PINNED_VERSION,
         "tmux_version": tmux_version,
         "pane_size": [120, 40],
-        "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "recorded_at": recorded_at,
         "recorded_by": "uv run python -m tools.record_codex",
         "note": "Paths inside captures and rollouts are the recording run's scratch directories "
         "(see sessions[*].workdir / codex_home); they no longer exist.",
@@ -408,6 +489,8 @@ async def record(out: Path, tmux_bin: str, codex_bin: Path, tmux_version: str) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.record_codex", description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--only", nargs="+", choices=[name for name, _, _ in SCENARIOS], metavar="NAME",
+                        help="record only these scenarios into the existing data directory")
     args = parser.parse_args(argv)
     tmux_bin = shutil.which("tmux")
     if tmux_bin is None:
@@ -419,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codex {PINNED_VERSION} unavailable: {exc}", file=sys.stderr)
         return 2
     version = subprocess.run([tmux_bin, "-V"], capture_output=True, text=True, check=False).stdout.strip()
-    trio.run(record, args.out.resolve(), tmux_bin, codex_bin, version)
+    only = frozenset(args.only) if args.only else None
+    trio.run(record, args.out.resolve(), tmux_bin, codex_bin, version, only)
     print(f"wrote {args.out}")
     return 0
 

@@ -12,7 +12,11 @@ on a real 0.169 install (doc: /work/shared/reference/codex-cli.md §4, recorded 
   ``Ask Codex to do anything``;
 * while waiting or thinking a status line ``… (<n>s • esc to interrupt)`` sits above the composer; it
   is absent while answer text streams;
-* approval prompts, menus and pagers replace the composer and footer.
+* approval prompts, menus and pagers replace the composer and footer;
+* some screens come only before the session takes input (:data:`STARTUP_POPUP_KINDS`): folder trust
+  (``Trust this folder?``), ``Hooks need review`` and ``Working directory · resume``; declining folder
+  trust opens the ``Agent command center`` (hint ``? help  ↑/↓ move  enter open  n new``), which is
+  not a startup screen.
 
 When a turn's prompt scrolls out of view Codex pins a one-row copy of it (newlines flattened to
 spaces) on row 0, directly followed by the answer, so a prompt on row 0 is read as one line only.
@@ -89,6 +93,11 @@ class Popup:
     selected: int | None = None
     hint: str = ""
 
+    @property
+    def startup(self) -> bool:
+        """True for a screen of :data:`STARTUP_POPUP_KINDS` (shown before the session takes input)."""
+        return self.kind in STARTUP_POPUP_KINDS
+
 
 POPUP_KINDS = (
     "review_menu",
@@ -98,8 +107,15 @@ POPUP_KINDS = (
     "warnings",
     "resume_picker",
     "model_migration",
+    "hooks_review",
+    "resume_cwd",
+    "agent_center",
     "other_choice",
 )
+
+STARTUP_POPUP_KINDS = frozenset({"trust", "hooks_review", "resume_cwd"})
+"""Popup kinds Codex shows only while a session starts, before its composer ever took input: answering
+one leads to the ready composer (or to another of them), never back into a turn."""
 
 
 @dataclass(frozen=True)
@@ -289,6 +305,11 @@ def _find_line(lines: list[str], needle: str, start: int = 0) -> int:
     return next((i for i in range(start, len(lines)) if needle in lines[i]), -1)
 
 
+def _find_title(lines: list[str], title: str, start: int = 0) -> int:
+    """Index of the line that is exactly ``title`` once stripped (a screen heading), or -1."""
+    return next((i for i in range(start, len(lines)) if lines[i].strip() == title), -1)
+
+
 def _parse_popup(lines: list[str]) -> tuple[Popup | None, int]:
     """A keyboard-grabbing popup at the bottom of the screen, and where it starts."""
     bottom = _last_nonblank(lines)
@@ -304,9 +325,14 @@ def _parse_popup(lines: list[str]) -> tuple[Popup | None, int]:
         title_index = next((i for i, t in enumerate(lines) if t.strip().startswith("Warnings · ")), -1)
         title = lines[title_index].strip() if title_index >= 0 else "Warnings"
         return Popup("warnings", title, hint=hint), max(title_index, 0)
+    search_from = max(0, bottom - 40)
+    if "enter open" in hint and "n new" in hint:
+        center = next((i for i in range(search_from, bottom)
+                       if lines[i].strip().startswith("Agent command center")), -1)
+        if center >= 0:
+            return Popup("agent_center", "Agent command center", hint=hint), center
     if "esc" not in hint and "^c" not in hint:
         return None, -1
-    search_from = max(0, bottom - 40)
     resume_picker = _find_line(lines, "Resume a previous session", search_from)
     if resume_picker >= 0 and "enter resume" in hint:
         return Popup("resume_picker", "Resume a previous session", hint=hint), resume_picker
@@ -328,6 +354,12 @@ def _parse_popup(lines: list[str]) -> tuple[Popup | None, int]:
     elif (trust := _find_line(lines, "Trust this folder?", search_from)) >= 0:
         kind, title = "trust", "Trust this folder?"
         region_start = max(min(region_start, trust - 3), 0)
+    elif (hooks := _find_title(lines, "Hooks need review", search_from)) >= 0:
+        kind, title = "hooks_review", "Hooks need review"
+        region_start = min(region_start, hooks)
+    elif (resume := _find_title(lines, "Working directory · resume", search_from)) >= 0:
+        kind, title = "resume_cwd", "Working directory · resume"
+        region_start = min(region_start, resume)
     elif "enter/esc confirm" in hint:
         kind = "model_migration"
     else:

@@ -9,6 +9,11 @@ its answer streams, when Codex shows no busy marker), ``BLOCKED`` (approval prom
 keyboard), ``EXITED`` (Codex quit; a later live screen revives the machine).
 
 An ``unknown`` observation (mid-redraw, unrecognised screen) never changes the state.
+
+Prompts come in two sorts (:func:`is_startup_prompt`): *startup screens* (folder trust, hooks review,
+resume directory) stand between a starting Codex and its first input, so text sent meanwhile may be kept
+and typed once the screen is answered (:attr:`Verdict.hold`); every other prompt (approvals, menus,
+pagers) belongs to the running session and text is refused while it is up.
 """
 
 from __future__ import annotations
@@ -138,13 +143,24 @@ def prompt_title(prompt: ApprovalPrompt | Popup) -> str:
     return prompt.title or (prompt.kind if isinstance(prompt, Popup) else "approval")
 
 
+def is_startup_prompt(prompt: ApprovalPrompt | Popup | None) -> bool:
+    """True for a screen Codex shows only while a session starts (``parse.STARTUP_POPUP_KINDS``);
+    False for approval prompts, menus, pagers, overlays and None."""
+    return isinstance(prompt, Popup) and prompt.startup
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """May text be typed now? ``steers`` is True when it would steer a running turn."""
+    """May text be typed now? ``steers`` is True when it would steer a running turn.
+
+    ``hold`` (only with ``ok`` False): a startup screen is up; the text may be kept and typed once the
+    screen is answered, instead of being refused.
+    """
 
     ok: bool
     reason: str
     steers: bool = False
+    hold: bool = False
 
 
 class PromptStateMachine:
@@ -195,15 +211,23 @@ class PromptStateMachine:
             return BecameBusy()
         return PromptCleared()
 
+    @property
+    def startup_prompt(self) -> Popup | None:
+        """The startup screen that blocks the pane right now (see :func:`is_startup_prompt`), or None."""
+        if self.state is State.BLOCKED and isinstance(self.prompt, Popup) and is_startup_prompt(self.prompt):
+            return self.prompt
+        return None
+
     def can_accept_text(self) -> Verdict:
-        """READY: yes. BUSY: yes, it steers the turn. STARTING / BLOCKED / EXITED: no, with why."""
+        """READY: yes. BUSY: yes, it steers the turn. STARTING / BLOCKED / EXITED: no, with why;
+        BLOCKED by a startup screen: no, but ``hold`` (the text may wait for the screen to be answered)."""
         if self.state is State.READY:
             return Verdict(True, "Codex is ready")
         if self.state is State.BUSY:
             return Verdict(True, "Codex is working; the message will steer the current turn", steers=True)
         if self.state is State.BLOCKED:
             title = prompt_title(self.prompt) if self.prompt is not None else "a prompt is open"
-            return Verdict(False, title)
+            return Verdict(False, title, hold=self.startup_prompt is not None)
         if self.state is State.STARTING:
             return Verdict(False, "Codex is still starting")
         return Verdict(False, "Codex has exited")

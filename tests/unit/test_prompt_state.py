@@ -29,6 +29,7 @@ from ccbot.screen.prompt_state import (
     PromptStateMachine,
     State,
     classify,
+    is_startup_prompt,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "codex-0.169"
@@ -164,6 +165,14 @@ def capture(name: str) -> ScreenModel:
         ("review_menu", Kind.BLOCKED),
         ("warnings", Kind.BLOCKED),
         ("trust", Kind.BLOCKED),
+        ("hooks_review", Kind.BLOCKED),
+        ("hooks_list", Kind.UNKNOWN),  # not recognised: the state stays what it was
+        ("resume_cwd", Kind.BLOCKED),
+        ("agent_center", Kind.BLOCKED),
+        ("after_trust", Kind.READY),
+        ("after_hooks_review", Kind.READY),
+        ("after_resume_cwd", Kind.READY),
+        ("exited_from_agent_center", Kind.EXITED),
         ("exited", Kind.EXITED),
         ("exited_no_turns", Kind.EXITED),
         ("05_busy_streaming", Kind.BUSY),
@@ -238,7 +247,8 @@ MODELS = st.builds(
     answer_after_last_prompt=st.booleans(),
     approval=PROMPTS,
     popup_detail=st.none()
-    | st.builds(Popup, st.sampled_from(["review_menu", "trust", "other_choice"]), st.text()),
+    | st.builds(Popup, st.sampled_from(["review_menu", "trust", "hooks_review", "agent_center", "other_choice"]),
+                st.text()),
     exited=st.none() | st.builds(ExitInfo, st.none() | st.text(max_size=5)),
 )
 
@@ -263,3 +273,58 @@ def test_machine_invariants(models: list[ScreenModel]) -> None:
         assert verdict.ok == (machine.state in (State.READY, State.BUSY))
         assert verdict.steers == (machine.state is State.BUSY)
         assert (machine.prompt is not None) == (machine.state is State.BLOCKED)
+        assert verdict.hold == (machine.state is State.BLOCKED and is_startup_prompt(machine.prompt))
+        assert not (verdict.hold and verdict.ok)
+
+
+@pytest.mark.parametrize(
+    ("name", "startup"),
+    [
+        ("trust", True),
+        ("hooks_review", True),
+        ("resume_cwd", True),
+        ("approval_prompt", False),  # mid-turn
+        ("review_menu", False),
+        ("diff_pager", False),
+        ("warnings", False),
+        ("agent_center", False),  # where a declined trust screen leads: Codex takes no input there
+    ],
+)
+def test_startup_screens_are_told_from_mid_session_prompts(name: str, startup: bool) -> None:
+    observation = classify(capture(name))
+    assert observation.kind is Kind.BLOCKED
+    assert is_startup_prompt(observation.prompt) is startup
+    machine = PromptStateMachine()
+    machine.step(capture(name))
+    verdict = machine.can_accept_text()
+    assert (verdict.ok, verdict.hold) == (False, startup)
+    assert (machine.startup_prompt is not None) is startup
+
+
+def test_trust_then_ready_from_real_screens() -> None:
+    machine, effects = run(["trust"])
+    assert [type(e) for e in effects] == [PromptShown]
+    assert machine.can_accept_text().reason == "Trust this folder?"
+    assert machine.step(capture("after_trust")) == [PromptCleared(), BecameReady()]
+    assert machine.can_accept_text().ok and machine.startup_prompt is None
+
+
+def test_hooks_list_keeps_the_startup_screen_it_came_from() -> None:
+    machine, _ = run(["hooks_review", "hooks_list"])
+    assert machine.startup_prompt is not None and machine.startup_prompt.title == "Hooks need review"
+    assert machine.can_accept_text().hold
+    assert machine.step(capture("after_hooks_review")) == [PromptCleared(), BecameReady()]
+
+
+def test_declined_trust_leaves_the_startup_path() -> None:
+    machine, effects = run(["trust", "agent_center"])
+    assert [type(e) for e in effects] == [PromptShown, PromptCleared, PromptShown]
+    verdict = machine.can_accept_text()
+    assert (verdict.ok, verdict.hold, verdict.reason) == (False, False, "Agent command center")
+    assert [type(e) for e in machine.step(capture("exited_from_agent_center"))] == [PromptCleared, Exited]
+
+
+def test_is_startup_prompt_of_none_and_approvals() -> None:
+    assert not is_startup_prompt(None)
+    assert not is_startup_prompt(APPROVAL)
+    assert is_startup_prompt(Popup("resume_cwd", "Working directory · resume"))

@@ -119,6 +119,19 @@ RECORDED_EXPECTED: dict[str, dict[str, Any]] = {
     "trust": {"popup": "trust"},
     "after_trust": IDLE,
     "exited_no_turns": {"exited": ("<the Session ID shown>", None, 0)},
+    # Declining folder trust (Esc) does not exit: Codex opens its Agent command center.
+    "agent_center": {"popup": "agent_center"},
+    "exited_from_agent_center": {"exited": (None, None, 0)},
+    "hooks_review": {"popup": "hooks_review"},
+    # The hooks list (also reachable mid-session) is not recognised: no footer, so the state machine
+    # keeps what it had; its highlighted "› SessionStart" row reads as a prompt.
+    "hooks_list": {"last_prompt": "\n".join([
+        "SessionStart          1           0           1           When a new session starts",
+        "SessionEnd            0           0           0           Right before a session ends",
+        "UserPromptSubmit      0           0           0           When the user submits a prompt"])},
+    "after_hooks_review": IDLE,
+    "resume_cwd": {"popup": "resume_cwd"},
+    "after_resume_cwd": {**DONE, "last_prompt": "hello mock"},
 }
 
 
@@ -177,7 +190,7 @@ def test_recorded_capture(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(RECORDED_EXPECTED))
 def test_coloured_capture_parses_like_plain(name: str) -> None:
     coloured = (CAPTURES / f"{name}.ansi.txt").read_text("utf-8")
-    assert "\x1b[" in coloured or name.startswith("exited_no")
+    assert "\x1b[" in coloured or name.startswith(("exited_no", "exited_from"))
     assert summary(parse_screen(coloured)) == _recorded_expectation(name)
 
 
@@ -243,6 +256,42 @@ def test_popup_details() -> None:
     assert trust.hint == "enter continue · esc back"
     warnings = parse_file(CAPTURES / "warnings.txt").popup_detail
     assert warnings is not None and warnings.title.startswith("Warnings · 1 of 1")
+
+
+RESUMED = MANIFEST["sessions"]["resume_cwd"]  # resumed from another directory than the thread's
+STARTUP_SCREENS = {
+    "trust": ("Trust this folder?", ["Trust and continue", "Back to Agent Command Center"]),
+    "hooks_review": ("Hooks need review", ["Review hooks", "Trust all and continue",
+                                           "Continue without trusting (hooks won't run)"]),
+    "resume_cwd": ("Working directory · resume", [
+        f"Use session directory ({RESUMED['workdir']})",
+        f"Use current directory ({RESUMED['resumed_from']})",
+        "Always use session directory", "Always use current directory"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STARTUP_SCREENS))
+def test_recorded_startup_screens_are_flagged_startup(name: str) -> None:
+    for suffix in (".txt", ".ansi.txt"):
+        popup = parse_file(CAPTURES / f"{name}{suffix}").popup_detail
+        assert popup is not None and popup.startup
+        title, labels = STARTUP_SCREENS[name]
+        assert popup.title == title
+        assert [o.label for o in popup.options] == labels
+        assert popup.selected == 0
+
+
+@pytest.mark.parametrize("name", ["review_menu", "diff_pager", "warnings", "agent_center", "approval_prompt"])
+def test_mid_session_screens_are_not_startup(name: str) -> None:
+    model = parse_file(CAPTURES / f"{name}.txt")
+    assert model.approval is not None or (model.popup_detail is not None and not model.popup_detail.startup)
+
+
+def test_agent_command_center_after_declined_trust() -> None:
+    popup = parse_file(CAPTURES / "agent_center.txt").popup_detail
+    assert popup is not None
+    assert (popup.kind, popup.title, popup.options) == ("agent_center", "Agent command center", ())
+    assert "enter open" in popup.hint
 
 
 def test_status_text_is_the_busy_line() -> None:
