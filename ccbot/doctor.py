@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from ccbot.codex.identity import DAEMON_CLIENT_FIX, DAEMON_CLIENT_TEXT
 from ccbot.codex.records import Malformed, SessionMeta
 from ccbot.codex.rollout import RolloutDecoder
 from ccbot.config import Config, ConfigError, load_config
@@ -384,10 +385,10 @@ def codex_checks(f: CodexFacts) -> list[Check]:
                          "fix it: Codex will refuse it too"))
     elif not _daemon_disabled(f.command, f.config_toml):
         out.append(Check("codex daemon", Level.WARN,
-                         "daemon mode may be on: Codex 0.169 then starts a background app-server that "
-                         "outlives the window, adds about 5 s to each start and may write the rollout "
-                         "outside the window's processes, where ccbot cannot find it",
-                         "set `[features] daemon_auto_start = false` in CODEX_HOME/config.toml"))
+                         "daemon mode is on (Codex's default). Windows ccbot starts run `--no-daemon` and are "
+                         "not affected, but a window you start by hand with plain `codex` cannot be bound: "
+                         f"{DAEMON_CLIENT_TEXT}",
+                         f"for hand-started windows: {DAEMON_CLIENT_FIX}"))
     else:
         out.append(Check("codex daemon", Level.OK, "daemon mode is off"))
     return out

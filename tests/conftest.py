@@ -48,6 +48,14 @@ def codex_bin(tmux_bin: str) -> str:
         raise
 
 
+@pytest.fixture(params=["harness", "defaults"])
+def codex_config(request: pytest.FixtureRequest) -> str:
+    """The Codex config profile a real-Codex test runs under (``tools.codex_harness.render_config``):
+    the quiet harness config, and Codex's own defaults (background daemon, paste-burst detection,
+    animations and tips on) that users have. Every test that takes it runs under both."""
+    return str(request.param)
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return DATA

@@ -15,6 +15,7 @@ that ends up in the pane after exit. :func:`scratch_dir` makes such directories 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -33,6 +34,7 @@ MODEL = "mock-model"
 BEARER_TOKEN = "mock-key"
 APPROVAL_POLICIES = ("on-request", "on-failure", "never")
 SANDBOX_MODES = ("workspace-write", "read-only", "danger-full-access")
+CONFIG_PROFILES = ("harness", "defaults")
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 BASE_INSTRUCTIONS = (
     "You are Codex, a coding agent running in the Codex CLI. (Offline test run against a mock model.)"
@@ -174,8 +176,17 @@ def render_config(
     workdirs: Sequence[Path],
     approval_policy: str = "on-request",
     sandbox_mode: str = "workspace-write",
+    profile: str = "harness",
 ) -> str:
-    """The text of ``config.toml`` (see :func:`write_codex_home`)."""
+    """The text of ``config.toml`` (see :func:`write_codex_home`).
+
+    ``profile`` is ``"harness"`` (daemon off, paste-burst detection, animations and tips off: quiet and
+    fast) or ``"defaults"``, a user's own config: the mock provider, the approval and sandbox settings and
+    folder trust only, so the background daemon, paste-burst detection, animations and tips are at
+    Codex's defaults — what users run.
+    """
+    if profile not in CONFIG_PROFILES:
+        raise ValueError(f"profile must be one of {CONFIG_PROFILES}, not {profile!r}")
     if approval_policy not in APPROVAL_POLICIES:
         # "untrusted" in particular is a fatal configuration error in 0.169.
         raise ValueError(f"approval_policy must be one of {APPROVAL_POLICIES}, not {approval_policy!r}")
@@ -199,20 +210,23 @@ def render_config(
         'wire_api = "responses"',
         "request_max_retries = 0",
         "stream_max_retries = 0",
-        "",
-        "[analytics]",
-        "enabled = false",
-        "",
-        "[features]",
-        "daemon_auto_start = false",
-        "plugins = false",
-        "",
-        "[tui]",
-        "screen_reader_detection_done = true",
-        "animations = false",
-        "show_tooltips = false",
-        "disable_paste_burst = true",
     ]
+    if profile == "harness":
+        lines += [
+            "",
+            "[analytics]",
+            "enabled = false",
+            "",
+            "[features]",
+            "daemon_auto_start = false",
+            "plugins = false",
+            "",
+            "[tui]",
+            "screen_reader_detection_done = true",
+            "animations = false",
+            "show_tooltips = false",
+            "disable_paste_burst = true",
+        ]
     seen: set[str] = set()
     for workdir in workdirs:
         key = str(Path(workdir).resolve())
@@ -230,18 +244,64 @@ def write_codex_home(
     workdirs: Sequence[Path],
     approval_policy: str = "on-request",
     sandbox_mode: str = "workspace-write",
+    profile: str = "harness",
 ) -> None:
     """Create ``home`` with ``config.toml`` and ``mock_model_catalog.json`` for the mock on ``port``.
 
-    Every directory in ``workdirs`` (resolved) is pre-trusted. Raises ValueError for a policy or sandbox
-    mode 0.169 does not accept, or a bad port.
+    Every directory in ``workdirs`` (resolved) is pre-trusted; ``profile`` as in :func:`render_config`.
+    Raises ValueError for a policy or sandbox mode 0.169 does not accept, a bad port or profile.
     """
     text = render_config(
-        home, port=port, workdirs=workdirs, approval_policy=approval_policy, sandbox_mode=sandbox_mode
+        home, port=port, workdirs=workdirs, approval_policy=approval_policy, sandbox_mode=sandbox_mode,
+        profile=profile,
     )
     home.mkdir(parents=True, exist_ok=True)
     (home / "mock_model_catalog.json").write_text(json.dumps(model_catalog(), indent=1) + "\n", "utf-8")
     (home / "config.toml").write_text(text, "utf-8")
+
+
+DAEMON_PID_FILES = ("app-server-daemon/daemon.pid", "app-server-daemon/daemon-updater.pid")
+
+
+def stop_codex_daemon(home: Path, *, grace: float = 3.0) -> list[int]:
+    """Stop the background app-server daemon (and its updater) that Codex started for ``home``.
+
+    The daemon outlives the panes that started it; its pid files (JSON with ``"pid"``) are
+    ``home/app-server-daemon/daemon.pid`` and ``daemon-updater.pid``. A pid is signalled only while its
+    command line is a Codex ``app-server`` run from ``home`` (a recycled pid is left alone): SIGTERM, then
+    SIGKILL after ``grace`` seconds. Returns the pids signalled.
+    """
+    import signal
+    import time
+
+    stopped: list[int] = []
+    for name in DAEMON_PID_FILES:
+        try:
+            pid = int(json.loads((Path(home) / name).read_text("utf-8"))["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not _is_daemon_of(pid, Path(home)):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            stopped.append(pid)
+    deadline = time.monotonic() + grace
+    while any(_is_daemon_of(pid, Path(home)) for pid in stopped) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in stopped:
+        if _is_daemon_of(pid, Path(home)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    return stopped
+
+
+def _is_daemon_of(pid: int, home: Path) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z" and b"app-server" in argv and str(home.resolve()).encode() in argv[0]
 
 
 def codex_env(home: Path, base: dict[str, str] | None = None) -> dict[str, str]:

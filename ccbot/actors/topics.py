@@ -13,8 +13,10 @@ Contracts:
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,9 +30,11 @@ from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.router import thread_kwargs
 from ccbot.actors.sender import call
 from ccbot.actors.window import WindowActor, WindowDeps, WindowHooks
-from ccbot.codex.sessions import SessionIndex, ThreadInfo
+from ccbot.codex import identity, procfs
+from ccbot.codex.sessions import SessionIndex, ThreadInfo, is_user_rollout
 from ccbot.config import Config
 from ccbot.messages import Outbound, PressKeys, TopicRequest, UserText, WindowCommand
+from ccbot.state import ownership
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, TopicKey
 from ccbot.supervisor import GaveUp, RestartPolicy, supervise
@@ -41,6 +45,15 @@ from ccbot.tmux.control import ControlClient
 from ccbot.ui import Cancelled, browser, callbacks, picker
 
 log = structlog.get_logger("ccbot.topics")
+
+BIND_RECHECK = 2.0
+_THREAD_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def new_owner_mark(key: TopicKey) -> str:
+    """A window's owner mark: the full chat and topic ids and a random part, so that no two bindings (of
+    any chat, of any ccbot sharing the tmux server) ever carry the same mark."""
+    return f"{key[0]}:{key[1]}:{secrets.token_hex(8)}"
 
 INBOX_SIZE = 32
 CODEX_COMMANDS = ("clear", "compact", "diff", "init", "review", "status")
@@ -112,17 +125,16 @@ class Topics:
             await trio.sleep_forever()
 
     async def _restore_bindings(self) -> None:
+        """Re-find each saved binding's window by its owner mark; a binding whose window is gone is dropped
+        and its topic told. Bindings saved before owner marks existed adopt their window only when both its
+        id and its name still match and no one else marked it."""
         try:
             windows = await self.tmux.list_windows()
         except TmuxError as exc:
             log.warning("cannot list tmux windows at start", error=str(exc))
             windows = []
-        by_id = {w.window_id: w for w in windows}
-        by_name = {w.name: w for w in windows}
         for key, binding in list(self.keeper.state.bindings.items()):
-            found = by_id.get(binding.window_id)
-            if found is None or found.name != binding.window_name:
-                found = by_name.get(binding.window_name)
+            found = await self._find_own_window(windows, binding)
             if found is None:
                 log.warning("bound window is gone", window=binding.window_name)
                 del self.keeper.state.bindings[key]
@@ -130,10 +142,22 @@ class Topics:
                                                              "(tmux restarted?)."))
                 continue
             if found.window_id != binding.window_id or found.pane_id != binding.pane_id:
-                log.info("window re-found by name", old=binding.window_id, new=found.window_id)
+                log.info("window re-found by its owner mark", old=binding.window_id, new=found.window_id)
                 binding.window_id, binding.pane_id = found.window_id, found.pane_id
             self._start_actor(binding)
         await self.keeper.save()
+
+    async def _find_own_window(self, windows: list[WindowInfo], binding: Binding) -> WindowInfo | None:
+        if binding.owner_mark:
+            return next((w for w in windows if w.owner == binding.owner_mark), None)
+        legacy = next((w for w in windows if w.window_id == binding.window_id), None)
+        if legacy is None or legacy.name != binding.window_name or legacy.owner:
+            return None
+        mark = new_owner_mark(binding.key)
+        if not await self.tmux.claim_window(legacy.window_id, mark):
+            return None
+        binding.owner_mark = mark
+        return legacy
 
     def _gone_text(self, binding: Binding, head: str) -> str:
         if binding.thread_id:
@@ -191,11 +215,13 @@ class Topics:
         if self.keeper.state.bindings.get(key) is binding:
             del self.keeper.state.bindings[key]
             await self.keeper.save()
-        if kill:
-            try:
+        try:
+            if kill:
                 await self.tmux.kill_window(binding.window_id)
-            except TmuxError as exc:
-                log.info("kill window failed", error=str(exc))
+            elif binding.owner_mark:
+                await self.tmux.clear_owner(binding.window_id)  # free for another binding
+        except TmuxError as exc:
+            log.info("releasing the window failed", error=str(exc), kill=kill)
         if running is not None:
             running.scope.cancel()
 
@@ -414,7 +440,7 @@ class Topics:
     async def _folder_chosen(self, session: UiSession, path: Path) -> None:
         await trio.to_thread.run_sync(self.index.refresh, limiter=self._index_limiter)
         threads = self.index.threads_for_cwd(path)
-        unbound = await self._unbound_windows()
+        unbound = await self._unbound_windows(session.key)
         if not threads and not unbound:
             if session.message_id:
                 await self.edit(session.key, session.message_id,
@@ -428,14 +454,21 @@ class Topics:
         if session.message_id:
             await self.edit(session.key, session.message_id, text, keyboard)
 
-    async def _unbound_windows(self) -> list[picker.WindowChoice]:
+    async def _unbound_windows(self, key: TopicKey) -> list[picker.WindowChoice]:
+        """Live windows ``key`` may bind: no binding holds them and they carry no owner mark but, at most,
+        one of ``key``'s own (left by a lost state file). Any other mark is another topic's binding, of
+        this bot or of another ccbot sharing the tmux server."""
         try:
             windows = await self.tmux.list_windows()
         except TmuxError:
             return []
-        bound = {b.window_id for b in self.keeper.state.bindings.values()}
         return [picker.WindowChoice(w.window_id, w.name, w.cwd) for w in windows
-                if w.window_id not in bound and not w.pane_dead and w.name != PLACEHOLDER_NAME]
+                if self._may_take(key, w) and not w.pane_dead and w.name != PLACEHOLDER_NAME]
+
+    def _may_take(self, key: TopicKey, window: WindowInfo) -> bool:
+        mine = window.owner.startswith(f"{key[0]}:{key[1]}:")
+        return (not window.owner or mine) and ownership.window_holder(
+            self.keeper.state.bindings, key, window.window_id) is None
 
     async def _picker_callback(self, session: UiSession, parsed: callbacks.Callback, query: CallbackQuery) -> None:
         threads: list[ThreadInfo] = session.data["threads"]
@@ -472,39 +505,90 @@ class Topics:
 
     # -- windows --------------------------------------------------------------------------------------
     def _window_name(self, key: TopicKey, cwd: Path) -> str:
+        """A readable name; identity is the owner mark, so names may collide."""
         base = re.sub(r"[^A-Za-z0-9_.-]+", "-", cwd.name or "root").strip("-")[:24] or "codex"
         return f"{base}-{abs(key[0]) % 10000}-{key[1]}"
+
+    def _codex_argv(self, resume: str | None) -> list[str]:
+        """The configured command, always in-process (``--no-daemon``): only then does the window's own
+        Codex process hold its thread, which is how ccbot proves the window's conversation (see
+        ``ccbot.codex.identity``), whatever the user's ``daemon_auto_start`` setting is."""
+        argv = list(self.cfg.codex_command)
+        daemon = [] if "--no-daemon" in argv else ["--no-daemon"]
+        if resume is not None:
+            return [*argv, "resume", *daemon, resume]
+        return [*argv, *daemon]
 
     async def _create_window(self, key: TopicKey, cwd: Path, *, resume: str | None) -> None:
         if key in self.running:
             await self.say(key, "This topic is already bound.")
             return
-        argv = list(self.cfg.codex_command)
-        if resume is not None:
-            argv += ["resume", resume]
+        if resume is not None and not _THREAD_ID.fullmatch(resume):
+            await self.say(key, "⛔ That is not a Codex thread id; nothing was started.")
+            return
+        if resume is not None and (holder := ownership.thread_holder(self.keeper.state.bindings, key, resume)):
+            await self._refuse_bind(key, "that thread is already bound to another topic "
+                                         f"({html.escape(self._topic_label(holder))}); /unbind it there first")
+            return
         env = {"CODEX_HOME": str(self.cfg.codex_home)}
         name = self._window_name(key, cwd)
+        mark = new_owner_mark(key)
         try:
             await self.tmux.ensure_session()  # the tmux server may have been restarted meanwhile
-            window = await self.tmux.new_window(name, cwd, argv, env)
+            window = await self.tmux.new_window(name, cwd, self._codex_argv(resume), env, owner=mark)
         except TmuxError as exc:
             await self.say(key, f"⚠️ Could not start Codex: <code>{html.escape(str(exc))}</code>")
             return
         binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
-                          cwd=str(cwd), pane_id=window.pane_id, bound_at=time.time(),
+                          cwd=str(window.cwd), pane_id=window.pane_id, owner_mark=mark, bound_at=time.time(),
                           thread_id=resume)
         await self._bind(binding, window)
 
     async def _bind_existing(self, key: TopicKey, window_id: str) -> None:
+        """Bind a window started by hand, only when its thread can be proven to be its own (an in-process
+        Codex, see ``ccbot.codex.identity``), the thread is not bound elsewhere, and nobody marked the
+        window; otherwise refuse with one sentence and reopen the folder browser (kept messages stay)."""
         windows = {w.window_id: w for w in await self.tmux.list_windows()}
         window = windows.get(window_id)
-        bound = {b.window_id for b in self.keeper.state.bindings.values()}
-        if window is None or window_id in bound:
-            await self.say(key, "That window is gone or already bound; send a message to choose again.")
+        bindings = self.keeper.state.bindings
+        if window is None or window.pane_dead or not self._may_take(key, window):
+            await self._refuse_bind(key, "that window is gone or already bound")
+            return
+        verdict = await self._classify(window)
+        if isinstance(verdict, identity.Unprovable) and verdict.code in ("daemon", "starting"):
+            await trio.sleep(BIND_RECHECK)  # an in-process Codex that just started takes its thread lock soon
+            verdict = await self._classify(window)
+        if isinstance(verdict, identity.Unprovable):
+            fix = f"; {identity.DAEMON_CLIENT_FIX}" if verdict.code == "daemon" else ""
+            await self._refuse_bind(key, verdict.reason + fix)
+            return
+        thread = procfs.thread_id_from_path(verdict.rollout) if verdict.rollout is not None else None
+        if thread is not None and (holder := ownership.thread_holder(bindings, key, thread)):
+            await self._refuse_bind(key, "that window's thread is already bound to another topic "
+                                         f"({html.escape(self._topic_label(holder))})")
+            return
+        mark = new_owner_mark(key)
+        fresh = {w.window_id: w for w in await self.tmux.list_windows()}.get(window_id)
+        if key in self.running or fresh is None or not self._may_take(key, fresh) \
+                or not await self.tmux.claim_window(window_id, mark, replace=fresh.owner):
+            await self._refuse_bind(key, "that window was just bound elsewhere")
             return
         binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
-                          cwd=str(window.cwd), pane_id=window.pane_id, bound_at=time.time())
+                          cwd=str(window.cwd), pane_id=window.pane_id, owner_mark=mark, bound_at=time.time())
         await self._bind(binding, window)
+
+    async def _classify(self, window: WindowInfo) -> identity.PaneVerdict:
+        evidence = await trio.to_thread.run_sync(functools.partial(
+            procfs.pane_evidence, window.pane_pid, self.cfg.codex_home, accept=is_user_rollout))
+        return identity.classify_pane(evidence, settled=True)
+
+    async def _refuse_bind(self, key: TopicKey, reason: str) -> None:
+        """One sentence why nothing was bound; the browser opens again so kept messages can still go."""
+        log.info("bind refused", reason=reason)
+        await self._open_browser(key, note=f"⛔ Not bound: {reason}.")
+
+    def _topic_label(self, key: TopicKey) -> str:
+        return f"chat {key[0]}, topic {key[1]}" if key[1] else f"chat {key[0]}"
 
     async def _bind(self, binding: Binding, window: WindowInfo) -> None:
         key = binding.key

@@ -5,7 +5,13 @@ for its topic; updates to its ``Binding`` (rollout proof, committed offset), sav
 
 Contracts:
 - Nothing is typed unless the prompt-state machine says the pane accepts text; a refusal says why.
-- Output is read only from the rollout file *proven* (via /proc) to be written by this pane's processes.
+- Text that arrives while a *startup* screen is up (folder trust, hooks review, resume directory) is kept,
+  in order and journaled, and typed once the screen is answered; the topic is told once per screen. If
+  Codex leaves that screen for anything but input (it exits, or shows another prompt) the kept texts are
+  reported not sent, quoted. The inbox never waits for a screen: the held loop does the typing.
+- Output is read only from the rollout of the thread *proven* (``ccbot.codex.identity``) to be this pane's own,
+  and only while this binding owns that thread (``ccbot.state.ownership``).
+- The window is followed by its owner mark (a tmux user option), never by its name.
 - A rollout offset is committed only after Telegram accepted every message produced by the lines before it
   (at-least-once; a kill re-sends at most the one in-flight message).
 - When the window or Codex goes away the topic is told (with the resume command) and ``on_gone`` is called.
@@ -28,7 +34,7 @@ import trio
 
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.sender import call, post
-from ccbot.codex import procfs
+from ccbot.codex import identity, procfs
 from ccbot.codex import rollout as rec
 from ccbot.codex.sessions import is_user_rollout
 from ccbot.codex.tail import offset_of_first_line_after, read_lines
@@ -37,12 +43,25 @@ from ccbot.render.markdown import html_to_plain
 from ccbot.render.merge import join_rendered, merge_groups
 from ccbot.render.messages import Rendered, render
 from ccbot.render.split import split_html
-from ccbot.screen.parse import ScreenModel, parse_screen
-from ccbot.screen.prompt_state import BecameBusy, Kind, Observation, PromptStateMachine, State
+from ccbot.screen.parse import ApprovalPrompt, Popup, ScreenModel, parse_screen
+from ccbot.screen.prompt_state import (
+    BecameBusy,
+    Exited,
+    Kind,
+    Observation,
+    PromptShown,
+    PromptStateMachine,
+    State,
+    Verdict,
+    is_startup_prompt,
+    prompt_identity,
+    prompt_title,
+)
+from ccbot.state import ownership
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding
 from ccbot.telegram.errors import CantParseEntities, Forbidden, TelegramError, ThreadNotFound, TopicClosed
-from ccbot.tmux.adapter import Tmux, TmuxError, TmuxServerDown
+from ccbot.tmux.adapter import Tmux, TmuxError, TmuxNoTarget, TmuxServerDown
 from ccbot.tmux.control import ControlClient
 from ccbot.tmux.keys import clean_user_text
 
@@ -54,15 +73,21 @@ TAIL_IDLE = 0.5
 TAIL_IDLE_MAX = 5.0  # with change notifications an idle rollout is still stat'ed this often
 IDLE_SAFETY_POLL = 60.0  # with change notifications an idle pane is still captured this often
 READY_TIMEOUT = 30.0
+HELD_QUOTE = 60  # characters of a kept text quoted when it is reported not sent
 CONFIRM_TIMEOUT = 4.0
 ENTER_RETRIES = 2
 PASTE_SETTLE = 0.25  # Codex's paste-burst detector swallows an Enter that follows text too closely
+# Long text typed key by key meets Codex's paste-burst detection (on by default): measured with 4,000
+# characters, it became "[Pasted Content 2048 chars][Pasted Content 1024 chars]" and Enter never submitted.
+# A bracketed paste is one paste event to Codex and submits.
+PASTE_OVER = 200
 TYPING_EVERY = 4.5
 PROOF_WINDOW = 6.0
 RECOVERY_WAIT = 3.0
 SERVER_RETRY = 2.0
 SERVER_GRACE = 30.0  # how long a dead tmux server may take to come back with this window
 THREAD_CLOCK_SLACK = 2.0
+UNPROVABLE_GRACE = 3.0  # an in-process Codex may take a moment after its first screen to take its thread lock
 
 
 def thread_start_time(thread_id: str) -> float | None:
@@ -139,6 +164,13 @@ class WindowActor:
         self.proof_until = 0.0  # re-prove (follow /clear, a new thread) until this time
         self.pump_lock = trio.Lock()
         self.gone = False
+        # Input kept behind a startup screen (or queued behind such input), oldest first; typed by _held_loop.
+        self.held: list[UserText] = []
+        self.releasing: UserText | None = None  # the held text _held_loop is typing right now
+        self.held_told: tuple[object, ...] | None = None  # the startup screen the topic was told about
+        self.type_lock = trio.Lock()  # one text's keys at a time (the held loop and features type too)
+        self.refused: set[str] = set()  # proof refusals already told to the topic
+        self.unprovable_since: float | None = None
 
     # -- helpers ------------------------------------------------------------------------------------
     @property
@@ -181,6 +213,7 @@ class WindowActor:
             nursery.start_soon(self._screen_loop, nursery.cancel_scope)
             nursery.start_soon(self._rollout_loop)
             nursery.start_soon(self._typing_loop)
+            nursery.start_soon(self._held_loop)
             task_status.started()
             journaled = [UserText(e["text"], int(e["message_id"]), str(e.get("origin", "text")))
                          for e in self.binding.pending_inputs]
@@ -201,12 +234,13 @@ class WindowActor:
         match command:
             case UserText():
                 entry = self._pending_entry(command)
-                if entry is None:
-                    return  # a restarted actor already handled it from the journal
+                if entry is None or self._is_held(command):
+                    return  # a restarted actor already handled (or holds) it from the journal
                 if entry.get("typing") and await self._recover_interrupted_typing(command):
                     return
                 await self._deliver_text(command)
             case PressKeys(keys=keys):
+                await self._ensure_own_pane()
                 await self.deps.tmux.send_keys(self.binding.pane_id, *keys)
                 self._bump_activity()
             case TopicRequest(name=name, args=args):
@@ -222,6 +256,11 @@ class WindowActor:
             if entry.get("message_id") == item.message_id and entry.get("text") == item.text:
                 return entry
         return None
+
+    def _is_held(self, item: UserText) -> bool:
+        """Whether ``item`` is already kept by this actor (held, or being typed by the held loop)."""
+        return any(h.message_id == item.message_id and h.text == item.text
+                   for h in [*self.held, *([self.releasing] if self.releasing else [])])
 
     async def _mark_pending(self, item: UserText, *, typing: bool) -> None:
         """Journal step (saved): ``typing=True`` right before keys go to the pane; ``False`` removes the
@@ -273,14 +312,29 @@ class WindowActor:
         return False
 
     async def _deliver_text(self, item: UserText) -> None:
+        """Type ``item`` now, keep it (a startup screen is up, or earlier text is kept), or refuse it.
+
+        Never waits for a screen to be answered (only, bounded, for Codex to finish starting), so the
+        inbox behind it (``/esc``, later texts) keeps flowing.
+        """
+        if self.held or self.releasing is not None:
+            await self._hold(item)  # behind the kept texts: a later text must not overtake them
+            return
         if self.machine.state is State.STARTING:
             await self.wait_state(lambda s: s is not State.STARTING, READY_TIMEOUT)
         verdict = self.machine.can_accept_text()
+        if verdict.hold:
+            await self._hold(item)
+            return
         if not verdict.ok:
             await self._mark_pending(item, typing=False)
             await self.say(f"⛔ Not sent: {html.escape(verdict.reason)}. Nothing was typed.",
                            reply_to_message_id=item.message_id)
             return
+        await self._type_checked(item, verdict)
+
+    async def _type_checked(self, item: UserText, verdict: Verdict) -> None:
+        """Type ``item``, which ``verdict`` (just taken, ok) allows; journal it, confirm it, report."""
         text = clean_user_text(item.text)
         if not text.strip():
             await self._mark_pending(item, typing=False)
@@ -304,24 +358,115 @@ class WindowActor:
             await self.say("↪️ Codex was busy: your message steers the current turn.", disable_notification=True)
 
     async def deliver_text(self, item: UserText) -> None:
-        """Type ``item`` exactly as a typed Telegram message would be (prompt-safe check, confirmation).
+        """Type ``item`` exactly as a typed Telegram message would be (prompt-safe check, confirmation;
+        kept behind a startup screen like one, and then journaled even if the router did not).
 
         For features that turn other messages (voice, files) into text inside this actor's own task.
         """
         await self._deliver_text(item)
 
-    async def type_text(self, text: str) -> None:
-        """Type ``text`` literally (bracketed paste when it has newlines or tabs), then press Enter.
+    # -- input kept behind a startup screen ------------------------------------------------------------
+    def _keeps_holding(self) -> bool:
+        """Whether kept texts must still wait: Codex is starting or a startup screen is up."""
+        return self.machine.state is State.STARTING or self.machine.startup_prompt is not None
 
-        ``text`` must already be cleaned with ``clean_user_text``.
+    async def _hold(self, item: UserText) -> None:
+        """Keep ``item`` for :meth:`_held_loop`: appended (before any await, so order is kept), marked
+        ``held`` in the journal with the screen the topic is told about (``told``; saved, so a restart
+        holds it again without telling twice), and the topic told about that screen."""
+        self.held.append(item)
+        self._poke()  # the held loop re-checks the screen (it may already have been answered)
+        screen = self.machine.startup_prompt
+        entry = self._pending_entry(item)
+        if entry is None:  # a feature's text (voice, file): the router did not journal it
+            entry = {"text": item.text, "message_id": item.message_id, "origin": item.origin}
+            self.binding.pending_inputs.append(entry)
+        told_before = entry.get("told")
+        entry["held"] = True
+        if screen is not None:
+            entry["told"] = prompt_title(screen)
+        await self.deps.keeper.save()
+        if screen is not None:
+            await self._tell_held(screen, item, quiet=told_before == prompt_title(screen))
+
+    async def _tell_held(self, screen: ApprovalPrompt | Popup, item: UserText, *, quiet: bool = False) -> None:
+        """Tell the topic, once per startup screen, that kept text waits for ``screen`` to be answered."""
+        shown = prompt_identity(screen)
+        if self.held_told == shown:
+            return
+        self.held_told = shown
+        if quiet:
+            return  # the previous process already said so for this screen
+        title = html.escape(prompt_title(screen))
+        await self.say(f"📥 Codex is showing “{title}”: your message is kept and will be typed once you "
+                       "answer that screen.", reply_to_message_id=item.message_id, disable_notification=True)
+
+    async def _report_held(self, reason: str) -> None:
+        """Drop every kept text from the journal and tell the topic, quoting them, that they were not sent."""
+        items, self.held = self.held, []  # taken before any await: reported once, whoever gets here first
+        if not items:
+            return
+        for item in items:
+            entry = self._pending_entry(item)
+            if entry is not None:
+                self.binding.pending_inputs.remove(entry)
+        await self.deps.keeper.save()
+        await self.say(_held_not_sent(reason, items), reply_to_message_id=items[0].message_id)
+
+    async def _held_loop(self) -> None:
+        """Type kept texts, oldest first, once no startup screen blocks the pane; report them not sent when
+        the pane refuses text instead (Codex exited, or left the screen for another prompt).
+
+        Runs beside the inbox, so ``/esc`` and later commands are handled while text is kept.
+        """
+        try:
+            while True:
+                while not self.held or self._keeps_holding():
+                    await self.changed.wait()
+                while self.held and not self._keeps_holding():
+                    verdict = self.machine.can_accept_text()
+                    if not verdict.ok:
+                        await self._report_held(verdict.reason)
+                        break
+                    self.releasing = self.held.pop(0)
+                    try:
+                        await self._type_checked(self.releasing, verdict)
+                    except TmuxError as exc:  # as _handle_safely: the journal keeps it for a restart
+                        log.warning("tmux command failed", error=str(exc))
+                        await self.say(f"⚠️ tmux error: <code>{html.escape(str(exc))}</code>")
+                    finally:
+                        self.releasing = None
+        finally:
+            if self.gone and self.held:
+                # The window went away without Codex exiting on screen; a shutdown (not gone) keeps them
+                # journaled for the next start instead. Cancelled here: post, don't await.
+                items, self.held = self.held, []
+                post(self.deps.outbox, Outbound(self.chat_id, "send_message", {
+                    "chat_id": self.chat_id, "text": _held_not_sent("the window went away", items),
+                    "reply_to_message_id": items[0].message_id, **self._thread_kwargs()}))
+
+    async def type_text(self, text: str) -> None:
+        """Type ``text`` literally (bracketed paste when it has newlines or tabs or is longer than
+        ``PASTE_OVER``), then press Enter.
+
+        ``text`` must already be cleaned with ``clean_user_text``. Two callers never interleave their keys.
         """
         pane = self.binding.pane_id
-        if "\n" in text or "\t" in text:
-            await self.deps.tmux.paste_text(pane, text)
-        else:
-            await self.deps.tmux.send_text(pane, text)
-        await trio.sleep(PASTE_SETTLE)
-        await self.deps.tmux.send_keys(pane, "Enter")
+        async with self.type_lock:
+            await self._ensure_own_pane()
+            if "\n" in text or "\t" in text or len(text) > PASTE_OVER:
+                await self.deps.tmux.paste_text(pane, text)
+            else:
+                await self.deps.tmux.send_text(pane, text)
+            await trio.sleep(PASTE_SETTLE)
+            await self.deps.tmux.send_keys(pane, "Enter")
+
+    async def _ensure_own_pane(self) -> None:
+        """Raise ``TmuxNoTarget`` unless the pane still belongs to this binding's window (its owner mark):
+        after a tmux restart a new window can get this pane's old id."""
+        b = self.binding
+        if b.owner_mark and (await self.deps.tmux.pane_state(b.pane_id)).owner != b.owner_mark:
+            raise TmuxNoTarget(f"pane {b.pane_id} no longer belongs to this topic's window; nothing was typed")
 
     async def _confirm(self, text: str, before: int) -> bool:
         """Wait for the rollout to show ``text`` as a user message; re-press Enter if it sits in the composer."""
@@ -347,6 +492,8 @@ class WindowActor:
             try:
                 seen = self.deps.changes.version(self.binding.pane_id) if self.deps.changes else 0
                 pane = await self.deps.tmux.pane_state(self.binding.pane_id)
+                if self.binding.owner_mark and pane.owner != self.binding.owner_mark:
+                    raise TmuxNoTarget(f"pane {self.binding.pane_id} is not this binding's window any more")
                 text = await self.deps.tmux.capture(self.binding.pane_id)
                 failures = 0
             except TmuxError as exc:
@@ -392,17 +539,20 @@ class WindowActor:
                 await trio.sleep(self.deps.poll_interval)
 
     async def _refind_window(self) -> bool:
-        """The window id failed: find a window of the same name (tmux restarted with its sessions
-        restored) and adopt its new ids. False when there is none or the server is down."""
+        """The window id failed: find the window that carries this binding's owner mark (tmux restarted
+        with its windows restored) and adopt its new ids. False when there is none or the server is down;
+        a window is never re-found by its name, which another chat's window can share."""
+        b = self.binding
+        if not b.owner_mark:
+            return False
         try:
             windows = await self.deps.tmux.list_windows()
         except TmuxError:
             return False
-        b = self.binding
         for window in windows:
-            if window.name == b.window_name and not window.pane_dead:
+            if window.owner == b.owner_mark and not window.pane_dead:
                 if (window.window_id, window.pane_id) != (b.window_id, b.pane_id):
-                    log.info("window re-found by name", old=b.window_id, new=window.window_id)
+                    log.info("window re-found by its owner mark", old=b.window_id, new=window.window_id)
                     b.window_id, b.pane_id = window.window_id, window.pane_id
                     await self.deps.keeper.save()
                     await self.say("🔁 tmux is back; this topic follows its window again.", disable_notification=True)
@@ -426,6 +576,11 @@ class WindowActor:
         if isinstance(effect, BecameBusy):
             self._bump_activity()
             self._reprove_for(PROOF_WINDOW)
+        elif isinstance(effect, PromptShown) and self.held and is_startup_prompt(effect.prompt):
+            await self._tell_held(effect.prompt, self.held[0])  # another startup screen followed
+        elif isinstance(effect, Exited) and self.held:
+            # Here, not in the held loop: the screen loop ends the actor right after this effect.
+            await self._report_held("Codex exited")
         for hook in self.deps.hooks.effects:
             await hook(self, effect)
 
@@ -489,24 +644,46 @@ class WindowActor:
                     await self.changed.wait()
 
     async def _prove(self) -> None:
+        """Follow the thread this pane's own Codex writes (``identity.classify_pane``), if the ownership
+        rule lets this binding have it. Unprovable or contested evidence changes nothing and is reported
+        to the topic once."""
         pid = self.pane_pid
         assert pid is not None
-        path = await trio.to_thread.run_sync(
-            functools.partial(procfs.current_rollout, pid, self.deps.sessions_dir, accept=is_user_rollout)
-        )
-        if path is None or str(path) == self.binding.rollout_path:
-            return
+        evidence = await trio.to_thread.run_sync(functools.partial(
+            procfs.pane_evidence, pid, self.deps.sessions_dir.parent, accept=is_user_rollout))
+        verdict = identity.classify_pane(evidence, settled=self.machine.state in (State.READY, State.BUSY))
         b = self.binding
+        if isinstance(verdict, identity.Unprovable):
+            now = trio.current_time()
+            self.unprovable_since = self.unprovable_since or now
+            if verdict.code in ("daemon", "ambiguous") and now - self.unprovable_since >= UNPROVABLE_GRACE:
+                fix = f"; {identity.DAEMON_CLIENT_FIX}" if verdict.code == "daemon" else ""
+                await self._refuse_once(verdict.code, f"⛔ ccbot cannot follow this window: {verdict.reason}. "
+                                                      f"Nothing from it is posted here until that changes{fix}.")
+            return
+        self.unprovable_since = None
+        path = verdict.rollout
+        if path is None or str(path) == b.rollout_path:
+            return
+        thread_id = procfs.thread_id_from_path(path)
+        if thread_id is None:
+            return
+        holder = ownership.thread_holder(self.deps.keeper.state.bindings, b.key, thread_id)
+        if holder is not None:
+            await self._refuse_once(f"thread:{thread_id}", "⛔ This window now runs a Codex thread that another "
+                                    "topic is bound to; its output stays in that topic, not here.")
+            return
         if b.rollout_path is not None:
             await self._pump()  # finish the old thread's output before switching (/clear)
         offset = 0
-        thread_id = procfs.thread_id_from_path(path)
-        started = thread_start_time(thread_id) if thread_id else None
+        started = thread_start_time(thread_id)
         if started is not None and started < b.bound_at - THREAD_CLOCK_SLACK:
             # a resumed or hand-started thread: what it wrote before the binding is history, not news
             with contextlib.suppress(OSError):
                 offset = await trio.to_thread.run_sync(
                     offset_of_first_line_after, path, b.bound_at - THREAD_CLOCK_SLACK)
+        if ownership.thread_holder(self.deps.keeper.state.bindings, b.key, thread_id) is not None:
+            return  # another binding took it during the awaits above
         b.rollout_path = str(path)
         b.thread_id = thread_id
         b.rollout_offset = offset
@@ -514,9 +691,18 @@ class WindowActor:
         b.known_rollouts = [*b.known_rollouts, str(path)][-20:]
         self.decoder = rec.RolloutDecoder()
         self.inode = None
+        self.refused.clear()
         structlog.contextvars.bind_contextvars(thread=b.thread_id)
         log.info("rollout proven", path=str(path), offset=offset)
         await self.deps.keeper.save()
+
+    async def _refuse_once(self, what: str, text: str) -> None:
+        """Tell the topic ``text`` the first time ``what`` blocks the proof (until a thread is proven)."""
+        if what in self.refused:
+            return
+        self.refused.add(what)
+        log.warning("rollout proof refused", why=what)
+        await self.say(text)
 
     async def _pump(self) -> None:
         """Read new complete lines, render, deliver, and commit the offset after each accepted message."""
@@ -528,6 +714,8 @@ class WindowActor:
         if b.rollout_path is None:
             return
         path = Path(b.rollout_path)
+        if not ownership.may_deliver(self.deps.keeper.state.bindings, b, procfs.thread_id_from_path(path)):
+            return  # not this topic's thread (any more): nothing is read, so nothing is lost
         read = read_lines(path, b.rollout_offset, self.inode)
         if read.missing:
             return
@@ -649,6 +837,14 @@ class WindowActor:
 
 class _TopicGone(Exception):
     pass
+
+
+def _held_not_sent(reason: str, items: list[UserText]) -> str:
+    """The topic message for kept texts that will never be typed: why, and each text quoted briefly."""
+    quotes = ", ".join(
+        f"“{html.escape(t if len(t) <= HELD_QUOTE else t[: HELD_QUOTE - 1] + '…')}”"
+        for t in (_norm(item.text) for item in items))
+    return f"⛔ Not sent: {html.escape(reason)}. Nothing was typed for {quotes}."
 
 
 

@@ -1,13 +1,13 @@
-"""Which rollout file a Codex window is writing, proven from /proc.
+"""What the processes of a tmux pane hold open, read from /proc.
 
-The pane's process is the npm wrapper (``node``); the Codex binary is its child, and it keeps every
-rollout of its life open for writing (after ``/clear`` the old one stays open too). So the rollouts a
-window writes are exactly the ``rollout-*.jsonl`` files under ``CODEX_HOME/sessions`` that some
-process in the pane's process tree holds open, and the current one is the newest of them by thread
-id (a time-ordered UUIDv7). See codex-cli.md §5.
+The pane's process is the npm wrapper (``node``); the Codex binary is its child. An in-process Codex
+keeps every rollout of its life open for writing (after ``/clear`` the old one stays open too) and its
+thread-writer lock. An app-server (Codex's default daemon) holds *every* client's rollouts, so what is
+open in a process tree is only evidence, judged by ``ccbot.codex.identity.classify_pane``. See
+codex-cli.md §5 and codex-app-server.md §1.
 
 Parsing (``parse_stat``, ``tree_from_parents``, ``thread_id_from_path``, ``rollout_sort_key``,
-``newest_rollout``) is pure. The readers (``process_tree``, ``open_rollouts``, ``current_rollout``)
+``newest_rollout``) is pure. The readers (``process_tree``, ``open_rollouts``, ``pane_evidence``)
 do blocking reads of /proc (call them from a worker thread) and tolerate the races /proc brings:
 processes that vanish mid-scan, fds closed between listing and ``readlink``, and EACCES on other
 users' processes. They never raise for those; they raise only ``OSError`` if ``proc`` itself cannot
@@ -32,6 +32,17 @@ _ROLLOUT_GLOB_RE = re.compile(r"^rollout-.*\.jsonl$")
 
 # Errors that mean "this process or fd went away, or is not ours to read": skip it.
 _RACE_ERRNOS = frozenset({errno.ENOENT, errno.ESRCH, errno.EACCES, errno.EPERM, errno.ENOTDIR})
+
+
+@dataclass(frozen=True, slots=True)
+class ProcEvidence:
+    """What one process of a pane's tree holds: ``rollouts`` are user-thread rollouts (oldest first),
+    ``locks`` the thread ids of the ``thread-writer-locks/<id>.lock`` files it holds open."""
+
+    pid: int
+    argv: tuple[str, ...]
+    rollouts: tuple[Path, ...] = ()
+    locks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,32 +225,53 @@ def open_rollouts(root_pid: int, sessions_dir: Path, proc: Path = PROC) -> list[
             if not target.startswith("/"):
                 continue  # pipe:[…], socket:[…], anon_inode:…
             path = Path(target)
-            if not is_rollout_name(path.name) or not path.is_relative_to(root):
-                continue
-            try:
-                if not stat_mod.S_ISREG(os.stat(path).st_mode):
-                    continue
-            except OSError:
-                continue
-            found.add(path)
+            if is_rollout_name(path.name) and path.is_relative_to(root) and _is_file(path):
+                found.add(path)
     return sorted(found, key=rollout_sort_key)
 
 
-def current_rollout(
+def _argv(pid: int, proc: Path) -> tuple[str, ...]:
+    try:
+        raw = (proc / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return ()
+    return tuple(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
+
+
+def pane_evidence(
     root_pid: int,
-    sessions_dir: Path,
+    codex_home: Path,
     proc: Path = PROC,
     *,
     accept: Callable[[Path], bool] | None = None,
-) -> Path | None:
-    """The newest rollout the tree of ``root_pid`` holds open, or ``None`` (e.g. before the first
-    prompt, when Codex has not created the file yet).
-
-    ``accept`` can drop candidates first: a ``/review`` sub-agent thread is persisted as its own
-    rollout and may be open in the same process; callers that must follow the user's thread can
-    reject rollouts whose ``session_meta`` says ``thread_source != "user"``.
+) -> list[ProcEvidence]:
+    """For each process of ``root_pid``'s tree (root first): its argv, the rollouts under
+    ``codex_home/sessions`` it holds open (oldest first; ``accept`` drops e.g. sub-agent threads) and the
+    thread ids of the ``codex_home/thread-writer-locks/<id>.lock`` files it holds open.
+    ``ccbot.codex.identity.classify_pane`` turns this into a verdict.
     """
-    candidates = open_rollouts(root_pid, sessions_dir, proc)
-    if accept is not None:
-        candidates = [p for p in candidates if accept(p)]
-    return newest_rollout(candidates)
+    sessions = Path(os.path.realpath(codex_home / "sessions"))
+    locks = Path(os.path.realpath(codex_home / "thread-writer-locks"))
+    out: list[ProcEvidence] = []
+    for pid in process_tree(root_pid, proc):
+        rollouts: set[Path] = set()
+        held: set[str] = set()
+        for target in _fd_targets(pid, proc):
+            if not target.startswith("/"):
+                continue  # pipe:[…], socket:[…], anon_inode:…
+            path = Path(target)
+            if path.parent == locks and path.name.endswith(".lock"):
+                held.add(path.name.removesuffix(".lock").lower())
+            elif (is_rollout_name(path.name) and path.is_relative_to(sessions) and _is_file(path)
+                  and (accept is None or accept(path))):
+                rollouts.add(path)
+        out.append(ProcEvidence(pid, _argv(pid, proc), tuple(sorted(rollouts, key=rollout_sort_key)),
+                                tuple(sorted(held))))
+    return out
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return stat_mod.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False

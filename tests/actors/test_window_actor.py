@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from ccbot.actors import window as window_module
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.window import Piece, WindowActor, WindowDeps, merge_pieces
-from ccbot.messages import Outbound, UserText, WindowCommand
+from ccbot.messages import Outbound, PressKeys, TopicRequest, UserText, WindowCommand
 from ccbot.render.messages import Rendered
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, State
 from ccbot.state.store import StateStore
-from ccbot.tmux.adapter import PaneState
+from ccbot.tmux.adapter import PaneState, TmuxError
 
 CAPTURES = Path(__file__).resolve().parents[1] / "data" / "codex-0.169" / "captures"
 
@@ -159,6 +160,17 @@ async def test_multiline_goes_as_one_paste(tmp_path: Path, nursery: trio.Nursery
     assert tmux.typed[0] == ("paste", "a\nb")
 
 
+async def test_long_single_line_goes_as_one_paste(tmp_path: Path, nursery: trio.Nursery) -> None:
+    # typed key by key, Codex's paste-burst detection swallows the Enter after long text
+    long_line = "x" * (window_module.PASTE_OVER + 1)
+    tmux, _, binding, inbox, _ = await start(tmp_path, "idle.txt", nursery)
+    for n, text in enumerate(("y" * window_module.PASTE_OVER, long_line)):
+        binding.pending_inputs.append({"text": text, "message_id": 10 + n, "origin": "text"})
+        await inbox.send(UserText(text, 10 + n))
+    await until(lambda: tmux.typed.count(("keys", "Enter")) == 2)
+    assert [kind for kind, _ in tmux.typed] == ["text", "keys", "paste", "keys"]
+
+
 async def test_blocked_by_approval_prompt_types_nothing(tmp_path: Path, nursery: trio.Nursery) -> None:
     tmux, sender, binding, inbox, _ = await start(tmp_path, "approval_prompt.txt", nursery)
     binding.pending_inputs.append({"text": "hello", "message_id": 7, "origin": "text"})
@@ -236,3 +248,227 @@ def test_merged_pieces_commit_the_offset_of_their_last_member() -> None:
         ("send", 60, {"at": 60})]
     assert merged[0].rendered is not None and merged[0].rendered.html == "<i>tool 10</i>\n<i>tool 20</i>"
     assert merged[3].rendered is not None and merged[3].rendered.kind == "turn_done"
+
+
+# -- text kept behind a startup screen ------------------------------------------------------------------
+
+TRUST = (CAPTURES / "trust.txt").read_text()
+AFTER_TRUST = (CAPTURES / "after_trust.txt").read_text()
+
+
+@pytest.fixture
+def fast_clock() -> trio.testing.MockClock:
+    """Virtual time that jumps only after 10 ms of real idleness: the actor's state saves and proofs run
+    in worker threads, and a clock that jumped during those (threshold 0) would expire its timeouts."""
+    return trio.testing.MockClock(autojump_threshold=0.01)
+
+
+class Held:
+    """One window actor on a fake tmux, restartable with the same binding and journal (a new process)."""
+
+    def __init__(self, tmp_path: Path, nursery: trio.Nursery, screen: str,
+                 pending: list[dict[str, Any]] | None = None) -> None:
+        rollout = tmp_path / "rollout-2026-11-23T21-00-00-01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"
+        rollout.write_text("")
+        self.nursery = nursery
+        self.tmux = FakeTmux(screen, rollout)
+        self.binding = Binding(chat_id=-100, topic_id=7, window_id="@1", window_name="w", cwd=str(tmp_path),
+                               pane_id="%1", rollout_path=str(rollout),
+                               thread_id="01a20a5a-009b-7f71-8ca7-536926fbd324", pending_inputs=pending or [])
+        state = State()
+        state.bindings[self.binding.key] = self.binding
+        self.keeper = StateKeeper(StateStore(tmp_path / "state.json"), state)
+        out_send, out_recv = trio.open_memory_channel[Outbound](100)
+        self.sender = FakeSender(out_recv)
+        nursery.start_soon(self.sender.run)
+        self.gone: list[str] = []
+        self.hooks = window_module.WindowHooks()
+
+        async def on_gone(b: Binding, why: str) -> None:
+            self.gone.append(why)
+
+        self.deps = WindowDeps(tmux=self.tmux, outbox=out_send, keeper=self.keeper,
+                               sessions_dir=tmp_path, poll_interval=0.05, on_gone=on_gone, hooks=self.hooks)
+        self.scope = trio.CancelScope()
+        self.inbox: trio.MemorySendChannel[WindowCommand] | None = None
+
+    async def start(self) -> None:
+        """Start a window actor (again, as after a restart of the bot) on the binding and its journal."""
+        self.scope.cancel()
+        self.scope = trio.CancelScope()
+        self.inbox, inbox_recv = trio.open_memory_channel[WindowCommand](10)
+        scope = self.scope
+
+        async def run(task_status: trio.TaskStatus[None]) -> None:
+            with scope:
+                await WindowActor(self.binding, self.deps).run(inbox_recv, task_status=task_status)
+
+        await self.nursery.start(run)
+
+    async def send(self, text: str, message_id: int) -> None:
+        """What the router does: journal the text, then hand it to the window's inbox."""
+        self.binding.pending_inputs.append({"text": text, "message_id": message_id, "origin": "text"})
+        assert self.inbox is not None
+        await self.inbox.send(UserText(text, message_id))
+
+    def typed_texts(self) -> list[str]:
+        return [text for kind, text in self.tmux.typed if kind in ("text", "paste")]
+
+    def notices(self) -> list[str]:
+        return [t for t in self.sender.texts() if t.startswith("📥")]
+
+    def refusals(self) -> list[str]:
+        return [t for t in self.sender.texts() if t.startswith("⛔")]
+
+
+async def test_text_on_the_trust_screen_is_typed_after_it_in_order_once(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    w = Held(tmp_path, nursery, TRUST)
+    await w.start()
+    await w.send("first", 1)
+    await until(lambda: w.notices())
+    await w.send("second", 2)
+    await trio.sleep(2.0)
+    assert w.tmux.typed == []  # never typed while the screen is up
+    assert len(w.notices()) == 1  # once per screen, not per message
+    assert "Trust this folder?" in w.notices()[0] and "kept" in w.notices()[0]
+    assert not w.refusals()
+    assert [(e["text"], e.get("held")) for e in w.binding.pending_inputs] == [("first", True), ("second", True)]
+    saved = StateStore(tmp_path / "state.json").load()[0].bindings[w.binding.key]
+    assert [e["text"] for e in saved.pending_inputs] == ["first", "second"]  # survives a kill
+
+    w.tmux.screen = AFTER_TRUST  # the user answered the screen
+    await until(lambda: w.typed_texts() == ["first"])
+    await w.send("third", 3)  # Codex is ready, but "second" is still kept: "third" must not overtake it
+    await until(lambda: len(w.typed_texts()) == 3 and w.binding.pending_inputs == [])
+    assert w.tmux.typed == [("text", "first"), ("keys", "Enter"), ("text", "second"), ("keys", "Enter"),
+                            ("text", "third"), ("keys", "Enter")]
+    await trio.sleep(2.0)
+    assert w.typed_texts() == ["first", "second", "third"]  # exactly once each
+    assert not w.refusals() and len(w.notices()) == 1
+    assert not any("not confirmed" in t for t in w.sender.texts())
+
+
+async def test_esc_is_handled_while_text_is_kept_and_a_declined_screen_reports_it(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    w = Held(tmp_path, nursery, TRUST)
+    await w.start()
+    await w.send("kept while I decide", 1)
+    await until(lambda: w.notices())
+    assert w.inbox is not None
+    await w.inbox.send(PressKeys(("Escape",)))
+    await until(lambda: ("keys", "Escape") in w.tmux.typed, seconds=2.0)  # the inbox is not blocked
+    assert w.typed_texts() == []
+    # Esc on the trust screen declines it: Codex opens its Agent command center and takes no input.
+    w.tmux.screen = (CAPTURES / "agent_center.txt").read_text()
+    await until(lambda: w.refusals())
+    assert w.refusals() == ["⛔ Not sent: Agent command center. Nothing was typed for “kept while I decide”."]
+    assert w.binding.pending_inputs == []
+    await w.send("later", 2)  # not a startup screen: refused at once, as today
+    await until(lambda: len(w.refusals()) == 2)
+    assert w.refusals()[1] == "⛔ Not sent: Agent command center. Nothing was typed."
+    assert w.typed_texts() == [] and len(w.notices()) == 1
+
+
+async def test_an_approval_mid_turn_still_refuses_text(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    w = Held(tmp_path, nursery, (CAPTURES / "idle.txt").read_text())
+    await w.start()
+    await trio.sleep(0.5)
+    w.tmux.screen = (CAPTURES / "approval_prompt.txt").read_text()
+    await trio.sleep(0.5)
+    await w.send("hello", 1)
+    await until(lambda: w.refusals())
+    assert "Would you like to run the following command?" in w.refusals()[0]
+    assert w.binding.pending_inputs == []
+    w.tmux.screen = (CAPTURES / "after_approval.txt").read_text()
+    await trio.sleep(2.0)
+    assert w.tmux.typed == [] and w.notices() == []  # refused, not kept
+
+
+async def test_codex_exiting_on_the_screen_reports_the_kept_text(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    w = Held(tmp_path, nursery, TRUST)
+    await w.start()
+    long_text = "please look at the failing test in tests/unit and tell me why it fails " * 3
+    await w.send(long_text, 1)
+    await w.send("second", 2)
+    await until(lambda: w.notices())
+    w.tmux.screen = (CAPTURES / "exited_from_agent_center.txt").read_text()
+    await until(lambda: w.gone == ["exited"])
+    (refusal,) = w.refusals()
+    assert refusal.startswith("⛔ Not sent: Codex exited. Nothing was typed for “please look at the failing")
+    assert "…”, “second”." in refusal and len(refusal) < 200  # quoted briefly
+    assert w.typed_texts() == [] and w.binding.pending_inputs == []
+
+
+async def test_the_window_going_away_reports_the_kept_text(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    w = Held(tmp_path, nursery, TRUST)
+    await w.start()
+    await w.send("kept", 1)
+    await until(lambda: w.notices())
+
+    async def no_window(pane_id: str, **_: Any) -> str:
+        raise TmuxError("can't find pane: %1")
+
+    w.tmux.capture = no_window  # type: ignore[method-assign]
+    await until(lambda: w.gone == ["window"] and w.refusals())
+    assert w.refusals() == ["⛔ Not sent: the window went away. Nothing was typed for “kept”."]
+
+
+async def test_a_restart_keeps_the_kept_text_and_types_it_once(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    w = Held(tmp_path, nursery, TRUST)
+    await w.start()
+    await w.send("across a restart", 1)
+    await until(lambda: w.notices())
+    stored = StateStore(tmp_path / "state.json").load()[0].bindings[w.binding.key].pending_inputs
+    assert stored == [{"text": "across a restart", "message_id": 1, "origin": "text", "held": True,
+                       "told": "Trust this folder?"}]
+
+    w.binding.pending_inputs = stored  # the new process reads its journal from the state file
+    await w.start()  # the old actor is cancelled (shutdown): nothing reported, the journal keeps the text
+    assert w.inbox is not None
+    await w.inbox.send(UserText("across a restart", 1))  # an inbox copy of a journaled text is no second one
+    await trio.sleep(2.0)
+    assert w.tmux.typed == [] and not w.refusals()
+    assert len(w.notices()) == 1  # the screen was announced before the restart
+    w.tmux.screen = AFTER_TRUST
+    await until(lambda: w.binding.pending_inputs == [] and w.typed_texts())
+    await trio.sleep(2.0)
+    assert w.typed_texts() == ["across a restart"]
+
+
+async def test_a_features_text_is_kept_and_journaled_too(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    w = Held(tmp_path, nursery, TRUST)
+
+    async def voice(actor: WindowActor, args: str) -> None:
+        await actor.deliver_text(UserText(args, 4, origin="voice"))
+
+    w.hooks.requests["voice"] = voice
+    await w.start()
+    assert w.inbox is not None
+    await w.inbox.send(TopicRequest("voice", "transcribed words"))
+    await until(lambda: w.notices())
+    assert w.binding.pending_inputs == [{"text": "transcribed words", "message_id": 4, "origin": "voice",
+                                         "held": True, "told": "Trust this folder?"}]
+    w.tmux.screen = AFTER_TRUST
+    await until(lambda: w.binding.pending_inputs == [] and w.typed_texts() == ["transcribed words"])
+
+
+async def test_a_second_startup_screen_keeps_the_text_and_is_told_once(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    w = Held(tmp_path, nursery, TRUST)
+    await w.start()
+    await w.send("after both screens", 1)
+    await until(lambda: w.notices())
+    w.tmux.screen = (CAPTURES / "hooks_review.txt").read_text()  # trusted; now the hooks want a review
+    await until(lambda: len(w.notices()) == 2)
+    assert "Hooks need review" in w.notices()[1]
+    w.tmux.screen = (CAPTURES / "hooks_list.txt").read_text()  # "Review hooks": still not taking input
+    await trio.sleep(2.0)
+    assert w.tmux.typed == [] and not w.refusals() and len(w.notices()) == 2
+    w.tmux.screen = (CAPTURES / "after_hooks_review.txt").read_text()
+    await until(lambda: w.typed_texts() == ["after both screens"] and w.binding.pending_inputs == [])

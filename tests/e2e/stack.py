@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 import trio
 
 from tests.e2e.harness import TOKEN, BotProcess, bot_env, kill_tmux_server, start_bot
-from tools.codex_harness import write_codex_home
+from tools.codex_harness import stop_codex_daemon, write_codex_home
 from tools.fakegram import FakeTelegram, serve_fakegram
 from tools.fakegram.model import StoredMessage
 from tools.mock_openai.server import serve_mock_openai
@@ -35,21 +35,23 @@ class Stack:
     env: dict[str, str]
     mock_port: int = 0  # the mock OpenAI server (its API root is http://127.0.0.1:<port>/v1)
 
-    def new_topic(self, name: str) -> int:
-        return self.fake.user_creates_topic(self.group, OWNER, name)
+    # ``chat`` (default: the stack's forum group) lets a test drive a second chat the same way.
+    def new_topic(self, name: str, chat: int | None = None) -> int:
+        return self.fake.user_creates_topic(chat or self.group, OWNER, name)
 
-    def send(self, topic: int, text: str) -> None:
-        self.fake.user_sends_text(self.group, OWNER, text, thread_id=topic)
+    def send(self, topic: int, text: str, chat: int | None = None) -> None:
+        self.fake.user_sends_text(chat or self.group, OWNER, text, thread_id=topic)
 
-    def messages(self, topic: int) -> list[StoredMessage]:
-        return self.fake.bot_messages(self.group, topic)
+    def messages(self, topic: int, chat: int | None = None) -> list[StoredMessage]:
+        return self.fake.bot_messages(chat or self.group, topic)
 
-    def texts(self, topic: int) -> list[str]:
-        return [m.text or m.caption or "" for m in self.messages(topic)]
+    def texts(self, topic: int, chat: int | None = None) -> list[str]:
+        return [m.text or m.caption or "" for m in self.messages(topic, chat)]
 
-    async def wait_text(self, topic: int, needle: str, timeout: float = 40.0) -> StoredMessage:
+    async def wait_text(self, topic: int, needle: str, timeout: float = 40.0,
+                        chat: int | None = None) -> StoredMessage:
         def found() -> StoredMessage | None:
-            for message in self.messages(topic):
+            for message in self.messages(topic, chat):
                 if needle in (message.text or message.caption or ""):
                     return message
             return None
@@ -57,14 +59,14 @@ class Stack:
         try:
             return await self.fake.wait_for(found, timeout=timeout)
         except trio.TooSlowError:
-            raise AssertionError(f"{needle!r} not in topic {topic}: {self.texts(topic)}\n"
+            raise AssertionError(f"{needle!r} not in topic {topic}: {self.texts(topic, chat)}\n"
                                  + "\n".join(self.bot.log_lines()[-30:])) from None
 
-    async def press(self, topic: int, label: str, timeout: float = 20.0) -> None:
+    async def press(self, topic: int, label: str, timeout: float = 20.0, chat: int | None = None) -> None:
         """Press the newest button whose label contains ``label`` in ``topic``."""
 
         def button() -> tuple[int, str] | None:
-            for message in reversed(self.messages(topic)):
+            for message in reversed(self.messages(topic, chat)):
                 rows: Any = (message.reply_markup or {}).get("inline_keyboard", [])
                 for row in rows:
                     for b in row:
@@ -76,22 +78,22 @@ class Stack:
             message_id, data = await self.fake.wait_for(button, timeout=timeout)
         except trio.TooSlowError:
             raise AssertionError(f"no button {label!r} in topic {topic}: "
-                                 f"{self.texts(topic)}") from None
-        self.fake.user_presses(self.group, OWNER, message_id, data)
+                                 f"{self.texts(topic, chat)}") from None
+        self.fake.user_presses(chat or self.group, OWNER, message_id, data)
 
-    async def start_fresh(self, topic: int, first_text: str, folder: str = "work") -> None:
+    async def start_fresh(self, topic: int, first_text: str, folder: str = "work", chat: int | None = None) -> None:
         """Send the first message, pick ``folder`` in the browser and start a fresh thread."""
-        self.send(topic, first_text)
-        await self.press(topic, f"📁 {folder}")
+        self.send(topic, first_text, chat)
+        await self.press(topic, f"📁 {folder}", chat=chat)
         await self.fake.wait_for(lambda: any(folder in (m.text or "") and "Choose" in (m.text or "")
-                                             for m in self.messages(topic)), timeout=20)
-        await self.press(topic, "Select this folder")
+                                             for m in self.messages(topic, chat)), timeout=20)
+        await self.press(topic, "Select this folder", chat=chat)
         picker = await self.fake.wait_for(
             lambda: any("New thread" in json.dumps(m.reply_markup or {}, ensure_ascii=False)
-                        or "Bound to tmux" in (m.text or "") for m in self.messages(topic)), timeout=20)
-        if picker and not any("Bound to tmux" in (m.text or "") for m in self.messages(topic)):
-            await self.press(topic, "New thread")
-        await self.wait_text(topic, "Bound to tmux")
+                        or "Bound to tmux" in (m.text or "") for m in self.messages(topic, chat)), timeout=20)
+        if picker and not any("Bound to tmux" in (m.text or "") for m in self.messages(topic, chat)):
+            await self.press(topic, "New thread", chat=chat)
+        await self.wait_text(topic, "Bound to tmux", chat=chat)
 
     def rollouts(self) -> list[Path]:
         return sorted((self.codex_home / "sessions").rglob("rollout-*.jsonl"))
@@ -135,21 +137,28 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(tmp_path: Path, codex_bin: str, *, approval_policy: str = "on-request",
+async def running_stack(tmp_path: Path, codex_bin: str, *, config: str, approval_policy: str = "on-request",
                         sandbox_mode: str = "workspace-write",
-                        extra_env: dict[str, str] | None = None) -> AsyncIterator[Stack]:
-    """``extra_env`` is added to the bot's environment; values may use ``{mock_port}``."""
+                        extra_env: dict[str, str] | None = None,
+                        folders: Sequence[str] = (), group_id: int | None = None) -> AsyncIterator[Stack]:
+    """``config`` is the Codex config profile (``tools.codex_harness.render_config``: "harness" or
+    "defaults", Codex's own defaults with its background daemon on); ``extra_env`` is added to the bot's
+    environment, values may use ``{mock_port}``. ``folders`` are more folder names made (and trusted)
+    beside ``work`` and ``other``; ``group_id`` picks the forum group's chat id. On the way out the bot,
+    the tmux server, any Codex daemon started for this ``CODEX_HOME`` and the servers are stopped, whatever
+    happened."""
     workdir = tmp_path / "work"
-    workdir.mkdir()
-    (tmp_path / "other").mkdir()
+    trusted = [workdir, tmp_path / "other", *(tmp_path / name for name in folders)]
+    for folder in trusted:
+        folder.mkdir()
     codex_home = tmp_path / "codex-home"
     fake = FakeTelegram(TOKEN, long_poll_max=2.0)
     fake.add_user(OWNER, "Owner")
-    group = fake.create_forum_group("Dev")
+    group = fake.create_forum_group("Dev", chat_id=group_id)
     async with trio.open_nursery() as nursery:
         mock_port = await nursery.start(lambda task_status: serve_mock_openai(task_status=task_status))
-        write_codex_home(codex_home, port=mock_port, workdirs=[workdir, tmp_path / "other"],
-                         approval_policy=approval_policy, sandbox_mode=sandbox_mode)
+        write_codex_home(codex_home, port=mock_port, workdirs=trusted,
+                         approval_policy=approval_policy, sandbox_mode=sandbox_mode, profile=config)
         port = await nursery.start(serve_fakegram, fake)
         env = bot_env(tmp_path, port, allowed=str(OWNER), extra={
             "CCBOT_CODEX_COMMAND": codex_bin,
@@ -169,4 +178,5 @@ async def running_stack(tmp_path: Path, codex_bin: str, *, approval_policy: str 
             with trio.move_on_after(10):
                 await stack.bot.proc.wait()
             kill_tmux_server(env)
+            stop_codex_daemon(codex_home)
             nursery.cancel_scope.cancel()

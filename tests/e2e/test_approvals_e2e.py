@@ -87,8 +87,9 @@ def rules_text(s: Stack) -> str:
     return path.read_text() if path.exists() else ""
 
 
-async def test_yes_runs_it_old_button_is_gone_terminal_answer_noted(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin, approval_policy="on-request") as s:
+async def test_yes_runs_it_old_button_is_gone_terminal_answer_noted(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config, approval_policy="on-request") as s:
         t = s.new_topic("t")
         yes = s.workdir / "yes.txt"
         message = await wait_prompt(s, t, yes, first=True)
@@ -115,8 +116,8 @@ async def test_yes_runs_it_old_button_is_gone_terminal_answer_noted(tmp_path: Pa
         await wait_edited(s, second.message_id, "Answered at the terminal")
 
 
-async def test_no_aborts_the_turn(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin, approval_policy="on-request") as s:
+async def test_no_aborts_the_turn(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config, approval_policy="on-request") as s:
         t = s.new_topic("t")
         no = s.workdir / "no.txt"
         message = await wait_prompt(s, t, no, first=True)
@@ -128,8 +129,8 @@ async def test_no_aborts_the_turn(tmp_path: Path, codex_bin: str) -> None:
         assert not no.exists()
 
 
-async def test_always_writes_the_prefix_rule(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin, approval_policy="on-request") as s:
+async def test_always_writes_the_prefix_rule(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config, approval_policy="on-request") as s:
         t = s.new_topic("t")
         always = s.workdir / "always.txt"
         message = await wait_prompt(s, t, always, first=True)
@@ -141,8 +142,9 @@ async def test_always_writes_the_prefix_rule(tmp_path: Path, codex_bin: str) -> 
         await wait_edited(s, message.message_id, "Chosen here: Always for this prefix")
 
 
-async def test_forged_callback_from_another_topic_presses_nothing(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin, approval_policy="on-request") as s:
+async def test_forged_callback_from_another_topic_presses_nothing(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config, approval_policy="on-request") as s:
         a, b = s.new_topic("a"), s.new_topic("b")
         await s.start_fresh(a, "alpha")
         target = s.workdir / "forged.txt"

@@ -20,9 +20,9 @@ from tests.e2e.stack import running_stack
 KILLS = 20 if os.environ.get("CCBOT_LONG_TESTS") else 3
 
 
-async def test_random_kills_lose_nothing(tmp_path: Path, codex_bin: str) -> None:
+async def test_random_kills_lose_nothing(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
     rng = random.Random(int(os.environ.get("CCBOT_FAULT_SEED", "1234")))
-    async with running_stack(tmp_path, codex_bin) as s:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "warm up")
         await s.wait_text(t, "you said: warm up", timeout=60)

@@ -28,8 +28,9 @@ def history_message(s: Stack, topic: int, after: int) -> Any:
     return None
 
 
-async def test_history_shows_both_turns_and_status_posts_the_panel(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_history_shows_both_turns_and_status_posts_the_panel(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "first question")
         await wait_done(s, t, 1)
@@ -57,8 +58,8 @@ async def test_history_shows_both_turns_and_status_posts_the_panel(tmp_path: Pat
         assert "/status" not in s.user_messages_in_rollouts()  # a command, not a prompt
 
 
-async def test_history_pages_through_long_answers(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_history_pages_through_long_answers(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "long 3000 number one")
         await wait_done(s, t, 1)

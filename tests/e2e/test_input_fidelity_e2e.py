@@ -14,8 +14,8 @@ CASES = [
 ]
 
 
-async def test_unusual_text_reaches_codex_exactly(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_unusual_text_reaches_codex_exactly(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "warm up")
         await s.wait_text(t, "you said: warm up", timeout=60)

@@ -36,8 +36,9 @@ def bot_log(s: Stack) -> str:
     return "\n".join(s.bot.log_lines())
 
 
-async def test_voice_note_is_transcribed_echoed_and_sent_in_order(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin, extra_env=WITH_KEY) as s:
+async def test_voice_note_is_transcribed_echoed_and_sent_in_order(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config, extra_env=WITH_KEY) as s:
         t = s.new_topic("voice")
         await s.start_fresh(t, "hello mock")
         await s.wait_text(t, "MOCK_REPLY: you said: hello mock", timeout=60)
@@ -60,8 +61,9 @@ async def test_voice_note_is_transcribed_echoed_and_sent_in_order(tmp_path: Path
         assert KEY not in bot_log(s)
 
 
-async def test_without_key_voice_is_refused_and_files_reach_codex(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_without_key_voice_is_refused_and_files_reach_codex(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("files")
         await s.start_fresh(t, "hello mock")
         await s.wait_text(t, "MOCK_REPLY: you said: hello mock", timeout=60)

@@ -17,8 +17,8 @@ def words(text: str) -> list[str]:
     return re.findall(r"[A-Za-z0-9_]+", text)
 
 
-async def test_reply_reasoning_and_tool_turns(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_reply_reasoning_and_tool_turns(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t, other = s.new_topic("t"), s.new_topic("other")
         await s.start_fresh(t, "hello mock")
         await s.wait_text(t, "MOCK_REPLY: you said: hello mock", timeout=60)
@@ -40,8 +40,8 @@ async def test_reply_reasoning_and_tool_turns(tmp_path: Path, codex_bin: str) ->
         assert s.texts(other) == []
 
 
-async def test_long_answer_arrives_complete_and_in_order(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_long_answer_arrives_complete_and_in_order(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "long 10000")
         await s.wait_text(t, "✓ Done", timeout=90)
@@ -56,8 +56,8 @@ async def test_long_answer_arrives_complete_and_in_order(tmp_path: Path, codex_b
         assert words("\n".join(parts)) == words(visible)
 
 
-async def test_kill_9_during_busy_turn_loses_nothing(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_kill_9_during_busy_turn_loses_nothing(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "think before you answer")
         await s.wait_text(t, "you said: think before you answer", timeout=60)
@@ -78,8 +78,8 @@ async def test_kill_9_during_busy_turn_loses_nothing(tmp_path: Path, codex_bin: 
         assert duplicates <= 1, Counter(texts)
 
 
-async def test_429_storm_delays_but_drops_no_final_answer(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_429_storm_delays_but_drops_no_final_answer(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "first")
         await s.wait_text(t, "you said: first", timeout=60)

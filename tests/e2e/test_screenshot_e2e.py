@@ -59,8 +59,8 @@ async def poll(predicate: Callable[[], bool], timeout: float) -> None:  # noqa: 
             await trio.sleep(0.2)
 
 
-async def test_screenshot_shows_the_pane_and_key_button_acts(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_screenshot_shows_the_pane_and_key_button_acts(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("shots")
         await s.start_fresh(t, "hello mock")
         await s.wait_text(t, "MOCK_REPLY: you said: hello mock", timeout=60)

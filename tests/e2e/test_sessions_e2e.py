@@ -9,8 +9,9 @@ import trio
 from tests.e2e.stack import running_stack
 
 
-async def test_new_topic_fresh_thread_reply_in_that_topic_only(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_new_topic_fresh_thread_reply_in_that_topic_only(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t1 = s.new_topic("one")
         t2 = s.new_topic("two")
         await s.start_fresh(t1, "hello mock")
@@ -31,8 +32,9 @@ def window_names(s: object) -> list[str]:
     return [n for n in out.split("\n") if n]
 
 
-async def test_two_topics_same_folder_never_cross_and_multiline(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_two_topics_same_folder_never_cross_and_multiline(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         a, b = s.new_topic("a"), s.new_topic("b")
         await s.start_fresh(a, "alpha first")
         await s.start_fresh(b, "bravo first")
@@ -51,8 +53,8 @@ async def test_two_topics_same_folder_never_cross_and_multiline(tmp_path: Path, 
         assert len(s.rollouts()) == 2
 
 
-async def test_resume_picker_lists_earlier_thread(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_resume_picker_lists_earlier_thread(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         first = s.new_topic("first")
         await s.start_fresh(first, "remember the word pineapple")
         await s.wait_text(first, "you said: remember the word pineapple", timeout=60)
@@ -72,11 +74,12 @@ async def test_resume_picker_lists_earlier_thread(tmp_path: Path, codex_bin: str
         assert s.rollouts() == thread_files  # resume appended to the same rollout
         assert not any("pineapple" in t for t in s.texts(second))  # old output is not replayed
         ps = s.tmux("list-panes", "-a", "-F", "#{pane_start_command}")
-        assert f"resume {thread_id}" in ps
+        assert f"resume --no-daemon {thread_id}" in ps
 
 
-async def test_approval_prompt_blocks_text_and_close_kills_window(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_approval_prompt_blocks_text_and_close_kills_window(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "hello there")
         await s.wait_text(t, "you said: hello there", timeout=60)
@@ -100,8 +103,9 @@ async def test_approval_prompt_blocks_text_and_close_kills_window(tmp_path: Path
         assert '"bindings": {}' in state
 
 
-async def test_restart_keeps_binding_and_delivers_nothing_twice(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_restart_keeps_binding_and_delivers_nothing_twice(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "before restart")
         await s.wait_text(t, "you said: before restart", timeout=60)
@@ -117,8 +121,8 @@ async def test_restart_keeps_binding_and_delivers_nothing_twice(tmp_path: Path, 
         assert sum("you said: after restart" in x for x in texts) == 1
 
 
-async def test_commands_clear_esc_unbind_and_env_hygiene(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_commands_clear_esc_unbind_and_env_hygiene(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "first thread")
         await s.wait_text(t, "you said: first thread", timeout=60)
@@ -154,8 +158,8 @@ async def test_commands_clear_esc_unbind_and_env_hygiene(tmp_path: Path, codex_b
 
 
 async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_bound(
-        tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "hello")
         await s.wait_text(t, "you said: hello", timeout=60)
@@ -163,7 +167,8 @@ async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_
         gone = await s.wait_text(t, "window was closed", timeout=30)
         assert "codex resume" in (gone.text or "")
 
-        # a window started by hand in the session is offered in the picker and can be bound
+        # a window started by hand with plain `codex` is offered in the picker; under Codex's defaults it runs
+        # through the shared daemon, where its conversation cannot be proven: refused with the way out
         s.tmux("new-window", "-d", "-t", "ccbot:", "-n", "byhand", "-c", str(s.tmp_path / "other"),
                "-e", f"CODEX_HOME={s.codex_home}", codex_bin)
         await trio.sleep(2.0)
@@ -172,12 +177,25 @@ async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_
         await s.press(u, "📁 other")
         await s.press(u, "Select this folder")
         await s.press(u, "byhand")
+        if codex_config == "defaults":
+            refusal = await s.wait_text(u, "Not bound", timeout=30)
+            assert "background app-server" in (refusal.text or "") and "--no-daemon" in (refusal.text or "")
+            assert s.tmux("show-options", "-wqv", "-t", "ccbot:byhand", "@ccbot-owner").strip() == ""
+            # started in-process instead, the same kind of window binds; the kept message survived
+            s.tmux("new-window", "-d", "-t", "ccbot:", "-n", "byhand2", "-c", str(s.tmp_path / "other"),
+                   "-e", f"CODEX_HOME={s.codex_home}", codex_bin, "--no-daemon")
+            await trio.sleep(2.0)
+            await s.press(u, "📁 other")
+            await s.press(u, "Select this folder")
+            await s.press(u, "byhand2")
         await s.wait_text(u, "Bound to tmux window byhand", timeout=20)
         await s.wait_text(u, "you said: bound by hand", timeout=60)
+        assert s.user_messages_in_rollouts().count("bound by hand") == 1
+        assert not any("bound by hand" in x for x in s.texts(t))
 
 
-async def test_codex_exit_and_hang_are_reported(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin, extra_env={"CCBOT_HANG_SECONDS": "5"}) as s:
+async def test_codex_exit_and_hang_are_reported(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config, extra_env={"CCBOT_HANG_SECONDS": "5"}) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "hello")
         await s.wait_text(t, "you said: hello", timeout=60)
@@ -194,8 +212,9 @@ async def test_codex_exit_and_hang_are_reported(tmp_path: Path, codex_bin: str) 
         await s.fake.wait_for(lambda: len(window_names(s)) == 1, timeout=20)
 
 
-async def test_message_kept_while_choosing_folder_survives_restart(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_message_kept_while_choosing_folder_survives_restart(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         s.send(t, "first kept message")
         await s.press(t, "📁 work", timeout=20)  # the browser is open
@@ -210,8 +229,9 @@ async def test_message_kept_while_choosing_folder_survives_restart(tmp_path: Pat
         assert s.user_messages_in_rollouts()[:2] == ["first kept message", "second kept message"]
 
 
-async def test_tmux_server_killed_is_reported_and_topic_can_start_again(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin, extra_env={"CCBOT_HANG_SECONDS": "600"}) as s:
+async def test_tmux_server_killed_is_reported_and_topic_can_start_again(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config, extra_env={"CCBOT_HANG_SECONDS": "600"}) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "before the crash")
         await s.wait_text(t, "you said: before the crash", timeout=60)

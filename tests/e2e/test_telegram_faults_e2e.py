@@ -9,8 +9,8 @@ from pathlib import Path
 from tests.e2e.stack import running_stack
 
 
-async def test_500_slow_dropped_and_unparsable(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_500_slow_dropped_and_unparsable(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "warm up")
         await s.wait_text(t, "you said: warm up", timeout=60)
@@ -47,8 +47,8 @@ async def test_500_slow_dropped_and_unparsable(tmp_path: Path, codex_bin: str) -
         assert s.bot.proc.returncode is None
 
 
-async def test_deleted_topic_unbinds_and_kills_window(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin) as s:
+async def test_deleted_topic_unbinds_and_kills_window(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
         t = s.new_topic("t")
         await s.start_fresh(t, "hello")
         await s.wait_text(t, "you said: hello", timeout=60)

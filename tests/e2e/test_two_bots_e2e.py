@@ -72,8 +72,8 @@ async def start_second_bot(s: Stack) -> tuple[BotProcess, dict[str, str], int]:
     return await start_bot(s.tmp_path, env, name="bot-b"), env, b_id
 
 
-async def test_two_bots_share_a_forum_without_crosstalk(tmp_path: Path, codex_bin: str) -> None:
-    async with running_stack(tmp_path, codex_bin, extra_env={"CCBOT_CLAIM": "addressed"}) as s:
+async def test_two_bots_share_a_forum_without_crosstalk(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config, extra_env={"CCBOT_CLAIM": "addressed"}) as s:
         fake, a_name = s.fake, s.fake.bot.username
         bot_b, env_b, b_id = await start_second_bot(s)
         try:

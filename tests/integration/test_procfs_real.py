@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ccbot.codex.procfs import current_rollout, open_rollouts, process_tree
+from ccbot.codex.procfs import newest_rollout, open_rollouts, process_tree
 from ccbot.tmux.adapter import Tmux, WindowInfo
 from tests.integration.test_tmux_adapter import TmuxFactory, tmux_factory, wait_until
 
@@ -49,7 +49,7 @@ async def _holder_window(t: Tmux, tmp_path: Path, name: str, *paths: Path) -> tu
     ready = tmp_path / f"{name}.pid"
     # "; exit" keeps sh from exec'ing python, so python is a grandchild of the pane's process.
     inner = shlex.join([sys.executable, str(script), str(ready), *map(str, paths)]) + "; exit $?"
-    window = await t.new_window(name, tmp_path, ["sh", "-c", inner], {})
+    window = await t.new_window(name, tmp_path, ["sh", "-c", inner], {}, owner=f"procfs:{name}")
 
     async def started() -> bool:
         return ready.exists()
@@ -77,9 +77,9 @@ async def test_open_rollouts_of_real_windows(tmux_factory: TmuxFactory, tmp_path
     assert b_holder not in tree
 
     assert open_rollouts(a.pane_pid, sessions) == [old, new]
-    assert current_rollout(a.pane_pid, sessions) == new
+    assert newest_rollout(open_rollouts(a.pane_pid, sessions)) == new
     assert open_rollouts(b.pane_pid, sessions) == [neighbour]
-    assert current_rollout(b.pane_pid, sessions) == neighbour
+    assert newest_rollout(open_rollouts(b.pane_pid, sessions)) == neighbour
     # The sessions dir given through a symlink resolves to the same files.
     link = tmp_path / "home_link"
     link.symlink_to(sessions.parent)
@@ -88,7 +88,7 @@ async def test_open_rollouts_of_real_windows(tmux_factory: TmuxFactory, tmp_path
     await t.kill_window(a.window_id)
 
     async def released() -> bool:
-        return current_rollout(a.pane_pid, sessions) is None
+        return newest_rollout(open_rollouts(a.pane_pid, sessions)) is None
 
     await wait_until(released)
     assert open_rollouts(b.pane_pid, sessions) == [neighbour]
@@ -101,5 +101,5 @@ async def test_no_rollout_before_one_is_opened(tmux_factory: TmuxFactory, tmp_pa
     sessions.mkdir()
     w, _ = await _holder_window(t, tmp_path, "idle")
     assert open_rollouts(w.pane_pid, sessions) == []
-    assert current_rollout(w.pane_pid, sessions) is None
+    assert newest_rollout(open_rollouts(w.pane_pid, sessions)) is None
     assert len(process_tree(w.pane_pid)) == 3  # the tree itself is there

@@ -191,6 +191,16 @@ def test_daemon_mode(command: tuple[str, ...], config: dict[str, object] | None,
     assert levels(checks)["codex daemon"] is expected
 
 
+def test_daemon_warning_tells_the_bind_dialogue_story() -> None:
+    # doctor and the refused bind say the same thing: why a daemon window cannot be bound, and the fix
+    from ccbot.codex.identity import DAEMON_CLIENT_FIX, DAEMON_CLIENT_TEXT
+
+    check = next(c for c in codex_checks(CodexFacts(("codex",), "/bin/codex", "codex-cli 0.169.0"))
+                 if c.name == "codex daemon")
+    assert DAEMON_CLIENT_TEXT in check.text and DAEMON_CLIENT_FIX in check.fix
+    assert "--no-daemon" in check.text  # windows ccbot starts are not affected
+
+
 def test_unreadable_codex_config_is_a_warning() -> None:
     checks = codex_checks(CodexFacts(("codex",), "/bin/codex", "codex-cli 0.169.0", config_error="bad toml"))
     assert levels(checks)["codex config"] is Level.WARN and "codex daemon" not in levels(checks)

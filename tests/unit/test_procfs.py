@@ -12,9 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ccbot.codex.procfs import (
-    current_rollout,
+    ProcEvidence,
     newest_rollout,
     open_rollouts,
+    pane_evidence,
     parse_stat,
     process_tree,
     rollout_sort_key,
@@ -162,10 +163,12 @@ class FakeProc:
         (root / "self").mkdir()  # non-numeric entries are ignored
         (root / "meminfo").write_text("MemTotal: 1 kB\n")
 
-    def add(self, pid: int, ppid: int, comm: str = "proc", fds: tuple[str, ...] = ()) -> Path:
+    def add(self, pid: int, ppid: int, comm: str = "proc", fds: tuple[str, ...] = (),
+            argv: tuple[str, ...] = ()) -> Path:
         d = self.root / str(pid)
         (d / "fd").mkdir(parents=True)
         (d / "stat").write_text(_stat_line(pid, comm, ppid))
+        (d / "cmdline").write_bytes(b"".join(a.encode() + b"\0" for a in argv))
         for n, target in enumerate(fds):
             os.symlink(target, d / "fd" / str(n))
         return d
@@ -207,13 +210,15 @@ def test_open_rollouts_walks_the_tree_and_ignores_the_neighbour(tmp_path: Path, 
 
     assert process_tree(100, proc.root) == [100, 101, 102]
     assert open_rollouts(100, sessions, proc.root) == [Path(old), Path(new)]
-    assert current_rollout(100, sessions, proc.root) == Path(new)
+    assert newest_rollout(open_rollouts(100, sessions, proc.root)) == Path(new)
     assert open_rollouts(200, sessions, proc.root) == [Path(neighbour)]
-    assert current_rollout(101, sessions, proc.root) == Path(new)  # starting below the pane's pid works too
+    # starting below the pane's pid works too
+    assert newest_rollout(open_rollouts(101, sessions, proc.root)) == Path(new)
     assert open_rollouts(999, sessions, proc.root) == []
-    assert current_rollout(999, sessions, proc.root) is None
+    assert newest_rollout(open_rollouts(999, sessions, proc.root)) is None
     # accept= drops candidates (e.g. a /review sub-agent thread) before picking the newest.
-    assert current_rollout(100, sessions, proc.root, accept=lambda p: NEW_ID not in p.name) == Path(old)
+    evidence = pane_evidence(100, sessions.parent, proc.root, accept=lambda p: NEW_ID not in p.name)
+    assert evidence[2].rollouts == (Path(old),)
 
 
 def test_open_rollouts_through_a_symlinked_sessions_dir(tmp_path: Path, sessions: Path) -> None:
@@ -274,5 +279,26 @@ def test_real_proc_sees_this_process(tmp_path: Path, sessions: Path) -> None:
     target = _rollout(sessions, NEW_ID)
     with open(target, "a", encoding="utf-8"):
         assert os.getpid() in process_tree(os.getppid())
-        assert current_rollout(os.getpid(), sessions) == Path(target)
-    assert current_rollout(os.getpid(), sessions) is None
+        assert newest_rollout(open_rollouts(os.getpid(), sessions)) == Path(target)
+    assert newest_rollout(open_rollouts(os.getpid(), sessions)) is None
+
+
+def test_pane_evidence_reads_argv_rollouts_and_thread_locks(tmp_path: Path, sessions: Path) -> None:
+    old, new, other = (_rollout(sessions, i) for i in (OLD_ID, NEW_ID, NEIGHBOUR_ID))
+    locks = sessions.parent / "thread-writer-locks"
+    locks.mkdir()
+    lock = locks / f"{NEW_ID.upper()}.lock"
+    lock.write_text("")
+    stray_lock = sessions.parent / f"{OLD_ID}.lock"  # not in thread-writer-locks: ignored
+    stray_lock.write_text("")
+    proc = FakeProc(tmp_path / "proc")
+    proc.add(100, 1, "sh", argv=("/bin/sh", "-c", "x"))
+    proc.add(101, 100, "codex", fds=(old, new, str(lock), str(stray_lock)), argv=("/opt/codex", "--no-daemon"))
+    proc.add(102, 101, "codex", fds=(other,), argv=("/opt/codex", "app-server", "--listen", "unix://"))
+    evidence = pane_evidence(100, sessions.parent, proc.root, accept=lambda p: OLD_ID not in p.name)
+    assert evidence == [
+        ProcEvidence(100, ("/bin/sh", "-c", "x")),
+        ProcEvidence(101, ("/opt/codex", "--no-daemon"), (Path(new),), (NEW_ID.lower(),)),
+        ProcEvidence(102, ("/opt/codex", "app-server", "--listen", "unix://"), (Path(other),)),
+    ]
+    assert pane_evidence(999, sessions.parent, proc.root) == []

@@ -208,6 +208,12 @@ class Lab:
         if not self.tmux_started:
             await self.tmux("new-session", "-d", "-s", SESSION, "-n", "ccbot-placeholder", "-x", "200", "-y", "50")
             self.tmux_started = True
+        # ccbot proves a pane's thread only from a Codex process (argv[0] named codex*): run the synthetic
+        # Codex through a link of that name to this Python (PYTHONPATH makes its imports work).
+        program = self.root / "bin" / "codex-bench"
+        if not program.exists():
+            program.parent.mkdir(parents=True, exist_ok=True)
+            program.symlink_to(os.path.realpath(sys.executable))
         first = len(self.windows)
         for index in range(first, first + count):
             cwd = self.root / "work" / f"w{index:02d}"
@@ -229,7 +235,7 @@ class Lab:
                 "-P",
                 "-F",
                 "#{window_id} #{pane_id}",
-                sys.executable,
+                str(program),
                 "-m",
                 "tools.bench.fake_codex",
                 "--codex-home",
