@@ -1,7 +1,8 @@
 """Fixtures for the fakegram tests: a fake with tiny poll caps, served on 127.0.0.1.
 
 These tests use real sockets, so they must not use ``autojump_clock`` (except the few that use the
-in-process mock transport).
+in-process mock transport). The fake enforces Telegram's sending budget, as by default; a test that
+sends faster than Telegram allows says so with ``fake.telegram_budget = False``.
 """
 
 from __future__ import annotations

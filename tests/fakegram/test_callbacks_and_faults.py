@@ -1,4 +1,4 @@
-"""Callback queries, fault injection, the flood-control model, wait_for."""
+"""Callback queries, fault injection, wait_for (the sending budget is in test_budget*.py)."""
 
 from __future__ import annotations
 
@@ -82,6 +82,18 @@ async def test_injected_429_500_409(client: httpx.AsyncClient, fake: FakeTelegra
     assert [c.http_status for c in fake.calls_to("sendMessage")] == [429, 429, 200]
 
 
+async def test_a_fault_for_one_chat_leaves_other_chats_alone(
+    client: httpx.AsyncClient, fake: FakeTelegram, chat: int
+) -> None:
+    other = fake.create_forum_group("Other")
+    fake.inject("sendMessage", "429", count=1, retry_after=3, chat_id=other)
+    await ok(client, "sendMessage", chat_id=chat, text="not this chat")
+    status, _ = await api(client, "sendMessage", chat_id=other, text="this one")
+    assert status == 429
+    await ok(client, "sendMessage", chat_id=other, text="then through")
+    assert [t.chat_id for t in fake.throttles] == [other]
+
+
 async def test_slow_and_dropped_responses(client: httpx.AsyncClient, fake: FakeTelegram, chat: int) -> None:
     fake.inject("sendMessage", "slow", delay=0.3)
     start = trio.current_time()
@@ -102,32 +114,6 @@ async def test_slow_and_dropped_responses(client: httpx.AsyncClient, fake: FakeT
 def test_inject_rejects_unknown_kind(fake: FakeTelegram) -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         fake.inject("sendMessage", "418")  # type: ignore[arg-type]
-
-
-async def test_rate_limit_model(client: httpx.AsyncClient, fake: FakeTelegram, chat: int) -> None:
-    from tools.fakegram import RateLimiter
-
-    fake.rate_limiter = RateLimiter(per_chat_rate=1.0, per_chat_burst=3.0)
-    for i in range(3):
-        await ok(client, "sendMessage", chat_id=chat, text=str(i))
-    status, body = await api(client, "sendMessage", chat_id=chat, text="burst over")
-    assert status == 429 and body["parameters"]["retry_after"] >= 1
-    assert body["description"] == f"Too Many Requests: retry after {body['parameters']['retry_after']}"
-    # Chat actions are not messages and are not limited.
-    await ok(client, "sendChatAction", chat_id=chat, action="typing")
-
-
-def test_rate_limiter_maths() -> None:
-    from tools.fakegram import RateLimiter
-
-    limiter = RateLimiter()
-    assert [limiter.check(1, False, 0.0) for _ in range(3)] == [0, 0, 0]
-    assert limiter.check(1, False, 0.0) == 1
-    assert limiter.check(1, False, 1.0) == 0  # one token back after a second
-    assert limiter.check(2, False, 1.0) == 0  # other chats have their own bucket
-    group = RateLimiter(per_chat_burst=100.0, per_chat_rate=100.0)
-    assert all(group.check(-100, True, 0.0) == 0 for _ in range(20))
-    assert group.check(-100, True, 0.0) == 3  # 20/min: the next token comes in 3 s
 
 
 async def test_wait_for_times_out(fake: FakeTelegram) -> None:

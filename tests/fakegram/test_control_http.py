@@ -66,6 +66,30 @@ async def test_control_api_drives_a_whole_exchange(client: httpx.AsyncClient, fa
     assert fake.internal_errors == []
 
 
+async def test_budget_knobs_and_throttles_over_http(client: httpx.AsyncClient, fake: FakeTelegram) -> None:
+    chat = fake.create_private_chat(USER)
+    limits = {"chat_rate": 0.5, "chat_burst": 1}
+    assert await control(client, "set_knobs", budget_limits=limits) is True
+    assert fake.telegram_budget and (fake.budget_limits.chat_burst, fake.budget_limits.chat_rate) == (1, 0.5)
+    await ok(client, "sendMessage", chat_id=chat, text="a")
+    response = await client.post(f"/bot{TOKEN}/sendMessage", json={"chat_id": chat, "text": "b"})
+    assert response.status_code == 429 and response.json()["parameters"] == {"retry_after": 2}
+    (throttle,) = await control(client, "throttles", chat_id=chat)
+    assert {k: throttle[k] for k in ("chat_id", "method", "retry_after", "scope")} == {
+        "chat_id": chat,
+        "method": "sendMessage",
+        "retry_after": 2,
+        "scope": "chat",
+    }
+    assert await control(client, "throttles", chat_id=chat + 1) == []
+    await control(client, "reset_budget")
+    await ok(client, "sendMessage", chat_id=chat, text="c")
+    await control(client, "set_knobs", telegram_budget=False)
+    for _ in range(5):
+        await ok(client, "sendMessage", chat_id=chat, text="d")
+    assert not fake.telegram_budget and fake.budget_limits.chat_burst == 1
+
+
 async def test_control_errors(client: httpx.AsyncClient) -> None:
     response = await client.post("/_control/no_such_thing", json={})
     assert response.status_code == 404

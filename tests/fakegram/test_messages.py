@@ -134,6 +134,7 @@ async def test_callback_data_must_be_1_to_64_bytes(client: httpx.AsyncClient, ch
 async def test_edit_text_history_and_not_modified(
     client: httpx.AsyncClient, fake: FakeTelegram, chat: int
 ) -> None:
+    fake.telegram_budget = False  # headroom: five sends and edits to one chat within a second
     sent = await ok(
         client, "sendMessage", chat_id=chat, text="<b>v1</b>", parse_mode="HTML", reply_markup=keyboard("k")
     )

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import trio
 
-from tools.fakegram import ControlError, FakeTelegram, RateLimiter
+from tools.fakegram import BudgetLimits, ControlError, FakeTelegram
 from tools.fakegram.__main__ import apply_setup
 
 from .support import TOKEN, USER, keyboard
@@ -209,7 +209,7 @@ async def test_per_bot_filters_commands_faults_and_actions(
 
 
 async def test_flood_limits_are_per_bot(client: httpx.AsyncClient, fake: FakeTelegram, group: int) -> None:
-    fake.rate_limiter = RateLimiter(per_chat_burst=2.0, per_chat_rate=0.01)
+    fake.set_budget(True, BudgetLimits(chat_burst=2, chat_rate=0.01))
     for _ in range(2):
         await ok(client, TOKEN, "sendMessage", chat_id=group, text="a")
     assert (await call(client, TOKEN, "sendMessage", chat_id=group, text="a"))[0] == 429

@@ -48,6 +48,7 @@ async def test_unknown_path_and_file_are_404(client: httpx.AsyncClient) -> None:
 
 
 async def test_every_parameter_encoding_is_understood(client: httpx.AsyncClient, fake: FakeTelegram) -> None:
+    fake.telegram_budget = False  # headroom: five sends to one chat within a second
     chat = fake.create_private_chat(USER, topics_enabled=False)
     markup = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
     url = f"/bot{TOKEN}/sendMessage"

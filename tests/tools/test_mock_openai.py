@@ -127,6 +127,17 @@ async def test_run_then_tool_done(mock: tuple[httpx.AsyncClient, RequestLog]) ->
     assert "line 12" in text and "line 3\n" in text and "line 2\n" not in text  # the last 10 lines
 
 
+async def test_steps_repeat_the_command_then_finish(mock: tuple[httpx.AsyncClient, RequestLog]) -> None:
+    client, _ = mock
+    items: list[dict[str, Any]] = [user("steps 3: run `echo hi`")]
+    for n in range(3):
+        (call,) = done_items(await stream(client, body(*items)))
+        assert call["type"] == "function_call" and json.loads(call["arguments"])["cmd"] == "echo hi", n
+        items += [call, {"type": "function_call_output", "call_id": call["call_id"],
+                         "output": "Process exited with code 0\nOutput:\nhi\n"}]
+    assert answer_text(await stream(client, body(*items))).startswith("MOCK_TOOL_DONE")
+
+
 async def test_escalation_request(mock: tuple[httpx.AsyncClient, RequestLog]) -> None:
     client, _ = mock
     events = await stream(client, body(user("run touch /etc/x.txt escalate")))

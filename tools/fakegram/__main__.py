@@ -1,7 +1,7 @@
 """Run fakegram as a process.
 
 ``python -m tools.fakegram --port 0 --port-file F --token TOKEN [--chat-setup JSON|@FILE]
-[--max-seconds S] [--long-poll-max S] [--rate-limit] [--add-bot USERNAME=TOKEN ...]``
+[--max-seconds S] [--long-poll-max S] [--no-budget] [--add-bot USERNAME=TOKEN ...]``
 
 Prints ``LISTENING 127.0.0.1:<port>`` (and ``SETUP <json>`` with the ids the chat setup created),
 writes the port to ``--port-file`` atomically, and serves until SIGINT/SIGTERM or ``--max-seconds``.
@@ -55,7 +55,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chat-setup", help="setup JSON, or @path to a JSON file")
     parser.add_argument("--max-seconds", type=float, help="stop after this many seconds")
     parser.add_argument("--long-poll-max", type=float, help="cap getUpdates timeouts (seconds)")
-    parser.add_argument("--rate-limit", action="store_true", help="enable the flood-control model")
+    parser.add_argument(
+        "--no-budget",
+        action="store_true",
+        help="do not enforce Telegram's sending budget (429 flood control; on by default)",
+    )
     parser.add_argument(
         "--add-bot",
         action="append",
@@ -94,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         args.token,
         bot_username=args.bot_username,
         long_poll_max=args.long_poll_max,
-        rate_limit=args.rate_limit,
+        telegram_budget=not args.no_budget,
     )
     created: dict[str, list[int]] = {}
     for spec in args.add_bot:

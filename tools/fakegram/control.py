@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 from ccbot.render.tg_html import Entity, utf16_length
 
+from .budget import Scope, Throttle
 from .errors import ControlError
 from .methods import delete_topic
 from .model import (
@@ -390,6 +391,18 @@ class Control(FakeState):
         """A bot's commands (None: the default bot's) for a scope and language."""
         key = (json.dumps(dict(scope or {"type": "default"}), sort_keys=True), language_code)
         return list(self.bot_account(bot_id).commands.get(key, []))
+
+    def throttles_for(
+        self, chat_id: int | None = None, *, bot_id: int | None = None, scope: Scope | None = None
+    ) -> list[Throttle]:
+        """The 429s answered (oldest first), optionally only for one chat, bot or limit ``scope``."""
+        return [
+            t
+            for t in self.throttles
+            if (chat_id is None or t.chat_id == chat_id)
+            and (bot_id is None or t.bot_id == bot_id)
+            and (scope is None or t.scope == scope)
+        ]
 
     def calls_to(self, method: str, bot_id: int | None = None) -> list[CallRecord]:
         """Call records of one method (case-insensitive); ``bot_id``: only that bot's calls."""

@@ -4,11 +4,14 @@ Answers ``{"ok": true, "result": ...}`` or ``{"ok": false, "description": ...}``
 404 for an unknown name). ``data`` arguments are base64; stored messages, records and bytes come
 back as JSON (bytes base64). Besides the FakeTelegram control methods there are:
 
-* ``calls`` (optional ``method`` and ``bot_id`` filters), ``chat_actions``, ``callback_answers``,
+* ``calls`` (optional ``method`` and ``bot_id`` filters), ``throttles`` (the 429s answered;
+  optional ``chat_id``, ``bot_id`` and ``scope`` filters), ``chat_actions``, ``callback_answers``,
   ``commands`` and ``pending_updates`` (optional ``bot_id``: one bot's), ``drafts``,
   ``internal_errors``, ``file_bytes(file_id)``, ``bots`` (every bot's User object);
-* ``set_knobs(long_poll_max?, callback_query_ttl?, rate_limit?, can_read_all_group_messages?,
-  bot_id?)`` (``can_read_all_group_messages`` applies to ``bot_id``, default: the default bot);
+* ``set_knobs(long_poll_max?, callback_query_ttl?, telegram_budget?, budget_limits?,
+  can_read_all_group_messages?, bot_id?)`` (``budget_limits``: an object of ``BudgetLimits``
+  fields, the rest keep their defaults; ``can_read_all_group_messages`` applies to ``bot_id``,
+  default: the default bot); ``reset_budget`` refills every bot's budget;
 * ``wait_change(after_version, timeout=10)``: returns the state version once it exceeds
   ``after_version`` (or the current one on timeout), so another process can wait cheaply.
 """
@@ -23,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from .budget import BudgetLimits
 from .errors import ControlError
-from .faults import RateLimiter
 
 if TYPE_CHECKING:
     from .fake import FakeTelegram, HttpResponse
@@ -54,8 +57,9 @@ def _set_knobs(fake: FakeTelegram, kw: Kwargs) -> object:
         fake.long_poll_max = kw["long_poll_max"]
     if "callback_query_ttl" in kw:
         fake.callback_query_ttl = float(kw["callback_query_ttl"])
-    if "rate_limit" in kw:
-        fake.rate_limiter = RateLimiter() if kw["rate_limit"] else None
+    if "telegram_budget" in kw or "budget_limits" in kw:
+        limits = BudgetLimits(**kw["budget_limits"]) if kw.get("budget_limits") else None
+        fake.set_budget(bool(kw.get("telegram_budget", fake.telegram_budget)), limits)
     if "can_read_all_group_messages" in kw:
         bot = fake.bot_account(kw.get("bot_id"))
         bot.can_read_all_group_messages = bool(kw["can_read_all_group_messages"])
@@ -119,6 +123,8 @@ CONTROL: dict[str, ControlFn] = {
     "bot_messages": lambda f, kw: [m.to_json() for m in f.bot_messages(**kw)],
     "topic": lambda f, kw: f.topic(**kw).to_json(),
     "calls": _calls,
+    "throttles": lambda f, kw: [t.to_json() for t in f.throttles_for(**kw)],
+    "reset_budget": lambda f, kw: f.reset_budget(),
     "chat_actions": lambda f, kw: _records(f.chat_actions),
     "callback_answers": lambda f, kw: _records(f.callback_answers),
     "drafts": lambda f, kw: _records(f.drafts),

@@ -26,6 +26,7 @@ import httpx
 import trio
 
 from . import errors as E
+from .budget import Throttle
 from .control import Control
 from .errors import ApiError, too_many_requests
 from .faults import Fault, FaultKind
@@ -41,6 +42,15 @@ class HttpResponse:
     status: int
     body: bytes
     content_type: str = "application/json"
+
+
+def _chat_param(params: Params) -> int | None:
+    """The call's ``chat_id`` as an int, when it has a numeric one (for chat-scoped faults)."""
+    raw = params.raw("chat_id")
+    try:
+        return int(str(raw)) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def json_response(status: int, body: object) -> HttpResponse:
@@ -96,7 +106,7 @@ class FakeTelegram(BotMethods, Control):
             self._record(name, params, 404, E.METHOD_NOT_FOUND, started, bot.id)
             return json_response(404, {"ok": False, "error_code": 404, "description": E.METHOD_NOT_FOUND})
         canonical, handler = entry
-        fault = self.faults.take(canonical, bot.id)
+        fault = self.faults.take(canonical, bot.id, _chat_param(params))
         if fault is not None:
             if fault.kind == "drop":
                 self._record(canonical, params, 0, "dropped before handling", started, bot.id)
@@ -105,6 +115,11 @@ class FakeTelegram(BotMethods, Control):
                 await trio.sleep(fault.delay)
             elif fault.kind != "drop_after":
                 exc = _fault_error(fault)
+                if fault.kind == "429":
+                    self.record_throttle(Throttle(
+                        started, bot.id, params.get_int("chat_id"), params.get_int("message_thread_id"),
+                        canonical, fault.retry_after, "injected",
+                    ))
                 self._record(canonical, params, exc.error_code, exc.description, started, bot.id)
                 return _error_response(exc)
         try:
@@ -194,16 +209,20 @@ class FakeTelegram(BotMethods, Control):
         delay: float = 1.0,
         bot_id: int | None = None,
         description: str | None = None,
+        chat_id: int | None = None,
     ) -> None:
         """Make the next ``count`` calls of ``method`` (or any, ``"*"``) fail as ``kind``.
 
-        ``bot_id`` limits the fault to one bot's calls (None: any bot's).
+        ``bot_id`` limits the fault to one bot's calls (None: any bot's), ``chat_id`` to calls for
+        that chat. A scripted fault is
+        taken before the sending budget is looked at (it spends none); an injected 429 is kept in
+        ``throttles`` with scope ``"injected"``.
 
         Kinds: 429 (``Too Many Requests: retry after N``), 500, 409, slow (answer after ``delay``
         seconds), drop (close without answering, request not handled), drop_after (handled, then
         closed without answering), 400 (Bad Request with ``description``).
         """
-        fault = Fault(method.lower(), kind, count, retry_after, delay, bot_id)
+        fault = Fault(method.lower(), kind, count, retry_after, delay, bot_id, chat_id)
         if description is not None:
             fault.description = description
         self.faults.add(fault)

@@ -20,8 +20,7 @@ import trio
 from ccbot.render.tg_html import Entity, HtmlParseError, ParsedText, parse_html, strip_and_trim
 
 from . import errors as E
-from .errors import ApiError, bad_request, too_many_requests
-from .faults import RateLimiter
+from .errors import ApiError, bad_request
 from .model import (
     ALL_UPDATE_TYPES,
     DEFAULT_ALLOWED_UPDATES,
@@ -75,6 +74,7 @@ _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_RAW_TEXT_BYTES = 1 << 15
+SEND_MEDIA = {"photo": "sendPhoto", "document": "sendDocument", "voice": "sendVoice"}
 
 
 def bot_method(name: str) -> Callable[[F], F]:
@@ -207,20 +207,6 @@ class BotMethods(FakeState):
             raise ApiError(400, E.REPLY_NOT_FOUND)
         return target.message_id
 
-    def _rate_limit(self, bot: BotAccount, chat: Chat) -> None:
-        if self.rate_limiter is None:
-            return
-        # Flood limits are per bot: the default bot uses ``rate_limiter``, others get their own copy.
-        limiter = self.rate_limiter
-        if bot is not self.default_bot:
-            limiter = self._other_limiters.setdefault(bot.id, RateLimiter(
-                limiter.per_chat_rate, limiter.per_chat_burst,
-                limiter.per_group_per_minute, limiter.global_per_second,
-            ))
-        wait = limiter.check(chat.id, chat.type == "supergroup", self.now())
-        if wait:
-            raise too_many_requests(wait)
-
     def _message(self, chat: Chat, p: Params, missing: str) -> StoredMessage:
         message_id = p.get_int("message_id")
         msg = chat.messages.get(message_id) if message_id is not None else None
@@ -333,7 +319,7 @@ class BotMethods(FakeState):
         reply_to = self._reply_to(chat, p)
         if not parsed.text:
             raise ApiError(400, E.TEXT_MUST_BE_NON_EMPTY)
-        self._rate_limit(bot, chat)
+        self.spend_budget(bot.id, chat, thread_id, "sendMessage")
         msg = self.new_message(
             chat,
             sender_id=bot.id,
@@ -361,7 +347,7 @@ class BotMethods(FakeState):
             raise ApiError(400, E.TEXT_MUST_BE_NON_EMPTY)
         if (parsed.text, parsed.entities, markup) == (msg.text, msg.entities, msg.reply_markup):
             raise ApiError(400, E.NOT_MODIFIED)
-        self._rate_limit(bot, chat)
+        self.spend_budget(bot.id, chat, msg.thread_id, "editMessageText")
         self._remember_version(msg)
         msg.text, msg.entities, msg.raw, msg.reply_markup = parsed.text, parsed.entities, text, markup
         msg.parse_mode = p.get_str("parse_mode")
@@ -381,7 +367,7 @@ class BotMethods(FakeState):
             msg.reply_markup,
         ):
             raise ApiError(400, E.NOT_MODIFIED)
-        self._rate_limit(bot, chat)
+        self.spend_budget(bot.id, chat, msg.thread_id, "editMessageCaption")
         self._remember_version(msg)
         msg.caption, msg.caption_entities, msg.raw, msg.reply_markup = (
             parsed.text or None,
@@ -398,7 +384,7 @@ class BotMethods(FakeState):
         chat, msg = self._editable(bot, p)
         if markup == msg.reply_markup:
             raise ApiError(400, E.NOT_MODIFIED)
-        self._rate_limit(bot, chat)
+        self.spend_budget(bot.id, chat, msg.thread_id, "editMessageReplyMarkup")
         self._remember_version(msg)
         msg.reply_markup = markup
         self.notify()
@@ -437,6 +423,7 @@ class BotMethods(FakeState):
             raise bad_request("TEXTDRAFT_PEER_INVALID")
         thread_id = self._thread(bot, chat, p)
         parsed = self._formatted(p, "text", "entities", caption=False)
+        self.spend_budget(bot.id, chat, thread_id, "sendMessageDraft")
         self.drafts.append(DraftFrame(chat.id, thread_id, draft_id, parsed.text, parsed.entities, self.now()))
         self.notify()
         return True
@@ -471,7 +458,7 @@ class BotMethods(FakeState):
         thread_id = self._thread(bot, chat, p)
         reply_to = self._reply_to(chat, p)
         files = self._media_files(kind, p.get_file(kind), p)
-        self._rate_limit(bot, chat)
+        self.spend_budget(bot.id, chat, thread_id, SEND_MEDIA[kind])
         msg = self.new_message(
             chat,
             sender_id=bot.id,
@@ -567,7 +554,7 @@ class BotMethods(FakeState):
             raise bad_request("there is no media in the message to edit")
         ref = p.attached(media["media"]) or media["media"]
         files = self._media_files(str(kind), ref, p)
-        self._rate_limit(bot, chat)
+        self.spend_budget(bot.id, chat, msg.thread_id, "editMessageMedia")
         self._remember_version(msg)
         msg.media_kind = "photo" if kind == "photo" else "document"
         msg.files = files

@@ -14,8 +14,9 @@ from io import BytesIO
 
 import trio
 
-from .errors import ControlError
-from .faults import FaultPlan, RateLimiter
+from .budget import BUDGETED_METHODS, BudgetLimits, RateLimiter, Throttle
+from .errors import ControlError, too_many_requests
+from .faults import FaultPlan
 from .model import (
     BotAccount,
     CallbackAnswer,
@@ -45,8 +46,14 @@ class FakeState:
     other bots' are on :meth:`bot_account`.
 
     Knobs: ``long_poll_max`` caps getUpdates' timeout (seconds) so test suites stay fast;
-    ``callback_query_ttl`` is how long a callback query can be answered; ``rate_limit`` enables
-    the flood-control model; ``can_read_all_group_messages`` turns privacy mode off.
+    ``callback_query_ttl`` is how long a callback query can be answered;
+    ``can_read_all_group_messages`` turns privacy mode off.
+
+    Sending budget (``budget.py`` says what counts and how): on by default, as on the real server.
+    ``chat_rate``/``chat_burst`` (per chat), ``group_per_minute`` (per group, all topics) and
+    ``global_per_second`` (all chats) are the limits, the Bots FAQ's by default, per bot.
+    ``telegram_budget=False`` (or :meth:`set_budget`) turns it off for a test that needs headroom.
+    Every 429 answered is kept in :attr:`throttles`.
     """
 
     def __init__(
@@ -57,7 +64,11 @@ class FakeState:
         bot_first_name: str = "Fakegram",
         long_poll_max: float | None = None,
         callback_query_ttl: float = 15.0,
-        rate_limit: bool = False,
+        telegram_budget: bool = True,
+        chat_rate: float = 1.0,
+        chat_burst: int = 3,
+        group_per_minute: int = 20,
+        global_per_second: int = 30,
         can_read_all_group_messages: bool = False,
         has_topics_enabled: bool = True,
         allows_users_to_create_topics: bool = True,
@@ -73,9 +84,11 @@ class FakeState:
         self.bots: dict[int, BotAccount] = {self.default_bot.id: self.default_bot}
         self.long_poll_max = long_poll_max
         self.callback_query_ttl = callback_query_ttl
-        self.rate_limiter: RateLimiter | None = RateLimiter() if rate_limit else None
-        """The default bot's flood-control model; other bots get a copy of it on first use."""
-        self._other_limiters: dict[int, RateLimiter] = {}
+        self._budget_on = telegram_budget
+        self._budget_limits = BudgetLimits(chat_rate, chat_burst, group_per_minute, global_per_second)
+        self._limiters: dict[int, RateLimiter] = {}
+        self.throttles: list[Throttle] = []
+        """Every 429 answered (budget or injected), oldest first."""
         self.faults = FaultPlan()
 
         self.users: dict[int, User] = {}
@@ -200,6 +213,62 @@ class FakeState:
             if bot.token == token:
                 return bot
         return None
+
+    # --- sending budget --------------------------------------------------------------------------
+
+    @property
+    def telegram_budget(self) -> bool:
+        """Whether budgeted calls are limited; setting it is :meth:`set_budget` with ``enabled``."""
+        return self._budget_on
+
+    @telegram_budget.setter
+    def telegram_budget(self, enabled: bool) -> None:
+        self.set_budget(enabled)
+
+    @property
+    def budget_limits(self) -> BudgetLimits:
+        return self._budget_limits
+
+    def set_budget(self, enabled: bool = True, limits: BudgetLimits | None = None) -> None:
+        """Turn the budget on or off and optionally change its limits (None: keep them).
+
+        Every bot starts over with a full budget; :attr:`throttles` is kept.
+        """
+        self._budget_on = enabled
+        if limits is not None:
+            self._budget_limits = limits
+        self._limiters.clear()
+        self.notify()
+
+    def reset_budget(self) -> None:
+        """Give every bot a full budget again (e.g. after a test's setup traffic)."""
+        self._limiters.clear()
+
+    def spend_budget(self, bot_id: int, chat: Chat, thread_id: int | None, method: str) -> None:
+        """Admit one budgeted call of ``method`` by ``bot_id`` to ``chat``, or raise the 429.
+
+        Called by a handler once the request is valid and just before it takes effect, so invalid
+        or refused calls spend nothing. A refusal is appended to :attr:`throttles`.
+        """
+        if method not in BUDGETED_METHODS:
+            raise ValueError(f"{method} is not a budgeted method")
+        if not self._budget_on:
+            return
+        limiter = self._limiters.get(bot_id)
+        if limiter is None:
+            limiter = self._limiters[bot_id] = RateLimiter(self._budget_limits)
+        now = self.now()
+        refusal = limiter.check(chat.id, chat.type != "private", now)
+        if refusal is not None:
+            self.record_throttle(
+                Throttle(now, bot_id, chat.id, thread_id, method, refusal.retry_after, refusal.scope)
+            )
+            raise too_many_requests(refusal.retry_after)
+
+    def record_throttle(self, throttle: Throttle) -> None:
+        """Keep one answered 429 in :attr:`throttles` and wake waiters (``wait_for`` can await one)."""
+        self.throttles.append(throttle)
+        self.notify()
 
     # --- change signal ---------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ _INJECTED_PREFIXES = ("# AGENTS.md instructions",)
 _INJECTED_TAG = re.compile(r"^<[A-Za-z_][A-Za-z0-9_ -]*>")
 
 _SLOW = re.compile(r"\bslow\b(?:\s+(\d+(?:\.\d+)?))?", re.IGNORECASE)
+_STEPS = re.compile(r"\bsteps\s+(\d+)\b", re.IGNORECASE)
+MAX_STEPS = 100
 _LONG = re.compile(r"\blong\s+(\d+)\b", re.IGNORECASE)
 _THINK = re.compile(r"\b(think|reason)", re.IGNORECASE)
 _ESCALATE = re.compile(r"\b(escalate|sudo)\b", re.IGNORECASE)
@@ -170,6 +172,11 @@ def _last_tool_output(items: Sequence[Any], after: int) -> str | None:
             else:
                 found = json.dumps(output)
     return found
+
+
+def _tool_outputs(items: Sequence[Any], after: int) -> int:
+    return sum(1 for item in items[after + 1 :]
+               if isinstance(item, Mapping) and item.get("type") == "function_call_output") if after >= 0 else 0
 
 
 def tool_done_text(output: str) -> str:
@@ -336,13 +343,16 @@ def plan_reply(body: Mapping[str, Any], headers: Mapping[str, str]) -> ReplyPlan
         return ReplyPlan("turn", prompt, Failure(FAIL_MESSAGE))
 
     slow = _slow_seconds(text)
+    steps = _STEPS.search(text)
+    cmd = find_command(text)
+    if cmd is not None and steps and _tool_outputs(items, index) < min(int(steps.group(1)), MAX_STEPS):
+        return ReplyPlan("turn", prompt, ToolCall(cmd))  # "steps N": the same command N times in one turn
     if tool_output is not None:
         return ReplyPlan("tool_done", prompt, TextAnswer(tool_done_text(tool_output)), slow_seconds=slow)
 
     reasoning = None
     if _THINK.search(text):
         reasoning = f"**Planning the mock answer**\n\nThe mock model is pretending to think about: {text}"
-    cmd = find_command(text)
     action: Action
     if cmd is not None:
         action = ToolCall(cmd, escalate=bool(_ESCALATE.search(text)))
