@@ -3,24 +3,35 @@
 In: ``Update`` items from the poller. Out: ``Outbound`` items to the sender, and calls into the
 ``TopicHandler`` (the sessions layer) for everything that concerns a topic's window.
 
-The router advances and persists ``State.telegram_offset`` after each update is handled, and skips
-updates below it, so a restarted poller cannot make it handle an update twice.
+Intake never waits for delivery: each chat's updates are handled, in order, by that chat's own worker
+task, so a chat waiting for its Telegram budget (or a slow download, or a tmux call) delays only itself;
+the loop that takes updates from the poller only enqueues.
+
+The router persists ``State.telegram_offset`` (every update below it is done) and ``telegram_done``
+(updates done above it, since chats finish out of order) after each update, and skips what is done, so
+neither a restarted poller nor a restarted bot makes it handle an update twice; an update not done is
+never passed by the offset, so a kill loses none.
 """
 
 from __future__ import annotations
 
+import collections
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
 import trio
 
 from ccbot.auth import HELP_TEXT, REFUSAL_TEXT, decide
-from ccbot.messages import Outbound, Priority
+from ccbot.messages import Lane, Outbound, Priority
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import TopicKey
+from ccbot.state.progress import UpdateProgress
 from ccbot.telegram.types import CallbackQuery, Message, Update
 
 log = structlog.get_logger("ccbot.router")
+
+WORKER_IDLE = 60.0  # seconds a chat's worker waits for more updates before it ends
 
 
 def topic_key(message: Message) -> TopicKey:
@@ -28,9 +39,28 @@ def topic_key(message: Message) -> TopicKey:
     return (message.chat.id, message.topic_id or 0)
 
 
+def chat_of(update: Update) -> int:
+    """The chat whose worker handles ``update`` (0 for kinds that belong to no chat)."""
+    for message in (update.message, update.edited_message):
+        if message is not None:
+            return message.chat.id
+    query = update.callback_query
+    if query is not None:
+        return query.message.chat.id if query.message is not None else query.from_user.id
+    return 0
+
+
 def thread_kwargs(key: TopicKey) -> dict[str, Any]:
     """Where to reply for a topic: General (0) must omit message_thread_id."""
     return {"message_thread_id": key[1]} if key[1] else {}
+
+
+@dataclass(slots=True)
+class _ChatQueue:
+    """One chat's updates waiting for its worker; ``wake`` is set when one is added."""
+
+    items: collections.deque[Update] = field(default_factory=collections.deque)
+    wake: trio.Event = field(default_factory=trio.Event)
 
 
 class TopicHandler(Protocol):
@@ -70,17 +100,44 @@ class Router:
     async def run(
         self, updates_recv: trio.MemoryReceiveChannel[Update], *, task_status: Any = trio.TASK_STATUS_IGNORED
     ) -> None:
-        async with updates_recv:
+        state = self.keeper.state
+        progress = UpdateProgress(offset=state.telegram_offset, done_above=set(state.telegram_done))
+        queues: dict[int, _ChatQueue] = {}
+        async with updates_recv, trio.open_nursery() as nursery:
             task_status.started()
             async for update in updates_recv:
-                state = self.keeper.state
-                if update.update_id < state.telegram_offset:
+                if not progress.wanted(update.update_id):
                     continue
+                progress.take(update.update_id)
+                chat = chat_of(update)
+                queue = queues.get(chat)
+                if queue is None:
+                    queue = queues[chat] = _ChatQueue()
+                    nursery.start_soon(self._chat_worker, chat, queues, progress, name=f"router chat {chat}")
+                queue.items.append(update)
+                queue.wake.set()
+
+    async def _chat_worker(self, chat: int, queues: dict[int, _ChatQueue], progress: UpdateProgress) -> None:
+        """Handle ``chat``'s updates in order; leave once its queue stayed empty for ``WORKER_IDLE`` s."""
+        queue = queues[chat]
+        while True:
+            while queue.items:
+                update = queue.items.popleft()
                 try:
                     await self.handle(update)
                 finally:
-                    state.telegram_offset = update.update_id + 1
+                    progress.finish(update.update_id)
+                    state = self.keeper.state
+                    state.telegram_offset, state.telegram_done = progress.offset, sorted(progress.done_above)
                     await self.keeper.save()
+            queue.wake = trio.Event()
+            if queue.items:
+                continue  # one arrived during the last save
+            with trio.move_on_after(WORKER_IDLE):
+                await queue.wake.wait()
+            if not queue.items:
+                del queues[chat]  # no await since the check: the next update of this chat starts a new worker
+                return
 
     async def handle(self, update: Update) -> None:
         """Act on one update. Exceptions from the topic layer are logged, never fatal to the router."""
@@ -154,5 +211,6 @@ class Router:
                 method="send_message",
                 kwargs={"chat_id": key[0], "text": html, **thread_kwargs(key)},
                 priority=Priority.DURABLE,
+                lane=Lane.USER,
             )
         )

@@ -33,7 +33,7 @@ from ccbot.actors.window import WindowActor, WindowDeps, WindowHooks
 from ccbot.codex import identity, procfs
 from ccbot.codex.sessions import SessionIndex, ThreadInfo, is_user_rollout
 from ccbot.config import Config
-from ccbot.messages import Outbound, PressKeys, TopicRequest, UserText, WindowCommand
+from ccbot.messages import Lane, Outbound, PressKeys, TopicRequest, UserText, WindowCommand
 from ccbot.state import ownership
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, TopicKey
@@ -43,6 +43,7 @@ from ccbot.telegram.types import CallbackQuery, InlineKeyboard, Message
 from ccbot.tmux.adapter import PLACEHOLDER_NAME, Tmux, TmuxError, WindowInfo
 from ccbot.tmux.control import ControlClient
 from ccbot.ui import Cancelled, browser, callbacks, picker
+from ccbot.ui.caps import IntakeCaps
 
 log = structlog.get_logger("ccbot.topics")
 
@@ -57,6 +58,7 @@ def new_owner_mark(key: TopicKey) -> str:
 
 INBOX_SIZE = 32
 CODEX_COMMANDS = ("clear", "compact", "diff", "init", "review", "status")
+DIALOGUES = ("browser", "picker")  # the binding dialogue's UI kinds
 
 
 @dataclass(slots=True)
@@ -107,6 +109,7 @@ class Topics:
         self.converters: list[MessageConverter] = []
         self._nursery: trio.Nursery | None = None
         self._index_limiter = trio.CapacityLimiter(1)
+        self.caps = IntakeCaps()
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -226,14 +229,16 @@ class Topics:
             running.scope.cancel()
 
     # -- replies ------------------------------------------------------------------------------------
+    # Replies to the user's own actions go in Lane.USER: first in their chat's queue.
     async def say(self, key: TopicKey, text: str, **extra: Any) -> None:
         await self.outbox.send(Outbound(key[0], "send_message",
-                                        {"chat_id": key[0], "text": text, **thread_kwargs(key), **extra}))
+                                        {"chat_id": key[0], "text": text, **thread_kwargs(key), **extra},
+                                        lane=Lane.USER))
 
-    async def ask(self, key: TopicKey, text: str, keyboard: InlineKeyboard) -> int | None:
+    async def ask(self, key: TopicKey, text: str, keyboard: InlineKeyboard, *, lane: Lane = Lane.USER) -> int | None:
         """Send a message with a keyboard and return its message id (None if Telegram refused)."""
         item = Outbound(key[0], "send_message",
-                        {"chat_id": key[0], "text": text, "reply_markup": keyboard, **thread_kwargs(key)})
+                        {"chat_id": key[0], "text": text, "reply_markup": keyboard, **thread_kwargs(key)}, lane=lane)
         try:
             message = await call(self.outbox, item)
         except TelegramError as exc:
@@ -243,12 +248,12 @@ class Topics:
 
     async def edit(self, key: TopicKey, message_id: int, text: str, keyboard: InlineKeyboard | None) -> None:
         await self.outbox.send(Outbound(key[0], "edit_message_text", {
-            "chat_id": key[0], "message_id": message_id, "text": text, "reply_markup": keyboard}))
+            "chat_id": key[0], "message_id": message_id, "text": text, "reply_markup": keyboard}, lane=Lane.USER))
 
     async def answer(self, query: CallbackQuery, text: str | None = None) -> None:
         await self.outbox.send(Outbound(
             query.message.chat.id if query.message is not None else query.from_user.id,
-            "answer_callback_query", {"callback_query_id": query.id, "text": text}))
+            "answer_callback_query", {"callback_query_id": query.id, "text": text}, lane=Lane.USER))
 
     def open_ui(self, kind: str, key: TopicKey, state: Any = None) -> UiSession:
         session = UiSession(token=callbacks.new_token(), kind=kind, key=key, state=state)
@@ -276,15 +281,32 @@ class Topics:
             if command is not None:
                 await self._to_window(key, running, command)
             return
+        refusal = self.caps.keep_refusal(sum(len(v) for k, v in self.pending.items() if k[0] == key[0]))
+        if refusal is not None:
+            if self.caps.first_time(key, refusal):
+                await self.say(key, refusal, reply_to_message_id=message.message_id)
+            return
         waiting = self.pending.setdefault(key, [])
         waiting.append(message)
         if message.text:
             self.keeper.state.kept.setdefault(key, []).append({"text": message.text, "message_id": message.message_id})
             await self.keeper.save()
-        if any(s.key == key and s.kind in ("browser", "picker") for s in self.ui.values()):
+        if self._dialogue_open(key):
             await self.say(key, f"📥 Kept ({len(waiting)} waiting). Choose a folder above first.")
             return
+        user = message.from_user.id if message.from_user is not None else 0
+        now = trio.current_time()
+        open_in_chat = sum(1 for s in self.ui.values() if s.key[0] == key[0] and s.kind in DIALOGUES)
+        refusal = self.caps.open_refusal(user, open_in_chat, now)
+        if refusal is not None:
+            if self.caps.first_time(key, refusal):
+                await self.say(key, refusal)
+            return
+        self.caps.opening(user, now)
         await self._open_browser(key)
+
+    def _dialogue_open(self, key: TopicKey) -> bool:
+        return any(s.key == key and s.kind in DIALOGUES for s in self.ui.values())
 
     async def _convert(self, key: TopicKey, message: Message) -> WindowCommand | None:
         for converter in self.converters:
@@ -323,7 +345,7 @@ class Topics:
         self.pending.setdefault(key, []).append(item)
         self.keeper.state.kept.setdefault(key, []).append({"text": item.text, "message_id": item.message_id})
         await self.keeper.save()
-        if not any(s.key == key and s.kind in ("browser", "picker") for s in self.ui.values()):
+        if not self._dialogue_open(key):
             await self._open_browser(key, note="⏹ This topic's window went away; your message is kept.")
 
     async def on_command(self, key: TopicKey, message: Message, command: str, args: str) -> None:
@@ -334,7 +356,7 @@ class Topics:
         if command == "new":
             if running is not None:
                 await self.say(key, "This topic is already bound; /unbind it first.")
-            elif not any(s.key == key and s.kind in ("browser", "picker") for s in self.ui.values()):
+            elif not self._dialogue_open(key):
                 await self._open_browser(key)
             return
         if running is None:
@@ -406,6 +428,7 @@ class Topics:
         root = self.cfg.browse_root
         state = browser.BrowserState(root=Path("/"), path=root, show_hidden=self.cfg.show_hidden_dirs)
         session = self.open_ui("browser", key, state)
+        self.caps.forget(key)
         listing = await self._list(state)
         session.data["entries"] = listing.names
         text, keyboard = browser.render_browser(state, listing.names, session.token, unreadable=listing.unreadable)
@@ -445,7 +468,7 @@ class Topics:
             if session.message_id:
                 await self.edit(session.key, session.message_id,
                                 f"📂 <code>{html.escape(str(path))}</code>\n✨ Starting a new Codex thread…", None)
-            await self._create_window(session.key, path, resume=None)
+            await self._create_window(session.key, path, resume=None, dialog=session.message_id)
             return
         picker_session = self.open_ui("picker", session.key, 0)
         picker_session.message_id = session.message_id
@@ -497,11 +520,11 @@ class Topics:
             await self.edit(session.key, session.message_id,
                             f"📂 <code>{html.escape(str(cwd))}</code>\n{label}", None)
         if isinstance(outcome, picker.BindWindow):
-            await self._bind_existing(session.key, outcome.window_id)
+            await self._bind_existing(session.key, outcome.window_id, dialog=session.message_id)
         elif isinstance(outcome, picker.Resume):
-            await self._create_window(session.key, cwd, resume=outcome.thread_id)
+            await self._create_window(session.key, cwd, resume=outcome.thread_id, dialog=session.message_id)
         else:
-            await self._create_window(session.key, cwd, resume=None)
+            await self._create_window(session.key, cwd, resume=None, dialog=session.message_id)
 
     # -- windows --------------------------------------------------------------------------------------
     def _window_name(self, key: TopicKey, cwd: Path) -> str:
@@ -519,7 +542,10 @@ class Topics:
             return [*argv, "resume", *daemon, resume]
         return [*argv, *daemon]
 
-    async def _create_window(self, key: TopicKey, cwd: Path, *, resume: str | None) -> None:
+    async def _create_window(self, key: TopicKey, cwd: Path, *, resume: str | None,
+                             dialog: int | None = None) -> None:
+        """Start Codex for ``key`` in ``cwd`` (resuming ``resume``) and bind it; ``dialog`` is the binding
+        dialogue's message, which the bound notice replaces."""
         if key in self.running:
             await self.say(key, "This topic is already bound.")
             return
@@ -542,9 +568,9 @@ class Topics:
         binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
                           cwd=str(window.cwd), pane_id=window.pane_id, owner_mark=mark, bound_at=time.time(),
                           thread_id=resume)
-        await self._bind(binding, window)
+        await self._bind(binding, window, dialog)
 
-    async def _bind_existing(self, key: TopicKey, window_id: str) -> None:
+    async def _bind_existing(self, key: TopicKey, window_id: str, *, dialog: int | None = None) -> None:
         """Bind a window started by hand, only when its thread can be proven to be its own (an in-process
         Codex, see ``ccbot.codex.identity``), the thread is not bound elsewhere, and nobody marked the
         window; otherwise refuse with one sentence and reopen the folder browser (kept messages stay)."""
@@ -575,7 +601,7 @@ class Topics:
             return
         binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
                           cwd=str(window.cwd), pane_id=window.pane_id, owner_mark=mark, bound_at=time.time())
-        await self._bind(binding, window)
+        await self._bind(binding, window, dialog)
 
     async def _classify(self, window: WindowInfo) -> identity.PaneVerdict:
         evidence = await trio.to_thread.run_sync(functools.partial(
@@ -590,16 +616,21 @@ class Topics:
     def _topic_label(self, key: TopicKey) -> str:
         return f"chat {key[0]}, topic {key[1]}" if key[1] else f"chat {key[0]}"
 
-    async def _bind(self, binding: Binding, window: WindowInfo) -> None:
+    async def _bind(self, binding: Binding, window: WindowInfo, dialog: int | None) -> None:
+        """Record the binding, start its actor, say so (as the final edit of the dialogue message ``dialog``
+        when there is one: no extra message) and hand it the kept messages in order."""
         key = binding.key
         self.keeper.state.bindings[key] = binding
         await self.keeper.save()
         self._start_actor(binding)
         log.info("topic bound", window=window.window_id, name=window.name, cwd=binding.cwd)
-        await self.say(key, f"🔗 Bound to tmux window <code>{html.escape(window.name)}</code> in "
-                            f"<code>{html.escape(binding.cwd)}</code>. "
-                            f"At the desk: <code>tmux attach -t {html.escape(self.cfg.tmux_session_name)}</code>",
-                       disable_notification=True)
+        notice = (f"🔗 Bound to tmux window <code>{html.escape(window.name)}</code> in "
+                  f"<code>{html.escape(binding.cwd)}</code>. "
+                  f"At the desk: <code>tmux attach -t {html.escape(self.cfg.tmux_session_name)}</code>")
+        if dialog is not None:
+            await self.edit(key, dialog, notice, None)
+        else:
+            await self.say(key, notice, disable_notification=True)
         running = self.running[key]
         for message in self._take_kept(key):
             command = message if isinstance(message, UserText) else await self._convert(key, message)

@@ -38,7 +38,7 @@ from ccbot.codex import identity, procfs
 from ccbot.codex import rollout as rec
 from ccbot.codex.sessions import is_user_rollout
 from ccbot.codex.tail import offset_of_first_line_after, read_lines
-from ccbot.messages import Outbound, PressKeys, Priority, TopicRequest, UserText, WindowCommand
+from ccbot.messages import Lane, Outbound, PressKeys, Priority, TopicRequest, UserText, WindowCommand
 from ccbot.render.markdown import html_to_plain
 from ccbot.render.merge import join_rendered, merge_groups
 from ccbot.render.messages import Rendered, render
@@ -69,6 +69,7 @@ log = structlog.get_logger("ccbot.window")
 
 FAST_POLL = 0.15  # screen cadence while starting, busy or just after input
 TAIL_FAST = 0.1  # rollout stat cadence while a turn runs
+ANSWER_LINGER = 0.05  # Codex writes a turn's end ~10 ms after its last answer (recorded 0.169 rollouts)
 TAIL_IDLE = 0.5
 TAIL_IDLE_MAX = 5.0  # with change notifications an idle rollout is still stat'ed this often
 IDLE_SAFETY_POLL = 60.0  # with change notifications an idle pane is still captured this often
@@ -605,7 +606,7 @@ class WindowActor:
                 post(self.deps.outbox, Outbound(
                     self.chat_id, "send_chat_action",
                     {"chat_id": self.chat_id, "action": "typing", **self._thread_kwargs()},
-                    priority=Priority.BEST_EFFORT, coalesce_key=f"typing:{self.binding.topic_id}",
+                    priority=Priority.BEST_EFFORT, lane=Lane.PROGRESS, coalesce_key=f"typing:{self.binding.topic_id}",
                     expires_after=3.0))
                 await trio.sleep(TYPING_EVERY)
             else:
@@ -635,13 +636,11 @@ class WindowActor:
                     watch.watch(self, path, self._poke)  # before reading: no write can fall in between
                 await self._pump()
             active = self.turn_active or trio.current_time() < self.active_until
-            if active:
-                await trio.sleep(TAIL_FAST)
-            else:
-                # idle: a screen change or (with the watcher) any write to the rollout pokes ``changed``
-                notified = self.deps.changes is not None or (watch is not None and path is not None)
-                with trio.move_on_after(TAIL_IDLE_MAX if notified else TAIL_IDLE):
-                    await self.changed.wait()
+            # a screen change or (with the watcher) any write to the rollout pokes ``changed``; the timeouts
+            # cover a poke that fell between the read and this wait
+            notified = self.deps.changes is not None or (watch is not None and path is not None)
+            with trio.move_on_after(TAIL_FAST if active else TAIL_IDLE_MAX if notified else TAIL_IDLE):
+                await self.changed.wait()
 
     async def _prove(self) -> None:
         """Follow the thread this pane's own Codex writes (``identity.classify_pane``), if the ownership
@@ -728,8 +727,35 @@ class WindowActor:
             return
         self.last_progress, self.hang_reported = trio.current_time(), False
         pieces: list[Piece] = []
-        prev_end, prev_snapshot = b.rollout_offset, dict(b.decoder)
-        for raw, end in read.lines:
+        prev_end, prev_snapshot = self._decode(read.lines, pieces, b.rollout_offset, dict(b.decoder))
+        if self.turn_active and pieces and pieces[-1].action == "send" and _is_answer(pieces[-1]):
+            # Codex ends a turn a few ms after its last answer: wait that long so the answer can carry the
+            # turn's end line and the turn costs one message
+            await trio.sleep(ANSWER_LINGER)
+            more = read_lines(path, prev_end, self.inode)
+            if not (more.missing or more.reset):
+                prev_end, prev_snapshot = self._decode(more.lines, pieces, prev_end, prev_snapshot)
+        merged = merge_pieces(pieces)
+        index = 0
+        while index < len(merged):
+            piece = merged[index]
+            after = merged[index + 1] if index + 1 < len(merged) else None
+            if (after is not None and after.action == "status_end" and after.rendered is not None
+                    and _is_answer(piece) and b.status_message_id is None
+                    and await self._act(piece, end_line=after.rendered.html)):
+                self._end_turn()
+                piece, index = after, index + 1  # the end line went out with the answer
+            else:
+                await self._act(piece)
+            await self._commit(piece.end, piece.snapshot)
+            index += 1
+        await self._commit(prev_end, prev_snapshot)
+
+    def _decode(self, lines: list[tuple[bytes, int]], pieces: list[Piece], prev_end: int,
+                prev_snapshot: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Decode ``lines`` (raw line, offset after it) into ``pieces``; return the last line's (offset,
+        decoder snapshot)."""
+        for raw, end in lines:
             produced: list[tuple[str, Rendered | None]] = []
             for record in self.decoder.feed(raw):
                 self._observe(record)
@@ -744,10 +770,7 @@ class WindowActor:
                 pieces.append(Piece(action, rendered, end if last else prev_end,
                                     snapshot if last else prev_snapshot))
             prev_end, prev_snapshot = end, snapshot
-        for piece in merge_pieces(pieces):
-            await self._act(piece)
-            await self._commit(piece.end, piece.snapshot)
-        await self._commit(prev_end, prev_snapshot)
+        return prev_end, prev_snapshot
 
     def _observe(self, record: object) -> None:
         if isinstance(record, rec.UserMessage):
@@ -768,14 +791,17 @@ class WindowActor:
         b.decoder = snapshot
         await self.deps.keeper.save()
 
-    async def _act(self, piece: Piece) -> None:
+    async def _act(self, piece: Piece, *, end_line: str | None = None) -> bool:
+        """Deliver ``piece``. An answer given ``end_line`` (the turn's ``✓ Done …`` line) carries it under its
+        last part when it fits; returns whether it did."""
         b = self.binding
         log.debug("deliver", action=piece.action, kind=piece.rendered.kind if piece.rendered else None,
                   status_message=b.status_message_id, end=piece.end)
         if piece.action == "status_start":
-            # no message yet: a short turn costs only its answer and done line (Telegram's group budget is
-            # 20 calls a minute); the status message appears with the first tool step
+            # no message yet: a plain turn costs only its answer (Telegram's group budget is 20 messages a
+            # minute); the status message appears with the first tool step
             b.status_steps = []
+            b.turn_answer_id, b.turn_answer_html = None, ""
         elif piece.action == "status_step" and piece.rendered is not None:
             b.status_steps = [*b.status_steps, piece.rendered.html][-MAX_STATUS_STEPS:]
             if b.status_message_id is None:
@@ -785,17 +811,48 @@ class WindowActor:
                     self.chat_id, "edit_message_text",
                     {"chat_id": self.chat_id, "message_id": b.status_message_id,
                      "text": self._status_text(STATUS_WORKING)},
-                    priority=Priority.BEST_EFFORT, coalesce_key=f"status:{b.status_message_id}"))
+                    priority=Priority.BEST_EFFORT, lane=Lane.PROGRESS, coalesce_key=f"status:{b.status_message_id}"))
         elif piece.action == "status_end" and piece.rendered is not None:
-            final = self._status_text(piece.rendered.html)
             message_id = b.status_message_id
-            if message_id is None or not await self._edit_html(message_id, final):
-                await self._send_html(final, silent=True)
+            if message_id is not None:
+                final = self._status_text(piece.rendered.html)
+                if not await self._edit_html(message_id, final):
+                    await self._send_html(final, silent=True)
+            elif not await self._footnote_answer(piece.rendered.html):
+                await self._send_html(piece.rendered.html, silent=True)  # a turn without an answer to carry it
             # only now: a shutdown mid-edit must leave the binding able to redo this piece as an edit
-            b.status_message_id, b.status_steps = None, []
+            self._end_turn()
         elif piece.rendered is not None:
-            for chunk in split_html(piece.rendered.html):
-                await self._send_html(chunk, silent=piece.rendered.kind not in ("assistant", "error"))
+            chunks = split_html(piece.rendered.html)
+            carried = end_line is not None and _fits(_with_end_line(chunks[-1], end_line))
+            if carried:
+                chunks[-1] = _with_end_line(chunks[-1], end_line or "")
+            for chunk in chunks:
+                sent = await self._send_html(chunk, silent=piece.rendered.kind not in ("assistant", "error"))
+                if piece.rendered.kind == "assistant" and sent is not None:
+                    b.turn_answer_id, b.turn_answer_html = sent, chunk
+            return carried
+        return False
+
+    def _end_turn(self) -> None:
+        b = self.binding
+        b.status_message_id, b.status_steps = None, []
+        b.turn_answer_id, b.turn_answer_html = None, ""
+
+    async def _footnote_answer(self, line: str) -> bool:
+        """Put a plain turn's end line (``✓ Done in 0.2 s · 8.7k tokens``) under the turn's last answer, by an
+        edit in the progress lane, so the turn costs one message; False when there is no answer to carry it
+        or the line would not fit."""
+        b = self.binding
+        if b.turn_answer_id is None:
+            return False
+        text = _with_end_line(b.turn_answer_html, line)
+        if not _fits(text):
+            return False
+        await self.deps.outbox.send(Outbound(
+            self.chat_id, "edit_message_text", {"chat_id": self.chat_id, "message_id": b.turn_answer_id,
+                                                "text": text}, lane=Lane.PROGRESS))
+        return True
 
     def _status_text(self, head: str) -> str:
         """The status message: its head line, then the turn's tool steps (oldest dropped past the limit)."""
@@ -865,7 +922,21 @@ class Piece:
 _ACTION_BY_KIND = {"tool": "status_step", "turn_done": "status_end", "interrupted": "status_end"}
 STATUS_WORKING = "⏳ <i>Working…</i>"
 STATUS_LIMIT = 3500
+TELEGRAM_TEXT_LIMIT = 4096
 MAX_STATUS_STEPS = 60
+
+
+def _is_answer(piece: Piece) -> bool:
+    return piece.action == "send" and piece.rendered is not None and piece.rendered.kind == "assistant"
+
+
+def _with_end_line(answer_html: str, end_line: str) -> str:
+    """An answer part with the turn's end line under it, as the topic shows it."""
+    return f"{answer_html}\n\n<i>{end_line}</i>"
+
+
+def _fits(html_text: str) -> bool:
+    return len(html_to_plain(html_text)) <= TELEGRAM_TEXT_LIMIT
 
 
 def merge_pieces(pieces: list[Piece]) -> list[Piece]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from ccbot.messages import Lane
 from ccbot.render.markdown import escape
 from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, parse_screen
 from ccbot.screen.prompt_state import Exited, PromptCleared, PromptShown, prompt_identity
@@ -190,7 +191,8 @@ async def _post(topics: Topics, session: UiSession) -> None:
     """Send the prompt message; if the prompt went away meanwhile, show it answered right away."""
     ticket: PromptTicket = session.state
     try:
-        message_id = await topics.ask(session.key, ticket.view.html, prompt_keyboard(ticket.view, session.token))
+        message_id = await topics.ask(session.key, ticket.view.html, prompt_keyboard(ticket.view, session.token),
+                                      lane=Lane.ANSWER)
         if message_id is None:
             topics.close_ui(session)
             return

@@ -21,7 +21,7 @@ import trio
 
 from ccbot.actors.router import thread_kwargs
 from ccbot.actors.sender import call
-from ccbot.messages import Outbound, TopicRequest
+from ccbot.messages import Lane, Outbound, TopicRequest
 from ccbot.render.screenshot import MAX_SIDE_PX, MIN_FONT_SIZE, metrics, render_png
 from ccbot.telegram.errors import MessageToEditNotFound, TelegramError
 from ccbot.telegram.types import CallbackQuery, InlineButton, InlineKeyboard
@@ -107,7 +107,7 @@ class ScreenshotFeature:
         self._trim_sessions(key)
         item = Outbound(key[0], "send_photo", {
             "chat_id": key[0], "photo": png, "filename": "screen.png", "caption": caption(actor),
-            "reply_markup": keyboard(session.token), **thread_kwargs(key)})
+            "reply_markup": keyboard(session.token), **thread_kwargs(key)}, lane=Lane.USER)
         try:
             message = await call(actor.deps.outbox, item)
         except TelegramError as exc:
@@ -174,7 +174,7 @@ class ScreenshotFeature:
         item = Outbound(chat, "edit_message_media", {
             "chat_id": chat, "message_id": session.message_id, "photo": png, "filename": "screen.png",
             "caption": caption(actor, pressed), "reply_markup": keyboard(session.token)},
-            coalesce_key=f"screenshot:{session.message_id}")
+            coalesce_key=f"screenshot:{session.message_id}", lane=Lane.USER)
         try:
             await call(actor.deps.outbox, item)
         except MessageToEditNotFound:

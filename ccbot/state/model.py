@@ -52,6 +52,9 @@ class Binding:
     known_rollouts: list[str] = field(default_factory=list)
     status_message_id: int | None = None
     status_steps: list[str] = field(default_factory=list)
+    # the turn's last answer message (id, HTML): a plain turn's end line is edited in under it
+    turn_answer_id: int | None = None
+    turn_answer_html: str = ""
     # Text handed to the window but not typed yet ({"text", "message_id", "origin"}): survives a kill
     pending_inputs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -71,6 +74,8 @@ class Binding:
 @dataclass(slots=True)
 class State:
     telegram_offset: int = 0
+    # update ids ≥ telegram_offset already handled (updates of different chats finish out of order)
+    telegram_done: list[int] = field(default_factory=list)
     bindings: dict[TopicKey, Binding] = field(default_factory=dict)
     refused_users: list[int] = field(default_factory=list)
     # Text kept for topics whose binding dialogue is open ({"text", "message_id"}), so a restart keeps it
@@ -95,6 +100,7 @@ class State:
         return {
             "schema": SCHEMA_VERSION,
             "telegram_offset": self.telegram_offset,
+            "telegram_done": sorted(set(self.telegram_done)),
             "bindings": {topic_key_str(k): b.to_json() for k, b in sorted(self.bindings.items())},
             "refused_users": list(dict.fromkeys(self.refused_users))[-REFUSED_USERS_MAX:],
             "kept": {topic_key_str(k): v for k, v in sorted(self.kept.items()) if v},
@@ -111,6 +117,7 @@ class State:
             bindings[parse_topic_key(key)] = binding
         return cls(
             telegram_offset=int(data.get("telegram_offset", 0)),
+            telegram_done=[int(u) for u in data.get("telegram_done", [])],
             bindings=bindings,
             refused_users=[int(u) for u in data.get("refused_users", [])][-REFUSED_USERS_MAX:],
             kept={parse_topic_key(k): [dict(e) for e in v] for k, v in dict(data.get("kept", {})).items()},

@@ -9,7 +9,10 @@ Telegram's Bot FAQ limits, as enforced by :class:`Pacer` for a caller that sends
   sends in any 60-second window;
 * **global**: at most ``global_per_second`` sends in any 1-second window;
 * **penalties** from a 429's ``retry_after``: nothing to that chat (or, for a global penalty, to any
-  chat) before the given time.
+  chat) before the given time, and no burst right after it.
+
+Each limit is kept only for the scope it names: one chat's or group's spent budget or penalty never moves
+another chat's ``ready_at``; only the global window (≤ ``global_per_second`` sends in total) is shared.
 
 Windows are half-open: ``N`` sends per ``P`` seconds means the ``k``-th and ``(k+N)``-th send are at
 least ``P`` apart. Times are the caller's clock (e.g. ``trio.current_time()``) and must not go
@@ -33,10 +36,12 @@ class _Window:
     period: float
     times: deque[float] = field(default_factory=deque)
 
-    def ready_at(self, now: float) -> float:
-        if len(self.times) < self.limit:
+    def ready_at(self, now: float, reserved: int = 0) -> float:
+        """When a send may go that must leave the window's last ``reserved`` sends unspent."""
+        allowed = self.limit - reserved
+        if len(self.times) < allowed:
             return now
-        return max(now, self.times[0] + self.period)
+        return max(now, self.times[len(self.times) - allowed] + self.period)
 
     def record(self, now: float) -> None:
         self.times.append(now)
@@ -58,7 +63,14 @@ class Pacer:
         group_per_minute: int = 20,
         global_per_second: int = 30,
         burst: int = 3,
+        margin: float = 0.0,
     ) -> None:
+        """``margin`` seconds are added to the per-chat interval and the group window: Telegram times a
+        message when it arrives, and arrivals drift from the moments they were sent (measured against the
+        budget-enforcing fake: 1.0 s spacing at send drew a 429 now and then)."""
+        if margin < 0:
+            raise ValueError("margin must not be negative")
+        per_chat_interval += margin
         if per_chat_interval < 0 or group_per_minute < 1 or global_per_second < 1 or burst < 1:
             raise ValueError("pacing limits must be positive")
         self.per_chat_interval = per_chat_interval
@@ -66,14 +78,18 @@ class Pacer:
         self.global_per_second = global_per_second
         self.burst = burst
         # Per-chat token bucket as GCRA: the theoretical arrival time of the next send.
+        self._group_window = GROUP_WINDOW + margin
         self._chat_tat: dict[int, float] = {}
         self._groups: dict[int, _Window] = {}
         self._global = _Window(global_per_second, GLOBAL_WINDOW)
         self._chat_penalty: dict[int, float] = {}
         self._global_penalty = float("-inf")
 
-    def ready_at(self, chat_id: int, now: float) -> float:
-        """Earliest time ``>= now`` at which a send to ``chat_id`` respects every limit."""
+    def ready_at(self, chat_id: int, now: float, *, reserved: int = 0) -> float:
+        """Earliest time ``>= now`` at which a send to ``chat_id`` respects every limit and, in a group, leaves
+        the last ``reserved`` sends of its minute unspent (kept for more urgent sends, which pass 0)."""
+        if not 0 <= reserved < self.group_per_minute:
+            raise ValueError("reserved must leave a group at least one send a minute")
         ready = max(now, self._global_penalty, self._chat_penalty.get(chat_id, now))
         ready = max(ready, self._global.ready_at(now))
         tat = self._chat_tat.get(chat_id)
@@ -81,7 +97,7 @@ class Pacer:
             ready = max(ready, tat - (self.burst - 1) * self.per_chat_interval)
         group = self._groups.get(chat_id)
         if group is not None:
-            ready = max(ready, group.ready_at(now))
+            ready = max(ready, group.ready_at(now, reserved))
         return ready
 
     def record(self, chat_id: int, now: float) -> None:
@@ -92,16 +108,24 @@ class Pacer:
         if chat_id < 0:
             group = self._groups.get(chat_id)
             if group is None:
-                group = self._groups[chat_id] = _Window(self.group_per_minute, GROUP_WINDOW)
+                group = self._groups[chat_id] = _Window(self.group_per_minute, self._group_window)
             group.record(now)
         self._forget_idle(now)
 
     def penalize(self, chat_id: int | None, until: float) -> None:
-        """No sends to ``chat_id`` (None: to any chat) before ``until``."""
+        """No sends to ``chat_id`` (None: to any chat) before ``until``.
+
+        A chat's penalty also empties its bucket: from ``until`` on it gets one send per interval, no burst.
+        Nothing else changes: other chats' buckets, groups' windows and the global window are untouched.
+        """
         if chat_id is None:
             self._global_penalty = max(self._global_penalty, until)
         else:
             self._chat_penalty[chat_id] = max(self._chat_penalty.get(chat_id, until), until)
+            # Telegram just said this chat is over its limit: a fresh burst right after the wait would
+            # likely earn the next 429.
+            drained = until + (self.burst - 1) * self.per_chat_interval
+            self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, drained), drained)
 
     def _forget_idle(self, now: float) -> None:
         # Bound memory. Each deletion is exact: a full bucket, a window whose sends all lie a whole

@@ -112,3 +112,66 @@ async def test_router_auth_start_and_offset(autojump_clock: trio.abc.Clock, nurs
     while k.saves < 8:
         await trio.sleep(0.01)
     assert not outbox_recv.statistics().current_buffer_used
+
+
+class StallingTopics:
+    """A topic layer whose handling of chat -100 waits until released (its Telegram budget is spent)."""
+
+    def __init__(self) -> None:
+        self.release = trio.Event()
+        self.handled: list[tuple[int, str]] = []
+
+    async def on_message(self, key: Any, message: Any) -> None:
+        if key[0] == -100:
+            await self.release.wait()
+        self.handled.append((key[0], message.text))
+
+    async def on_command(self, key: Any, message: Any, command: str, args: str) -> None:
+        await self.on_message(key, message)
+
+    async def on_callback(self, key: Any, query: Any) -> None: ...
+
+    async def on_topic_closed(self, key: Any) -> None: ...
+
+    def owns(self, key: Any) -> bool:
+        return False
+
+
+async def test_a_stalled_chat_delays_no_other_chat_and_the_offset_never_passes_it(
+        autojump_clock: trio.abc.Clock, nursery: trio.Nursery, tmp_path: Path) -> None:
+    topics = StallingTopics()
+    outbox_send, _ = trio.open_memory_channel[Outbound](100)
+    k = keeper(tmp_path)
+    router = Router(allowed_users=ALLOWED, keeper=k, outbox=outbox_send, bot_username="ccbot_bot", topics=topics)
+    updates_send, updates_recv = trio.open_memory_channel[Update](10)
+    await nursery.start(router.run, updates_recv)
+    for u in [upd(1, 42, "group first"), upd(2, 42, "dm one", chat=42, chat_type="private", thread=None),
+              upd(3, 42, "group second"), upd(4, 42, "dm two", chat=42, chat_type="private", thread=None)]:
+        await updates_send.send(u)
+    with trio.fail_after(600):  # virtual seconds (autojump) while saves run in a thread
+        while len(topics.handled) < 2:
+            await trio.sleep(0.01)
+    assert topics.handled == [(42, "dm one"), (42, "dm two")]  # the private chat did not wait
+    assert (k.state.telegram_offset, k.state.telegram_done) == (1, [2, 4])  # update 1 is not done: not passed
+    while k.saves < 2:  # saves run in a thread
+        await trio.sleep(0.01)
+    saved = StateStore(tmp_path / "state.json").load()[0]
+    assert saved.telegram_offset == 1 and saved.telegram_done == [2, 4]  # update 1 is not done: not passed
+
+    # a restart now re-fetches from 1: the private chat's updates are not handled again
+    topics2 = StallingTopics()
+    topics2.release.set()
+    k2 = StateKeeper(StateStore(tmp_path / "state.json"), saved)
+    router2 = Router(allowed_users=ALLOWED, keeper=k2, outbox=outbox_send, bot_username="ccbot_bot",
+                     topics=topics2)
+    send2, recv2 = trio.open_memory_channel[Update](10)
+    await nursery.start(router2.run, recv2)
+    for u in [upd(1, 42, "group first"), upd(2, 42, "dm one", chat=42, chat_type="private", thread=None),
+              upd(3, 42, "group second"), upd(4, 42, "dm two", chat=42, chat_type="private", thread=None)]:
+        await send2.send(u)
+    with trio.fail_after(600):  # virtual seconds: the autojump clock runs on while saves use a thread
+        while len(topics2.handled) < 2:
+            await trio.sleep(0.01)
+    await trio.sleep(1)
+    assert topics2.handled == [(-100, "group first"), (-100, "group second")]  # in order, once
+    assert k2.state.telegram_offset == 5 and k2.state.telegram_done == []

@@ -472,3 +472,54 @@ async def test_a_second_startup_screen_keeps_the_text_and_is_told_once(
     assert w.tmux.typed == [] and not w.refusals() and len(w.notices()) == 2
     w.tmux.screen = (CAPTURES / "after_hooks_review.txt").read_text()
     await until(lambda: w.typed_texts() == ["after both screens"] and w.binding.pending_inputs == [])
+
+
+RECORDED = Path(__file__).resolve().parents[1] / "data" / "rollouts" / "codex-0.169-main.jsonl"
+
+
+def first_turn() -> tuple[list[str], list[str]]:
+    """The recorded 0.169 rollout's first plain turn, split after its answer: (up to the answer, the rest up
+    to ``task_complete``); Codex wrote the rest ~7 ms after the answer."""
+    lines = RECORDED.read_text().splitlines(keepends=True)
+    answer = next(i for i, x in enumerate(lines) if '"AgentMessage"' in x)
+    done = next(i for i, x in enumerate(lines) if '"task_complete"' in x)
+    return lines[:answer + 1], lines[answer + 1:done + 1]
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.01])
+async def test_a_plain_turn_costs_one_message_carrying_its_end_line(
+        tmp_path: Path, nursery: trio.Nursery, gap: float) -> None:
+    _, sender, binding, _, keeper = await start(tmp_path, "idle.txt", nursery)
+    head, rest = first_turn()
+    with open(binding.rollout_path or "", "a") as fh:
+        fh.writelines(head)
+        fh.flush()
+        await trio.sleep(gap)
+        fh.writelines(rest)
+    await until(lambda: any("✓ Done" in t for t in sender.texts()))
+    await trio.sleep(0.3)
+    assert [o.method for o in sender.sent if o.method != "send_chat_action"] == ["send_message"]
+    (text,) = sender.texts()
+    answer, _, end_line = text.partition("\n\n")
+    assert "MOCK_REPLY" in answer and end_line.startswith("<i>✓ Done")
+    await until(lambda: binding.rollout_offset == Path(binding.rollout_path or "").stat().st_size)
+    assert binding.turn_answer_id is None  # the turn is over: a restart redoes nothing
+
+
+async def test_an_end_line_written_later_is_edited_in_under_the_answer(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery)
+    head, rest = first_turn()
+    with open(binding.rollout_path or "", "a") as fh:
+        fh.writelines(head)
+    await until(lambda: sender.texts() != [])
+    await trio.sleep(window_module.ANSWER_LINGER * 4)
+    with open(binding.rollout_path or "", "a") as fh:
+        fh.writelines(rest)
+    await until(lambda: any(o.method == "edit_message_text" for o in sender.sent))
+    (answer,) = sender.texts()
+    (edit,) = [o for o in sender.sent if o.method == "edit_message_text"]
+    assert "✓ Done" not in answer
+    assert edit.kwargs["text"].startswith(answer + "\n\n<i>✓ Done")
+    (sent,) = [o for o in sender.sent if o.method == "send_message"]
+    assert edit.kwargs["message_id"] == 101 + sender.sent.index(sent)  # FakeSender numbers every item

@@ -44,6 +44,39 @@ def test_group_limited_to_twenty_per_minute() -> None:
     assert times == [0.0, 0.0, 0.0, *[float(t) for t in range(1, 18)], 60.0, 60.0, 60.0, 61.0]
 
 
+def test_reserved_group_sends_are_left_for_urgent_ones() -> None:
+    pacer = Pacer(per_chat_interval=0.0, group_per_minute=5, global_per_second=1000, burst=10)
+    times = []
+    for _ in range(4):
+        at = pacer.ready_at(-7, 0.0, reserved=2)
+        pacer.record(-7, at)
+        times.append(at)
+    # three sends may spend the minute; the fourth waits for the first to leave the window
+    assert times == [0.0, 0.0, 0.0, 60.0]
+    assert pacer.ready_at(-7, 0.0) == 0.0  # the urgent send still has the reserve (one of it is left)
+    assert pacer.ready_at(42, 0.0, reserved=2) == 0.0  # a private chat has no group window to reserve
+    with pytest.raises(ValueError):
+        pacer.ready_at(-7, 0.0, reserved=5)
+
+
+@given(reserved=st.integers(min_value=0, max_value=4), sends=st.lists(st.booleans(), max_size=30))
+def test_a_reserve_never_lets_a_group_exceed_its_limit(reserved: int, sends: list[bool]) -> None:
+    """Mixing urgent (True) and other sends never breaks 5 per 60 s, and another send never goes into a minute
+    that already holds ``5 - reserved`` sends."""
+    pacer = Pacer(per_chat_interval=0.0, group_per_minute=5, global_per_second=1000, burst=10)
+    now, log = 0.0, []
+    for urgent in sends:
+        now = pacer.ready_at(-7, now, reserved=0 if urgent else reserved)
+        pacer.record(-7, now)
+        log.append((now, urgent))
+    times = [t for t, _ in log]
+    for i in range(len(times) - 5):
+        assert times[i + 5] >= times[i] + 60.0 - EPS
+    for i, (t, urgent) in enumerate(log):
+        if not urgent:  # when it went, the minute before it held fewer than 5 - reserved sends
+            assert sum(1 for u, _ in log[:i] if u > t - 60.0 + EPS) < 5 - reserved
+
+
 def test_private_chats_have_no_group_limit() -> None:
     pacer = Pacer(per_chat_interval=0.0, group_per_minute=2, global_per_second=1000, burst=1)
     assert [_send(pacer, 7, 0.0) for _ in range(5)] == [0.0] * 5
@@ -184,3 +217,52 @@ def test_other_chats_traffic_does_not_erase_a_penalty() -> None:
     pacer.penalize(5, 10.0)
     assert _send(pacer, 6, 9.5) == 9.5
     assert pacer.ready_at(5, 9.5) == 10.0
+
+
+def test_penalty_empties_the_chats_bucket_but_no_other() -> None:
+    pacer = Pacer(per_chat_interval=1.0, burst=3)
+    pacer.penalize(5, 10.0)
+    # after the wait: one send, then the steady rate; no fresh burst that would earn the next 429
+    assert [_send(pacer, 5, 0.0) for _ in range(3)] == [10.0, 11.0, 12.0]
+    assert [_send(pacer, 6, 0.0) for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
+
+
+@settings(deadline=None)
+@given(ops=_ops, interval=st.sampled_from([0.0, 0.5, 1.0]), group_limit=st.integers(min_value=1, max_value=5),
+       burst=st.integers(min_value=1, max_value=4))
+def test_a_chat_is_paced_by_its_own_history_alone(
+    ops: list[Send | Penalize], interval: float, group_limit: int, burst: int
+) -> None:
+    """With the shared global budget out of the way, no chat's sends, spent group budget or penalty ever
+    moves another chat's ``ready_at``: every chat is paced exactly as if it were the only one."""
+
+    def make() -> Pacer:
+        return Pacer(per_chat_interval=interval, group_per_minute=group_limit, global_per_second=10_000, burst=burst)
+
+    shared = make()
+    alone = {chat: make() for chat in CHATS}
+    now = 0.0
+    for op in ops:
+        if isinstance(op, Penalize):
+            shared.penalize(op.chat, now + op.duration)
+            for chat, pacer in alone.items():
+                if op.chat is None or op.chat == chat:
+                    pacer.penalize(op.chat, now + op.duration)
+        else:
+            now += op.delay
+            at = shared.ready_at(op.chat, now)
+            shared.record(op.chat, at)
+            alone[op.chat].record(op.chat, at)
+            now = at
+        for chat, pacer in alone.items():
+            assert shared.ready_at(chat, now) == pacer.ready_at(chat, now)
+
+
+def test_margin_widens_the_chat_interval_and_the_group_window() -> None:
+    pacer = Pacer(per_chat_interval=1.0, group_per_minute=2, global_per_second=1000, burst=1, margin=0.1)
+    pacer.record(-5, 0.0)
+    assert pacer.ready_at(-5, 0.0) == pytest.approx(1.1)
+    pacer.record(-5, 1.1)
+    assert pacer.ready_at(-5, 1.1) == pytest.approx(60.1)  # the third group send: one window plus the margin
+    with pytest.raises(ValueError):
+        Pacer(margin=-1)
