@@ -1,4 +1,9 @@
-"""Run ``python -m ccbot`` as a subprocess against in-process fakes (real clock, 127.0.0.1 only)."""
+"""Run ``python -m ccbot`` as a subprocess against in-process fakes (real clock, 127.0.0.1 only).
+
+The fake Telegram enforces Telegram's sending budget (429 flood control) in every e2e test, so the
+bot runs under the real server's economics; a test that needs headroom says so explicitly with
+``new_fake(telegram_budget=False)`` / ``running_stack(..., telegram_budget=False)``.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import trio
+
+from tools.fakegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "7100200300:AAH-e2eSecretTokenValue_xyz123"
@@ -58,6 +65,22 @@ class BotProcess:
     def kill(self) -> None:
         if self.proc.returncode is None:
             self.proc.kill()
+
+
+def new_fake(*, long_poll_max: float = 2.0, telegram_budget: bool = True) -> FakeTelegram:
+    """The e2e fake Telegram serving ``TOKEN``; its sending budget is on unless a test opts out."""
+    return FakeTelegram(TOKEN, long_poll_max=long_poll_max, telegram_budget=telegram_budget)
+
+
+def budget_report(fake: FakeTelegram) -> str:
+    """One line for failure messages: how many 429s the fake answered, per chat and limit."""
+    counts: dict[tuple[int | None, str], int] = {}
+    for throttle in fake.throttles:
+        key = (throttle.chat_id, throttle.scope)
+        counts[key] = counts.get(key, 0) + 1
+    detail = ", ".join(f"chat {chat} {scope}: {n}" for (chat, scope), n in sorted(counts.items(), key=str))
+    state = "on" if fake.telegram_budget else "off"
+    return f"telegram budget {state}; 429s answered: {len(fake.throttles)}" + (f" ({detail})" if detail else "")
 
 
 def bot_env(tmp_path: Path, port: int, *, allowed: str, extra: dict[str, str] | None = None) -> dict[str, str]:

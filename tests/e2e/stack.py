@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from tests.e2e.harness import TOKEN, BotProcess, bot_env, kill_tmux_server, start_bot
+from tests.e2e.harness import BotProcess, bot_env, budget_report, kill_tmux_server, new_fake, start_bot
 from tools.codex_harness import stop_codex_daemon, write_codex_home
 from tools.fakegram import FakeTelegram, serve_fakegram
 from tools.fakegram.model import StoredMessage
@@ -60,6 +60,7 @@ class Stack:
             return await self.fake.wait_for(found, timeout=timeout)
         except trio.TooSlowError:
             raise AssertionError(f"{needle!r} not in topic {topic}: {self.texts(topic, chat)}\n"
+                                 + budget_report(self.fake) + "\n"
                                  + "\n".join(self.bot.log_lines()[-30:])) from None
 
     async def press(self, topic: int, label: str, timeout: float = 20.0, chat: int | None = None) -> None:
@@ -78,7 +79,7 @@ class Stack:
             message_id, data = await self.fake.wait_for(button, timeout=timeout)
         except trio.TooSlowError:
             raise AssertionError(f"no button {label!r} in topic {topic}: "
-                                 f"{self.texts(topic, chat)}") from None
+                                 f"{self.texts(topic, chat)}\n{budget_report(self.fake)}") from None
         self.fake.user_presses(chat or self.group, OWNER, message_id, data)
 
     async def start_fresh(self, topic: int, first_text: str, folder: str = "work", chat: int | None = None) -> None:
@@ -130,6 +131,29 @@ class Stack:
                               text=True, check=False)
         return proc.stdout
 
+    async def wait_committed(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until the bot's saved state has every binding's rollout read to its end: all it delivered is
+        committed, so a stop now re-sends nothing (a stop between a send and its commit re-sends: at least
+        once)."""
+        def committed() -> bool:
+            try:
+                bindings = json.loads((self.tmp_path / "ccbot" / "state.json").read_text())["bindings"]
+            except (OSError, ValueError):
+                return False
+            return all(b.get("rollout_path") and b["rollout_offset"] == Path(b["rollout_path"]).stat().st_size
+                       for b in bindings.values())
+
+        with trio.fail_after(timeout):
+            while not committed():
+                await trio.sleep(0.1)
+
+    async def type_at_desk(self, window: str, text: str) -> None:
+        """Type ``text`` and Enter into ``ccbot:window`` the way a person does: Codex's paste-burst detection
+        (on by default) takes keys that arrive together as a paste, where Enter is a newline, not a submit."""
+        self.tmux("send-keys", "-t", f"ccbot:{window}", "-l", text)
+        await trio.sleep(0.5)
+        self.tmux("send-keys", "-t", f"ccbot:{window}", "Enter")
+
     async def restart_bot(self, name: str) -> None:
         assert await self.bot.stop() == 0
         self.bot = await start_bot(self.tmp_path, self.env, name=name)
@@ -140,11 +164,14 @@ class Stack:
 async def running_stack(tmp_path: Path, codex_bin: str, *, config: str, approval_policy: str = "on-request",
                         sandbox_mode: str = "workspace-write",
                         extra_env: dict[str, str] | None = None,
-                        folders: Sequence[str] = (), group_id: int | None = None) -> AsyncIterator[Stack]:
+                        folders: Sequence[str] = (), group_id: int | None = None,
+                        telegram_budget: bool = True) -> AsyncIterator[Stack]:
     """``config`` is the Codex config profile (``tools.codex_harness.render_config``: "harness" or
     "defaults", Codex's own defaults with its background daemon on); ``extra_env`` is added to the bot's
     environment, values may use ``{mock_port}``. ``folders`` are more folder names made (and trusted)
-    beside ``work`` and ``other``; ``group_id`` picks the forum group's chat id. On the way out the bot,
+    beside ``work`` and ``other``; ``group_id`` picks the forum group's chat id. The fake Telegram enforces
+    Telegram's sending budget (429s with an honest ``retry_after``) unless ``telegram_budget=False``: a test
+    that needs headroom says so. On the way out the bot,
     the tmux server, any Codex daemon started for this ``CODEX_HOME`` and the servers are stopped, whatever
     happened."""
     workdir = tmp_path / "work"
@@ -152,7 +179,7 @@ async def running_stack(tmp_path: Path, codex_bin: str, *, config: str, approval
     for folder in trusted:
         folder.mkdir()
     codex_home = tmp_path / "codex-home"
-    fake = FakeTelegram(TOKEN, long_poll_max=2.0)
+    fake = new_fake(long_poll_max=2.0, telegram_budget=telegram_budget)
     fake.add_user(OWNER, "Owner")
     group = fake.create_forum_group("Dev", chat_id=group_id)
     async with trio.open_nursery() as nursery:

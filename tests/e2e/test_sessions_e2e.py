@@ -109,7 +109,8 @@ async def test_restart_keeps_binding_and_delivers_nothing_twice(
         t = s.new_topic("t")
         await s.start_fresh(t, "before restart")
         await s.wait_text(t, "you said: before restart", timeout=60)
-        await trio.sleep(1.0)  # let the turn-complete line go out
+        await s.wait_text(t, "✓ Done", timeout=60)
+        await s.wait_committed()
         count_before = len(s.texts(t))
         await s.restart_bot("bot2")
         await trio.sleep(2.0)
