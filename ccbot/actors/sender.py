@@ -1,7 +1,8 @@
 """The single outbound sender: every Bot API call the bot makes (besides getUpdates) goes through here.
 
 In: ``Outbound`` items from the ``outbox`` channel. Out: Bot API calls, paced per chat (≈1/s), per group
-(≤20/min) and overall (≤30/s) by ``ccbot.telegram.pacing.Pacer``; each item's ``Reply`` is resolved with the
+(≤20/min) and overall (≤30/s) by ``ccbot.telegram.pacing.Pacer`` (a chat's calls counted from their
+responses, so arrival jitter never puts two closer than Telegram allows); each item's ``Reply`` is resolved with the
 method's result or failed with the final ``TelegramError``.
 
 Rules:
@@ -44,7 +45,6 @@ from ccbot.telegram.pacing import Pacer
 
 log = structlog.get_logger("ccbot.sender")
 
-PACING_MARGIN = 0.1  # seconds of slack on Telegram's per-chat and per-group limits (see Pacer)
 # Of a group's 20 messages a minute, this many are kept for replies to the user's own actions (Lane.USER):
 # topics conversing at full speed cannot make a /screenshot wait for the next minute.
 USER_RESERVE = 3
@@ -204,7 +204,7 @@ class Sender:
         clock: Callable[[], float] = trio.current_time,
     ) -> None:
         self.api = api
-        self.pacer = pacer or Pacer(margin=PACING_MARGIN)
+        self.pacer = pacer or Pacer()
         self.max_inflight = max_inflight
         self.clock = clock
         # A chat's queue exists while it has items or a call in flight; an idle chat's is dropped, so it
@@ -292,7 +292,7 @@ class Sender:
             self._turns += 1
             queue.turn = self._turns
             self.busy.add(chat_id)
-            self.pacer.record(chat_id, now)
+            self.pacer.dispatched(now)
             nursery.start_soon(self._deliver, item)
         return soonest
 
@@ -300,7 +300,11 @@ class Sender:
         """Make one paced call; to retry, the chat is held off until then and the item goes back to the head
         of its lane (merging with a newer edit of the same message queued meanwhile)."""
         try:
-            retry_at = await self._attempt(item)
+            try:
+                retry_at = await self._attempt(item)
+            finally:
+                # counted from its response, which Telegram's count of its arrival never follows (see Pacer)
+                self.pacer.answered(item.chat_id, self.clock())
             if retry_at is not None:
                 self.pacer.penalize(item.chat_id, retry_at)
                 if self.queues.setdefault(item.chat_id, ChatQueue()).add(item, front=True):

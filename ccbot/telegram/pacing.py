@@ -14,6 +14,13 @@ Telegram's Bot FAQ limits, as enforced by :class:`Pacer` for a caller that sends
 Each limit is kept only for the scope it names: one chat's or group's spent budget or penalty never moves
 another chat's ``ready_at``; only the global window (≤ ``global_per_second`` sends in total) is shared.
 
+**Arrival time.** Telegram counts a message when it arrives, a moment after it was sent, and that moment
+varies: spacing sends exactly one interval apart can still put two arrivals closer. A sender that has at most
+one call in flight per chat therefore notes a call twice: ``dispatched(now)`` when it starts (the global
+window, shared by chats in flight at once) and ``answered(chat_id, now)`` when its response came back (the
+chat's bucket and group window). A response never comes before its request arrived, so spacing counted from
+responses is never shorter at Telegram's end. ``record`` does both at one time.
+
 Windows are half-open: ``N`` sends per ``P`` seconds means the ``k``-th and ``(k+N)``-th send are at
 least ``P`` apart. Times are the caller's clock (e.g. ``trio.current_time()``) and must not go
 backwards.
@@ -63,14 +70,7 @@ class Pacer:
         group_per_minute: int = 20,
         global_per_second: int = 30,
         burst: int = 3,
-        margin: float = 0.0,
     ) -> None:
-        """``margin`` seconds are added to the per-chat interval and the group window: Telegram times a
-        message when it arrives, and arrivals drift from the moments they were sent (measured against the
-        budget-enforcing fake: 1.0 s spacing at send drew a 429 now and then)."""
-        if margin < 0:
-            raise ValueError("margin must not be negative")
-        per_chat_interval += margin
         if per_chat_interval < 0 or group_per_minute < 1 or global_per_second < 1 or burst < 1:
             raise ValueError("pacing limits must be positive")
         self.per_chat_interval = per_chat_interval
@@ -78,7 +78,6 @@ class Pacer:
         self.global_per_second = global_per_second
         self.burst = burst
         # Per-chat token bucket as GCRA: the theoretical arrival time of the next send.
-        self._group_window = GROUP_WINDOW + margin
         self._chat_tat: dict[int, float] = {}
         self._groups: dict[int, _Window] = {}
         self._global = _Window(global_per_second, GLOBAL_WINDOW)
@@ -101,14 +100,23 @@ class Pacer:
         return ready
 
     def record(self, chat_id: int, now: float) -> None:
-        """Note a send to ``chat_id`` at ``now``."""
+        """Note a send to ``chat_id`` at ``now`` (``dispatched`` and ``answered`` at one time)."""
+        self.dispatched(now)
+        self.answered(chat_id, now)
+
+    def dispatched(self, now: float) -> None:
+        """Note that a call started at ``now``: it counts against the global window from then on."""
+        self._global.record(now)
+
+    def answered(self, chat_id: int, now: float) -> None:
+        """Note that the response to a send to ``chat_id`` came back at ``now``: the chat's bucket and group
+        window count it from then on (see "Arrival time" above)."""
         tat = self._chat_tat.get(chat_id, now)
         self._chat_tat[chat_id] = max(tat, now) + self.per_chat_interval
-        self._global.record(now)
         if chat_id < 0:
             group = self._groups.get(chat_id)
             if group is None:
-                group = self._groups[chat_id] = _Window(self.group_per_minute, self._group_window)
+                group = self._groups[chat_id] = _Window(self.group_per_minute, GROUP_WINDOW)
             group.record(now)
         self._forget_idle(now)
 

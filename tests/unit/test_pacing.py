@@ -258,11 +258,39 @@ def test_a_chat_is_paced_by_its_own_history_alone(
             assert shared.ready_at(chat, now) == pacer.ready_at(chat, now)
 
 
-def test_margin_widens_the_chat_interval_and_the_group_window() -> None:
-    pacer = Pacer(per_chat_interval=1.0, group_per_minute=2, global_per_second=1000, burst=1, margin=0.1)
-    pacer.record(-5, 0.0)
-    assert pacer.ready_at(-5, 0.0) == pytest.approx(1.1)
-    pacer.record(-5, 1.1)
-    assert pacer.ready_at(-5, 1.1) == pytest.approx(60.1)  # the third group send: one window plus the margin
-    with pytest.raises(ValueError):
-        Pacer(margin=-1)
+def test_a_chat_is_counted_from_its_answer_and_the_global_window_from_dispatch() -> None:
+    pacer = Pacer(per_chat_interval=1.0, group_per_minute=2, global_per_second=2, burst=1)
+    pacer.dispatched(0.0)
+    assert pacer.ready_at(-5, 0.0) == 0.0  # in flight: only the global window knows it yet
+    pacer.answered(-5, 0.3)  # its response came back 0.3 s later: Telegram saw it no later than that
+    assert pacer.ready_at(-5, 0.3) == pytest.approx(1.3)
+    pacer.dispatched(1.3)
+    pacer.answered(-5, 1.35)
+    assert pacer.ready_at(-5, 1.35) == pytest.approx(60.3)  # the group's window runs from the first answer
+    assert pacer.ready_at(9, 0.5) == pytest.approx(1.0)  # two dispatches in the global second: the 3rd waits
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    group=st.booleans(),
+    sends=st.lists(
+        st.tuples(st.floats(0.0, 0.5), st.floats(0.0, 1.0), st.floats(0.0, 2.0)), min_size=1, max_size=60
+    ),
+)
+def test_telegram_never_counts_two_arrivals_closer_than_it_allows(
+    group: bool, sends: list[tuple[float, float, float]]
+) -> None:
+    """One chat, one call in flight at a time, as the sender makes them: each call takes ``latency`` seconds to
+    answer and reaches Telegram somewhere in between (``where``); then the chat idles ``gap`` seconds. The
+    fake server's budget model, judging by arrival times, never refuses one of them."""
+    from tools.fakegram.budget import RateLimiter
+
+    chat = -1001 if group else 42
+    pacer, telegram, now = Pacer(), RateLimiter(), 0.0
+    for latency, where, gap in sends:
+        at = pacer.ready_at(chat, now)
+        pacer.dispatched(at)
+        assert telegram.check(chat, group, at + where * latency) is None
+        now = at + latency
+        pacer.answered(chat, now)
+        now += gap
