@@ -70,6 +70,7 @@ log = structlog.get_logger("ccbot.window")
 FAST_POLL = 0.15  # screen cadence while starting, busy or just after input
 TAIL_FAST = 0.1  # rollout stat cadence while a turn runs
 ANSWER_LINGER = 0.05  # Codex writes a turn's end ~10 ms after its last answer (recorded 0.169 rollouts)
+LINGER_POLL = 0.01
 TAIL_IDLE = 0.5
 TAIL_IDLE_MAX = 5.0  # with change notifications an idle rollout is still stat'ed this often
 IDLE_SAFETY_POLL = 60.0  # with change notifications an idle pane is still captured this often
@@ -728,13 +729,15 @@ class WindowActor:
         self.last_progress, self.hang_reported = trio.current_time(), False
         pieces: list[Piece] = []
         prev_end, prev_snapshot = self._decode(read.lines, pieces, b.rollout_offset, dict(b.decoder))
-        if self.turn_active and pieces and pieces[-1].action == "send" and _is_answer(pieces[-1]):
-            # Codex ends a turn a few ms after its last answer: wait that long so the answer can carry the
-            # turn's end line and the turn costs one message
-            await trio.sleep(ANSWER_LINGER)
+        # Codex ends a turn ~10 ms after its last answer: look again for a moment, so the answer can carry the
+        # turn's end line and the turn costs one message
+        linger_until = trio.current_time() + ANSWER_LINGER
+        while self.turn_active and pieces and _is_answer(pieces[-1]) and trio.current_time() < linger_until:
+            await trio.sleep(LINGER_POLL)
             more = read_lines(path, prev_end, self.inode)
-            if not (more.missing or more.reset):
-                prev_end, prev_snapshot = self._decode(more.lines, pieces, prev_end, prev_snapshot)
+            if more.missing or more.reset:
+                break
+            prev_end, prev_snapshot = self._decode(more.lines, pieces, prev_end, prev_snapshot)
         merged = merge_pieces(pieces)
         index = 0
         while index < len(merged):
