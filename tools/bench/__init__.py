@@ -7,5 +7,7 @@ offline throughput figures. See ``doc/performance.md`` for what each figure mean
 Module map: ``stats`` (percentiles), ``lines`` (synthetic Codex 0.169 rollout lines), ``fake_codex`` (the
 program in each tmux pane), ``procstat`` (/proc CPU and memory readings), ``offline`` (parse and
 session-index throughput), ``live`` (the bot runs: latency, idle cost, burst), ``realcodex`` (one run with
-the real Codex CLI), ``report`` (table and JSON), ``__main__`` (orchestration).
+the real Codex CLI), ``conversation`` (conversation scenarios with the real Codex CLI under Telegram's budget:
+``--conversation``), ``codestate`` (which code a run measured), ``report`` (table and JSON), ``__main__``
+(orchestration).
 """

@@ -1,4 +1,10 @@
-"""``python -m tools.bench [--quick] [--json OUT.json] [--no-real-codex]``: run the bench, print the table.
+"""``python -m tools.bench [--quick] [--json OUT.json] [--no-real-codex] [--conversation | --only-conversation]
+[--scenarios conversation,busy_group,topic_flood]``: run the bench, print the table.
+
+``--conversation`` adds the conversation scenarios with the real Codex CLI under Telegram's budget
+(``tools.bench.conversation``: answer latency and calls per turn in a private chat and a group, /screenshot
+in a busy group, a private chat during a flood of new topics); ``--only-conversation`` runs only those;
+``--scenarios`` picks some of them (and implies ``--conversation``).
 
 Everything runs on 127.0.0.1 under a temporary folder that is removed at the end; the tmux server (own
 ``-L`` socket), the bot subprocesses and the fake servers are stopped even when a step fails. Exit status:
@@ -16,13 +22,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from tools.bench import live, offline
+from tools.bench import conversation, live, offline
+from tools.bench.codestate import code_state
 from tools.bench.report import check_targets, render_table
 from tools.bench.stats import summarize_ms
 
@@ -194,13 +202,36 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def run(cfg: Config, real_codex: bool) -> dict[str, Any]:
+async def run(
+    cfg: Config,
+    real_codex: bool,
+    scenarios: Sequence[str] = (),
+    main_bench: bool = True,
+) -> dict[str, Any]:
+    """The whole bench: the main measurements unless ``main_bench`` is False (then ``skipped_main`` is set),
+    then the named conversation ``scenarios`` (``tools.bench.conversation.SCENARIOS``) under their plan
+    (``QUICK_PLAN`` with ``cfg.quick``), each under its own key."""
     started = time.monotonic()
 
     def progress(text: str) -> None:
         print(f"[{time.monotonic() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
 
-    result: dict[str, Any] = {"quick": cfg.quick, "machine": machine()}
+    result: dict[str, Any] = {"quick": cfg.quick, "machine": machine(), "code": code_state()}
+    if main_bench:
+        await run_main(cfg, real_codex, result, progress)
+    else:
+        result["skipped_main"] = True
+    if scenarios:
+        plan = conversation.QUICK_PLAN if cfg.quick else conversation.FULL_PLAN
+        result.update(await conversation.run_scenarios(plan, scenarios, progress))
+    result["code_after"] = code_state()  # differs from "code" when the bot changed during the run
+    result["elapsed_s"] = round(time.monotonic() - started, 1)
+    result["targets"] = check_targets(result)
+    return result
+
+
+async def run_main(cfg: Config, real_codex: bool, result: dict[str, Any], progress: Any) -> None:
+    """The original bench: parsing, the synthetic-window runs, the real Codex run, the prototype."""
     progress("parsing throughput")
     result["parse"] = await trio.to_thread.run_sync(measure_offline, cfg)
     result["parse_mb_s"] = result["parse"]["recorded"]["parse_mb_s"]
@@ -221,9 +252,6 @@ async def run(cfg: Config, real_codex: bool) -> dict[str, Any]:
         from tools.bench import control_proto
 
         result["control_prototype"] = await control_proto.measure(50, idle=30.0)
-    result["elapsed_s"] = round(time.monotonic() - started, 1)
-    result["targets"] = check_targets(result)
-    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,13 +259,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller counts and durations (< 2 minutes)")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")
     parser.add_argument("--no-real-codex", action="store_true", help="skip the run with the real Codex CLI")
+    parser.add_argument("--conversation", action="store_true",
+                        help="also run the conversation scenarios (real Codex, Telegram's budget enforced)")
+    parser.add_argument("--only-conversation", action="store_true",
+                        help="run only the conversation scenarios")
+    parser.add_argument("--scenarios", type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+                        help=f"comma-separated subset of {','.join(conversation.SCENARIOS)} (implies --conversation)")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
-    result = trio.run(run, cfg, not args.no_real_codex)
+    scenarios: list[str] = []
+    if args.scenarios:
+        unknown = sorted(set(args.scenarios) - set(conversation.SCENARIOS))
+        if unknown:
+            parser.error(f"unknown scenarios {unknown}; choose from {', '.join(conversation.SCENARIOS)}")
+        scenarios = list(args.scenarios)
+    elif args.conversation or args.only_conversation:
+        scenarios = list(conversation.SCENARIOS)
+    result = trio.run(run, cfg, not args.no_real_codex, scenarios, not args.only_conversation)
     print(render_table(result))
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return 0
+    failed = [name for name in scenarios if "error" in result.get(name, {})]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

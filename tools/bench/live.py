@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "7100200300:AAH-benchSecretTokenValue_xyz123"
 OWNER = 1001
 SESSION = "ccbot"
-WORKING = "Working"  # the turn's status message text (ccbot.actors.window.STATUS_WORKING)
 
 
 @dataclass
@@ -316,6 +315,10 @@ class Lab:
     async def bot_run(
         self, windows: Sequence[Window], name: str, extra_env: dict[str, str] | None = None
     ) -> AsyncIterator[BotRun]:
+        # The state is written as an older ccbot would (no owner marks): the bot adopts each window by id and
+        # name only while no one has marked it, so the marks an earlier run set are taken off first.
+        for w in windows:
+            await self.tmux("set-option", "-w", "-u", "-t", w.window_id, "@ccbot-owner")
         self.write_state(windows)
         log_path = self.root / f"{name}.log"
         started = trio.current_time()
@@ -435,7 +438,7 @@ class OutputPlan:
 
 
 async def output_samples(lab: Lab, windows: Sequence[Window], plan: OutputPlan, rng: random.Random) -> list[Sample]:
-    """Each window runs ``plan.cycles`` turns: ``task_started`` (sample "idle": its "⏳ Working…" message),
+    """Each window runs ``plan.cycles`` turns: ``task_started`` with a first answer (sample "idle"),
     ``plan.per_turn`` agent messages (samples "in_turn"), ``task_complete``. Windows run concurrently with
     random start offsets."""
     samples: list[Sample] = []
@@ -447,8 +450,12 @@ async def output_samples(lab: Lab, windows: Sequence[Window], plan: OutputPlan, 
             maker = window.maker
             now = time.time()
             turn = maker.new_turn_id(now)
-            t = lab.append(window, [maker.task_started(now, turn)])
-            samples.append(Sample("idle", window.index, window.chat_id, WORKING, "sendMessage", t))
+            # a turn starts on an idle window: its first answer comes with ``task_started`` (a turn start costs
+            # no message of its own: the status message appears with a tool step)
+            needle = f"BM{window.index:03d}x{cycle:02d}xSTARTQ"
+            t = lab.append(window, [maker.task_started(now, turn),
+                                    *maker.agent_message(now, turn, f"Sample {needle} done.")])
+            samples.append(Sample("idle", window.index, window.chat_id, needle, "sendMessage", t))
             await trio.sleep(plan.gap * rng.uniform(1.0, 1.4))
             for n in range(plan.per_turn):
                 needle = f"BM{window.index:03d}x{cycle:02d}x{n:03d}Q"

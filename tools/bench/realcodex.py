@@ -61,15 +61,16 @@ async def _store(into: dict[str, float | None], key: str, waiting: Awaitable[flo
     into[key] = await waiting
 
 
-async def run_real_codex(pings: int, pause: float = 4.0) -> dict[str, Any]:
+async def run_real_codex(pings: int, pause: float = 4.0, config: str = "harness") -> dict[str, Any]:
     """``pause``: seconds between a reply and the next ping (4 s lets ccbot's per-chat pacing bucket, 3 calls
-    refilled at 1/s, fill up again, as a person's reading time would; 1 s shows back-to-back pacing)."""
+    refilled at 1/s, fill up again, as a person's reading time would; 1 s shows back-to-back pacing).
+    ``config``: the Codex config profile of ``running_stack`` (the quiet ``"harness"`` one, as before)."""
     from tests.e2e.stack import running_stack
     from tools.codex_harness import ensure_codex
 
     codex_bin = str(ensure_codex())
     with tempfile.TemporaryDirectory(prefix="ccbot-bench-codex-") as tmp:
-        async with running_stack(Path(tmp), codex_bin) as s:
+        async with running_stack(Path(tmp), codex_bin, config=config) as s:
             topic = s.new_topic("bench")
             t0 = trio.current_time()
             await s.start_fresh(topic, "hello mock")
@@ -77,7 +78,7 @@ async def run_real_codex(pings: int, pause: float = 4.0) -> dict[str, Any]:
             first_reply = next(
                 c.time
                 for c in s.fake.calls
-                if c.method == "sendMessage" and "you said: hello mock" in str(c.params.get("text"))
+                if c.method == "sendMessage" and c.ok and "you said: hello mock" in str(c.params.get("text"))
             )
             windows = [
                 line.split()
@@ -104,7 +105,8 @@ async def run_real_codex(pings: int, pause: float = 4.0) -> dict[str, Any]:
                 arrived = next(
                     c.time
                     for c in s.fake.calls
-                    if c.time >= sent and c.method == "sendMessage" and f"you said: {text}" in str(c.params.get("text"))
+                    if c.time >= sent and c.method == "sendMessage" and c.ok
+                    and f"you said: {text}" in str(c.params.get("text"))
                 )
                 if seen.get("pane") is not None:
                     inputs.append(seen["pane"] - sent)  # type: ignore[operator]

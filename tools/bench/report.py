@@ -1,8 +1,10 @@
 """The bench's result: target checks and the printed table (pure: dict in, text out).
 
-``TARGETS`` lists ``(label, path into the result dict, comparison, limit)``; ``check_targets(result)``
-returns one row per target with the measured value (``None`` when it is missing) and ``ok`` (``None`` when
-missing). ``render_table(result)`` is the human-readable summary ``__main__`` prints.
+``TARGETS`` lists ``(label, path into the result dict, comparison, limit)`` for the main bench,
+``CONVERSATION_TARGETS`` those of the conversation scenarios (``tools.bench.conversation``).
+``check_targets(result)`` returns one row per target of ``targets_for(result)`` with the measured value
+(``None`` when it is missing) and ``ok`` (``None`` when missing). ``render_table(result)`` is the
+human-readable summary ``__main__`` prints.
 """
 
 from __future__ import annotations
@@ -24,6 +26,22 @@ TARGETS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
 )
 
 
+CONVERSATION_TARGETS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
+    ("private chat: answer p50 (ms)", ("conversation", "private", "answer_latency_ms", "p50"), "<=", 150.0),
+    ("private chat: answer max (ms)", ("conversation", "private", "answer_latency_ms", "max"), "<=", 500.0),
+    ("private chat: sendMessage per turn", ("conversation", "private", "per_turn", "sendMessage"), "<=", 1.0),
+    ("busy group: /screenshot p99 (ms)", ("busy_group", "screenshot_ms", "p99"), "<=", 3000.0),
+    ("200 topics: private p50 change (%)", ("topic_flood", "p50_change_pct"), "<=", 10.0),
+)
+
+
+def targets_for(result: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...], str, float], ...]:
+    """``TARGETS`` unless the main bench was skipped (``skipped_main``), plus the conversation targets of
+    the scenarios present in ``result``."""
+    main = () if result.get("skipped_main") else TARGETS
+    return main + tuple(t for t in CONVERSATION_TARGETS if t[1][0] in result)
+
+
 def lookup(result: Mapping[str, Any], path: Sequence[str]) -> Any:
     """``result[path[0]][path[1]]…``, or ``None`` if any step is missing or not a mapping."""
     node: Any = result
@@ -34,9 +52,12 @@ def lookup(result: Mapping[str, Any], path: Sequence[str]) -> Any:
     return node
 
 
-def check_targets(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+def check_targets(
+    result: Mapping[str, Any], targets: Sequence[tuple[str, tuple[str, ...], str, float]] | None = None
+) -> list[dict[str, Any]]:
+    """One row per target (``targets``; None: ``targets_for(result)``)."""
     rows = []
-    for label, path, op, limit in TARGETS:
+    for label, path, op, limit in targets_for(result) if targets is None else targets:
         value = lookup(result, path)
         ok: bool | None = None
         if isinstance(value, int | float):
@@ -63,12 +84,107 @@ def _latency_row(label: str, summary: Mapping[str, Any] | None) -> str:
     )
 
 
+def _calls_row(label: str, run: Mapping[str, Any]) -> str:
+    per_turn = run.get("per_turn") or {}
+    calls = run.get("calls") or {}
+    refused = sum(row.get("refused", 0) for row in calls.values())
+    parts = ", ".join(f"{m} {_fmt(float(v))}" for m, v in per_turn.items()) or "none"
+    deferred = ", ".join(f"{row['ok']} {m}" for m, row in (run.get("deferred") or {}).items() if row.get("ok"))
+    after = f"; after the last answer ({_fmt(run.get('drain_s'))} s): {deferred}" if deferred else ""
+    done = (f"; {run.get('answers_with_done_line')}/{run.get('turns')} answers carry their done line, "
+            f"{run.get('separate_done_messages')} separate done messages") if "answers_with_done_line" in run else ""
+    return f"  {label:<34} calls per turn: {parts}; 429s: {refused}{after}{done}"
+
+
+def _code_note(section: Mapping[str, Any]) -> list[str]:
+    """The scenario's code state as one line (none when it was not recorded)."""
+    code = section.get("code") or {}
+    changed = " — the bot's code CHANGED during this scenario" if section.get("code_changed_during_run") else ""
+    return [f"  (code {code.get('commit')} diff {code.get('diff_sha1')}{changed})"] if code else []
+
+
+def _change_row(label: str, change: Mapping[str, Any] | None) -> str:
+    if not change:
+        return f"  {label:<34} (no comparison)"
+    return f"  {label:<34} " + ", ".join(f"{k} {v:+.1f} %" for k, v in change.items())
+
+
+def render_conversation(result: Mapping[str, Any]) -> list[str]:
+    """The conversation scenarios' lines (empty when none ran)."""
+    lines: list[str] = []
+    conv = result.get("conversation")
+    if isinstance(conv, Mapping):
+        lines.append(f"Conversation, real Codex 0.169 (Codex config {conv.get('codex_config')!r}), next prompt "
+                     f"{_fmt(conv.get('pause_s'))} s after each answer; answer = rollout line → sendMessage (ms)")
+        lines.extend(_code_note(conv))
+        if "error" in conv:
+            lines.append(f"  failed: {conv['error']}")
+        for key, label in (("private", "private chat"), ("group", "forum group")):
+            run = conv.get(key)
+            if isinstance(run, Mapping):
+                lines.append(_latency_row(f"{label}, {run.get('turns')} turns", run.get("answer_latency_ms")))
+                lines.append(_latency_row(f"{label}, round trip", run.get("round_trip_ms")))
+                lines.append(_calls_row(label, run))
+    busy = result.get("busy_group")
+    if isinstance(busy, Mapping):
+        lines.append("Busy group: three topics spend the group budget, /screenshot in a fourth (update → photo, ms)")
+        lines.extend(_code_note(busy))
+        if "error" in busy:
+            lines.append(f"  failed: {busy['error']}")
+        else:
+            first = busy.get("after_setup") or {}
+            lines.append(f"  {'right after binding the 4 topics':<34} {_fmt(first.get('latency_ms'))} ms "
+                         f"({first.get('backlog')} answers held, {first.get('group_calls_last_60s')} group calls "
+                         "in the last 60 s)")
+            lines.append(_latency_row("/screenshot, conversations ≥ 60 s", busy.get("screenshot_ms")))
+            reps = busy.get("repetitions") or []
+            lines.append("  at each ask: " + "; ".join(
+                f"{r.get('backlog')} held / {r.get('group_calls_last_60s')} calls in 60 s" for r in reps))
+            lines.append(_latency_row("answers in the busy group", busy.get("answer_latency_ms")))
+    flood = result.get("topic_flood")
+    if isinstance(flood, Mapping):
+        lines.append(f"Topic flood: {flood.get('topics')} new topics with a message each in "
+                     f"{_fmt(flood.get('flood_seconds'))} s, a private chat converses meanwhile (ms)")
+        lines.extend(_code_note(flood))
+        if "error" in flood:
+            lines.append(f"  failed: {flood['error']}")
+        else:
+            for key, label in (("alone", "private chat, before the flood"),
+                               ("during_flood", "private chat, during the flood")):
+                run = flood.get(key) or {}
+                lines.append(_latency_row(label, run.get("answer_latency_ms")))
+            lines.append(_calls_row("private chat, during the flood", flood.get("during_flood") or {}))
+            lines.append(_change_row("change vs before the flood", flood.get("vs_alone")))
+            lines.append(_change_row("change vs scenario conversation", flood.get("vs_conversation")))
+    return lines
+
+
 def render_table(result: Mapping[str, Any]) -> str:
     lines = [
         f"ccbot bench ({'quick' if result.get('quick') else 'full'}; {result.get('machine', {}).get('cpus')} "
         f"CPUs, python {result.get('machine', {}).get('python')}, {result.get('machine', {}).get('tmux')})",
-        "",
     ]
+    code, after = result.get("code") or {}, result.get("code_after") or {}
+    if code:
+        state = f"+ uncommitted changes to {len(code.get('dirty') or [])} files (diff {code.get('diff_sha1')})"
+        lines.append(f"code: {code.get('commit')} {state if code.get('dirty') else '(clean)'}"
+                     + ("; the bot's code CHANGED during the run" if after and after != code else ""))
+    lines.append("")
+    if not result.get("skipped_main"):
+        lines.extend(_render_main(result))
+    lines.extend(render_conversation(result))
+    lines.append("")
+    lines.append("Targets")
+    for row in check_targets(result):
+        mark = {True: "ok  ", False: "MISS", None: "n/a "}[row["ok"]]
+        lines.append(f"  [{mark}] {row['target']:<40} {_fmt(row['value']):>8}  (target {row['limit']})")
+    lines.append(f"Total bench time {_fmt(result.get('elapsed_s'))} s")
+    return "\n".join(lines)
+
+
+def _render_main(result: Mapping[str, Any]) -> list[str]:
+    """The main bench's lines."""
+    lines: list[str] = []
     lines.append("Output latency, rollout line appended → Bot API call at the fake server (ms)")
     for n, summary in (result.get("output_latency_ms") or {}).items():
         lines.append(_latency_row(f"in a turn, {n} bound windows", summary))
@@ -129,10 +245,4 @@ def render_table(result: Mapping[str, Any]) -> str:
             f"% of a core, {proto.get('idle_captures')} captures in {_fmt(proto.get('idle_s'))} s"
         )
         lines.append(_latency_row("typed text → captured", proto.get("typed_to_captured_ms")))
-    lines.append("")
-    lines.append("Targets")
-    for row in check_targets(result):
-        mark = {True: "ok  ", False: "MISS", None: "n/a "}[row["ok"]]
-        lines.append(f"  [{mark}] {row['target']:<40} {_fmt(row['value']):>8}  (target {row['limit']})")
-    lines.append(f"Total bench time {_fmt(result.get('elapsed_s'))} s")
-    return "\n".join(lines)
+    return lines
