@@ -744,10 +744,10 @@ class WindowActor:
             piece = merged[index]
             after = merged[index + 1] if index + 1 < len(merged) else None
             if (after is not None and after.action == "status_end" and after.rendered is not None
-                    and _is_answer(piece) and b.status_message_id is None
-                    and await self._act(piece, end_line=after.rendered.html)):
-                self._end_turn()
-                piece, index = after, index + 1  # the end line went out with the answer
+                    and _is_answer(piece) and b.status_message_id is None):
+                if await self._act(piece, end_line=after.rendered.html):
+                    self._end_turn()
+                    piece, index = after, index + 1  # the end line went out with the answer
             else:
                 await self._act(piece)
             await self._commit(piece.end, piece.snapshot)

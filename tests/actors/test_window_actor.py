@@ -523,3 +523,19 @@ async def test_an_end_line_written_later_is_edited_in_under_the_answer(
     assert edit.kwargs["text"].startswith(answer + "\n\n<i>✓ Done")
     (sent,) = [o for o in sender.sent if o.method == "send_message"]
     assert edit.kwargs["message_id"] == 101 + sender.sent.index(sent)  # FakeSender numbers every item
+
+
+async def test_an_answer_too_long_to_carry_its_end_line_is_sent_once_and_the_line_after_it(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery)
+    head, rest = first_turn()
+    answer = json.loads(head[-1])
+    long_text = "x" * 4090  # one part that leaves no room for the end line
+    answer["payload"]["item"]["content"] = [{"type": "Text", "text": long_text}]
+    with open(binding.rollout_path or "", "a") as fh:
+        fh.writelines([*head[:-1], json.dumps(answer) + "\n", *rest])
+    await until(lambda: any("✓ Done" in t for t in sender.texts()))
+    await trio.sleep(0.3)
+    texts = sender.texts()
+    assert [t for t in texts if long_text in t] == [long_text]  # sent once, without the line
+    assert len(texts) == 2 and texts[1].startswith("✓ Done")
