@@ -109,16 +109,19 @@ def _change_row(label: str, change: Mapping[str, Any] | None) -> str:
     return f"  {label:<34} " + ", ".join(f"{k} {v:+.1f} %" for k, v in change.items())
 
 
+def _scenario_head(title: str, data: Mapping[str, Any]) -> list[str]:
+    """A scenario's title, the code it measured, and its failure if it failed."""
+    return [title, *_code_note(data), *([f"  failed: {data['error']}"] if "error" in data else [])]
+
+
 def render_conversation(result: Mapping[str, Any]) -> list[str]:
     """The conversation scenarios' lines (empty when none ran)."""
     lines: list[str] = []
     conv = result.get("conversation")
     if isinstance(conv, Mapping):
-        lines.append(f"Conversation, real Codex 0.169 (Codex config {conv.get('codex_config')!r}), next prompt "
-                     f"{_fmt(conv.get('pause_s'))} s after each answer; answer = rollout line → sendMessage (ms)")
-        lines.extend(_code_note(conv))
-        if "error" in conv:
-            lines.append(f"  failed: {conv['error']}")
+        lines.extend(_scenario_head(
+            f"Conversation, real Codex 0.169 (Codex config {conv.get('codex_config')!r}), next prompt "
+            f"{_fmt(conv.get('pause_s'))} s after each answer; answer = rollout line → sendMessage (ms)", conv))
         for key, label in (("private", "private chat"), ("group", "forum group")):
             run = conv.get(key)
             if isinstance(run, Mapping):
@@ -127,11 +130,9 @@ def render_conversation(result: Mapping[str, Any]) -> list[str]:
                 lines.append(_calls_row(label, run))
     busy = result.get("busy_group")
     if isinstance(busy, Mapping):
-        lines.append("Busy group: three topics spend the group budget, /screenshot in a fourth (update → photo, ms)")
-        lines.extend(_code_note(busy))
-        if "error" in busy:
-            lines.append(f"  failed: {busy['error']}")
-        else:
+        lines.extend(_scenario_head(
+            "Busy group: three topics spend the group budget, /screenshot in a fourth (update → photo, ms)", busy))
+        if "error" not in busy:
             first = busy.get("after_setup") or {}
             lines.append(f"  {'right after binding the 4 topics':<34} {_fmt(first.get('latency_ms'))} ms "
                          f"({first.get('backlog')} answers held, {first.get('group_calls_last_60s')} group calls "
@@ -143,12 +144,10 @@ def render_conversation(result: Mapping[str, Any]) -> list[str]:
             lines.append(_latency_row("answers in the busy group", busy.get("answer_latency_ms")))
     flood = result.get("topic_flood")
     if isinstance(flood, Mapping):
-        lines.append(f"Topic flood: {flood.get('topics')} new topics with a message each in "
-                     f"{_fmt(flood.get('flood_seconds'))} s, a private chat converses meanwhile (ms)")
-        lines.extend(_code_note(flood))
-        if "error" in flood:
-            lines.append(f"  failed: {flood['error']}")
-        else:
+        lines.extend(_scenario_head(
+            f"Topic flood: {flood.get('topics')} new topics with a message each in "
+            f"{_fmt(flood.get('flood_seconds'))} s, a private chat converses meanwhile (ms)", flood))
+        if "error" not in flood:
             for key, label in (("alone", "private chat, before the flood"),
                                ("during_flood", "private chat, during the flood")):
                 run = flood.get(key) or {}
