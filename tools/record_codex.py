@@ -415,6 +415,22 @@ async def scenario_resume_cwd(rec: Recorder, pane: TmuxCodex, home: Path, workdi
         await second.kill()
 
 
+async def scenario_open_elsewhere(rec: Recorder, pane: TmuxCodex, home: Path, workdir: Path) -> None:
+    """``codex resume <id>`` while the first pane's Codex still runs that thread."""
+    await wait_ready(pane)
+    await pane.submit(rec.prompt("open_elsewhere", "hello mock"))
+    await wait_turn_ends(home, 1, STEP)
+    thread = rollout_files(home)[-1].name[-42:-6]
+    second = TmuxCodex(rec.tmux_bin, f"ccbot-rec-{os.getpid()}-open-elsewhere-2")
+    try:
+        await second.start(codex_command(rec.codex_bin, home, "resume", thread), workdir, codex_env(home))
+        await second.wait_for(lambda s: "open in another app" in s, STEP)
+        await rec.capture(second, "open_elsewhere", "open_elsewhere",
+                          "'codex resume <id>' while another Codex runs the thread")
+    finally:
+        await second.kill()
+
+
 SCENARIOS: list[tuple[str, Callable[..., Awaitable[None]], dict[str, Any]]] = [
     ("plain", scenario_plain, {}),
     ("busy", scenario_busy, {}),
@@ -428,6 +444,7 @@ SCENARIOS: list[tuple[str, Callable[..., Awaitable[None]], dict[str, Any]]] = [
     ("trust_declined", scenario_trust_declined, {"trusted": False}),
     ("hooks", scenario_hooks, {"hooks": HOOKS}),
     ("resume_cwd", scenario_resume_cwd, {}),
+    ("open_elsewhere", scenario_open_elsewhere, {}),
 ]
 
 

@@ -5,10 +5,11 @@ for its topic; updates to its ``Binding`` (rollout proof, committed offset), sav
 
 Contracts:
 - Nothing is typed unless the prompt-state machine says the pane accepts text; a refusal says why.
-- Text that arrives while a *startup* screen is up (folder trust, hooks review, resume directory) is kept,
-  in order and journaled, and typed once the screen is answered; the topic is told once per screen. If
-  Codex leaves that screen for anything but input (it exits, or shows another prompt) the kept texts are
-  reported not sent, quoted. The inbox never waits for a screen: the held loop does the typing.
+- Text that arrives while a *startup* screen is up (folder trust, hooks review, resume directory, a thread
+  open in another app) is kept, in order and journaled, and typed once the screen is answered; the topic is
+  told once per screen. If Codex leaves that screen for anything but input (it exits, or shows another
+  prompt) the kept texts are reported not sent, quoted. The inbox never waits for a screen: the held loop
+  does the typing.
 - Output is read only from the rollout of the thread *proven* (``ccbot.codex.identity``) to be this pane's own,
   and only while this binding owns that thread (``ccbot.state.ownership``).
 - The window is followed by its owner mark (a tmux user option), never by its name.

@@ -14,7 +14,8 @@ on a real 0.169 install (doc: /work/shared/reference/codex-cli.md §4, recorded 
   is absent while answer text streams;
 * approval prompts, menus and pagers replace the composer and footer;
 * some screens come only before the session takes input (:data:`STARTUP_POPUP_KINDS`): folder trust
-  (``Trust this folder?``), ``Hooks need review`` and ``Working directory · resume``; declining folder
+  (``Trust this folder?``), ``Hooks need review``, ``Working directory · resume`` and ``This conversation
+  is open in another app`` (resuming a thread another Codex runs: ``r retry · f fork``); declining folder
   trust opens the ``Agent command center`` (hint ``? help  ↑/↓ move  enter open  n new``), which is
   not a startup screen.
 
@@ -109,11 +110,18 @@ POPUP_KINDS = (
     "model_migration",
     "hooks_review",
     "resume_cwd",
+    "open_elsewhere",
     "agent_center",
     "other_choice",
 )
 
-STARTUP_POPUP_KINDS = frozenset({"trust", "hooks_review", "resume_cwd"})
+OPEN_ELSEWHERE = "This conversation is open in another app"
+OPEN_ELSEWHERE_OPTIONS = (
+    ChoiceOption("Retry (close it in the other app first)", "r"),
+    ChoiceOption("Fork: go on in a copy of it here", "f"),
+)
+
+STARTUP_POPUP_KINDS = frozenset({"trust", "hooks_review", "resume_cwd", "open_elsewhere"})
 """Popup kinds Codex shows only while a session starts, before its composer ever took input: answering
 one leads to the ready composer (or to another of them), never back into a turn."""
 
@@ -326,6 +334,10 @@ def _parse_popup(lines: list[str]) -> tuple[Popup | None, int]:
         title = lines[title_index].strip() if title_index >= 0 else "Warnings"
         return Popup("warnings", title, hint=hint), max(title_index, 0)
     search_from = max(0, bottom - 40)
+    if "r retry" in hint and "f fork" in hint:
+        locked = next((i for i in range(search_from, bottom) if OPEN_ELSEWHERE in lines[i]), -1)
+        if locked >= 0:
+            return Popup("open_elsewhere", OPEN_ELSEWHERE, OPEN_ELSEWHERE_OPTIONS, None, hint), locked
     if "enter open" in hint and "n new" in hint:
         center = next((i for i in range(search_from, bottom)
                        if lines[i].strip().startswith("Agent command center")), -1)

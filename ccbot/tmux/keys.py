@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 
-# Named keys the bot may press. Digits and y/p/n answer Codex menus and approval prompts.
+# Named keys the bot may press. Digits and y/p/n answer Codex menus and approval prompts; r/f answer
+# "This conversation is open in another app" (retry, fork).
 ALLOWED_KEYS: frozenset[str] = frozenset(
-    {"Enter", "Escape", "Tab", "Space", "Up", "Down", "Left", "Right", "C-c", "BSpace", "y", "p", "n"}
+    {"Enter", "Escape", "Tab", "Space", "Up", "Down", "Left", "Right", "C-c", "BSpace", "y", "p", "n", "r", "f"}
     | {str(d) for d in range(10)}
 )
 

@@ -148,3 +148,12 @@ def test_huge_prompt_stays_within_one_message() -> None:
     view = describe_prompt(prompt)
     assert view is not None and len(view.labels) == 12
     assert len(parse_html(view.html).text) < 4096
+
+
+def test_a_thread_open_in_another_app_gets_retry_and_fork_buttons_that_press_r_and_f() -> None:
+    popup = parse_screen((CAPTURES / "open_elsewhere.txt").read_text()).popup_detail
+    assert popup is not None
+    view = describe_prompt(popup)
+    assert view is not None and "This conversation is open in another app" in view.html
+    assert [label.split(". ", 1)[1] for label in view.labels] == [o.label for o in popup.options]
+    assert [option_keys(popup, i, popup.selected) for i in range(2)] == [("r",), ("f",)]

@@ -168,6 +168,7 @@ def capture(name: str) -> ScreenModel:
         ("hooks_review", Kind.BLOCKED),
         ("hooks_list", Kind.UNKNOWN),  # not recognised: the state stays what it was
         ("resume_cwd", Kind.BLOCKED),
+        ("open_elsewhere", Kind.BLOCKED),
         ("agent_center", Kind.BLOCKED),
         ("after_trust", Kind.READY),
         ("after_hooks_review", Kind.READY),
@@ -283,6 +284,7 @@ def test_machine_invariants(models: list[ScreenModel]) -> None:
         ("trust", True),
         ("hooks_review", True),
         ("resume_cwd", True),
+        ("open_elsewhere", True),
         ("approval_prompt", False),  # mid-turn
         ("review_menu", False),
         ("diff_pager", False),

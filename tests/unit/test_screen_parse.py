@@ -132,6 +132,9 @@ RECORDED_EXPECTED: dict[str, dict[str, Any]] = {
     "after_hooks_review": IDLE,
     "resume_cwd": {"popup": "resume_cwd"},
     "after_resume_cwd": {**DONE, "last_prompt": "hello mock"},
+    # the resumed conversation shows above the lock notice
+    "open_elsewhere": {"turn_ended_after_last_prompt": True, "answer_after_last_prompt": True,
+                       "last_prompt": "hello mock", "popup": "open_elsewhere"},
 }
 
 
@@ -279,6 +282,17 @@ def test_recorded_startup_screens_are_flagged_startup(name: str) -> None:
         assert popup.title == title
         assert [o.label for o in popup.options] == labels
         assert popup.selected == 0
+
+
+def test_a_thread_open_in_another_app_is_a_startup_screen_answered_by_its_hotkeys() -> None:
+    for suffix in (".txt", ".ansi.txt"):
+        popup = parse_file(CAPTURES / f"open_elsewhere{suffix}").popup_detail
+        assert popup is not None and popup.startup
+        assert (popup.kind, popup.title) == ("open_elsewhere", "This conversation is open in another app")
+        assert [o.key for o in popup.options] == ["r", "f"] and popup.selected is None
+        assert "r retry" in popup.hint and "f fork" in popup.hint
+    # the same words in the conversation above an idle composer are not the screen
+    assert parse_file(CAPTURES / "idle.txt").popup_detail is None
 
 
 @pytest.mark.parametrize("name", ["review_menu", "diff_pager", "warnings", "agent_center", "approval_prompt"])

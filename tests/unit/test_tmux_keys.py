@@ -75,6 +75,8 @@ def test_allowlist_is_exactly_the_documented_set() -> None:
         "y",
         "p",
         "n",
+        "r",
+        "f",
     }
     expected |= set("0123456789")
     assert expected == ALLOWED_KEYS
