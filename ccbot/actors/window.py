@@ -62,7 +62,7 @@ from ccbot.state import ownership
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding
 from ccbot.telegram.errors import CantParseEntities, Forbidden, TelegramError, ThreadNotFound, TopicClosed
-from ccbot.tmux.adapter import Tmux, TmuxError, TmuxNoTarget, TmuxServerDown
+from ccbot.tmux.adapter import Tmux, TmuxError, TmuxNoTarget, TmuxServerDown, ensure_owned
 from ccbot.tmux.control import ControlClient
 from ccbot.tmux.keys import clean_user_text
 
@@ -465,11 +465,7 @@ class WindowActor:
             await self.deps.tmux.send_keys(pane, "Enter")
 
     async def _ensure_own_pane(self) -> None:
-        """Raise ``TmuxNoTarget`` unless the pane still belongs to this binding's window (its owner mark):
-        after a tmux restart a new window can get this pane's old id."""
-        b = self.binding
-        if b.owner_mark and (await self.deps.tmux.pane_state(b.pane_id)).owner != b.owner_mark:
-            raise TmuxNoTarget(f"pane {b.pane_id} no longer belongs to this topic's window; nothing was typed")
+        await ensure_owned(self.deps.tmux, self.binding.pane_id, self.binding.owner_mark)
 
     async def _confirm(self, text: str, before: int) -> bool:
         """Wait for the rollout to show ``text`` as a user message; re-press Enter if it sits in the composer."""

@@ -27,7 +27,7 @@ from ccbot.render.markdown import escape
 from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, parse_screen
 from ccbot.screen.prompt_state import Exited, PromptCleared, PromptShown, prompt_identity
 from ccbot.telegram.types import InlineButton, InlineKeyboard
-from ccbot.tmux.adapter import TmuxError
+from ccbot.tmux.adapter import TmuxError, ensure_owned
 from ccbot.tmux.keys import ALLOWED_KEYS
 from ccbot.ui import shorten
 from ccbot.ui.callbacks import NOOP, PROMPT_OPT, BadCallback, Callback, encode
@@ -248,6 +248,7 @@ async def _on_press(topics: Topics, session: UiSession, parsed: Callback, query:
         return
     pane = running.binding.pane_id
     try:
+        await ensure_owned(topics.tmux, pane, running.binding.owner_mark)
         model = parse_screen(await topics.tmux.capture(pane))
     except TmuxError as exc:
         await topics.answer(query, f"Could not read the window: {exc}")

@@ -25,6 +25,7 @@ from ccbot.messages import Lane, Outbound, TopicRequest
 from ccbot.render.screenshot import MAX_SIDE_PX, MIN_FONT_SIZE, metrics, render_png
 from ccbot.telegram.errors import MessageToEditNotFound, TelegramError
 from ccbot.telegram.types import CallbackQuery, InlineButton, InlineKeyboard
+from ccbot.tmux.adapter import ensure_owned
 from ccbot.tmux.keys import UnknownKeyError
 from ccbot.ui import callbacks
 
@@ -159,6 +160,7 @@ class ScreenshotFeature:
         pressed: str | None = None
         if key in KEY_LABELS:
             try:
+                await ensure_owned(actor.deps.tmux, actor.binding.pane_id, actor.binding.owner_mark)
                 await actor.deps.tmux.send_keys(actor.binding.pane_id, key)
             except UnknownKeyError as exc:  # the tmux allowlist is the last word
                 log.warning("screenshot key refused", error=str(exc))

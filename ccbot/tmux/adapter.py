@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import trio
 
@@ -152,6 +153,20 @@ class PaneState:
     pid: int
     current_command: str
     owner: str = ""  # the pane's window's @ccbot-owner mark; "" when unset
+
+
+class PaneStates(Protocol):
+    """Anything that reports a pane's state (the adapter, or a test's fake)."""
+
+    async def pane_state(self, pane_id: str) -> PaneState: ...
+
+
+async def ensure_owned(tmux: PaneStates, pane_id: str, owner: str | None) -> None:
+    """Raise ``TmuxNoTarget`` unless ``pane_id``'s window still carries the owner mark ``owner`` (no check for a
+    binding without a mark): after a tmux restart another window can get a pane's old id. Call it right before
+    typing or pressing keys."""
+    if owner and (await tmux.pane_state(pane_id)).owner != owner:
+        raise TmuxNoTarget(f"pane {pane_id} no longer belongs to this topic's window; nothing was typed")
 
 
 def _int_or_none(text: str) -> int | None:

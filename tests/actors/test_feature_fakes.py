@@ -17,6 +17,7 @@ from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, State
 from ccbot.state.store import StateStore
 from ccbot.telegram.types import CallbackQuery
+from ccbot.tmux.adapter import PaneState
 
 CHAT = -1001234
 OWNER = 7
@@ -53,6 +54,12 @@ class FakeTmux:
     screens: dict[str, Any] = field(default_factory=dict)
     pressed: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     typed: list[tuple[str, str]] = field(default_factory=list)
+    owners: dict[str, str] = field(default_factory=dict)  # pane -> its window's owner mark
+
+    async def pane_state(self, pane_id: str) -> PaneState:
+        return PaneState(cursor_x=0, cursor_y=0, width=120, height=40, in_mode=False, dead=False,
+                         dead_status=None, dead_signal=None, pid=1, current_command="codex",
+                         owner=self.owners.get(pane_id, ""))
 
     async def capture(self, pane_id: str, *, ansi: bool = False, start: int | None = None) -> str:
         screen = self.screens[pane_id]
@@ -73,9 +80,9 @@ def make_topics(tmp_path: Path, outbox: trio.MemorySendChannel[Outbound], tmux: 
     return Topics(cfg, keeper, outbox, tmux, index=None)  # type: ignore[arg-type]
 
 
-def bind(topics: Topics, topic: int, window: str, pane: str) -> Binding:
+def bind(topics: Topics, topic: int, window: str, pane: str, owner_mark: str = "") -> Binding:
     binding = Binding(chat_id=CHAT, topic_id=topic, window_id=window, window_name=f"w{topic}", cwd="/tmp",
-                      pane_id=pane)
+                      pane_id=pane, owner_mark=owner_mark)
     send, _recv = trio.open_memory_channel[WindowCommand](4)
     topics.running[binding.key] = RunningWindow(binding, send, trio.CancelScope())
     return binding

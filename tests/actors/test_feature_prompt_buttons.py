@@ -129,6 +129,22 @@ async def test_button_of_a_prompt_replaced_on_screen_presses_nothing(tmp_path: P
         assert r.tmux.pressed == []
 
 
+async def test_a_pane_whose_window_lost_the_topics_mark_gets_no_keys(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.a.owner_mark = "chat:11:mine"
+        r.tmux.owners["%1"] = "chat:11:mine"
+        r.tmux.screens["%1"] = APPROVAL
+        await r.effect(r.a, PromptShown(prompt_in(APPROVAL)))
+        token, mid = token_and_id(r, 11)
+        r.tmux.owners["%1"] = "other:5:theirs"  # tmux restarted: another window has this pane id now
+        answer = await r.press(11, mid, encode(PROMPT_OPT, token, 0))
+        assert answer is not None and "no longer belongs" in answer
+        assert r.tmux.pressed == []
+        r.tmux.owners["%1"] = "chat:11:mine"
+        assert await r.press(11, mid, encode(PROMPT_OPT, token, 0)) == "Sent: Yes, once"
+        assert r.tmux.pressed == [("%1", ("y",))]
+
+
 async def test_forged_press_from_another_topic_touches_no_window(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         r.tmux.screens.update({"%1": APPROVAL, "%2": APPROVAL})
