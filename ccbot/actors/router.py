@@ -195,7 +195,8 @@ class Router:
             await self._reply(key, "This bot is starting up; try again in a moment.")
 
     async def _on_callback(self, query: CallbackQuery) -> None:
-        key = topic_key(query.message) if query.message is not None else None
+        # an inaccessible message (too old for the bot to see) does not say which topic it was in
+        key = topic_key(query.message) if isinstance(query.message, Message) else None
         if self.topics is not None:
             await self.topics.on_callback(key, query)
 

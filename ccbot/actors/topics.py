@@ -334,7 +334,7 @@ class Topics:
             await self.say(key, "⏳ Codex's window is still busy with earlier messages; nothing was typed. "
                                 "Try again in a moment.")
         except (trio.ClosedResourceError, trio.BrokenResourceError):
-            if entry is not None:
+            if entry is not None and isinstance(command, UserText):
                 running.binding.pending_inputs.remove(entry)
                 await self._keep_for_next_binding(key, command)
                 return
@@ -402,8 +402,11 @@ class Topics:
         if session is None:
             await self.answer(query, "This menu has expired.")
             return
-        if key is None or session.key != key or (query.message is not None
-                                                 and session.message_id not in (None, query.message.message_id)):
+        if key is None:
+            await self.answer(query, "This menu has expired.")
+            return
+        if session.key != key or (query.message is not None
+                                  and session.message_id not in (None, query.message.message_id)):
             log.warning("callback for another topic refused", token=parsed.token, topic=key, owner=session.key)
             await self.answer(query, "This button belongs to another topic.")
             return

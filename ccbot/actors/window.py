@@ -35,7 +35,7 @@ import trio
 
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.sender import call, post
-from ccbot.codex import identity, procfs
+from ccbot.codex import identity, procfs, records
 from ccbot.codex import rollout as rec
 from ccbot.codex.sessions import is_user_rollout
 from ccbot.codex.tail import offset_of_first_line_after, read_lines
@@ -220,8 +220,8 @@ class WindowActor:
             task_status.started()
             journaled = [UserText(e["text"], int(e["message_id"]), str(e.get("origin", "text")))
                          for e in self.binding.pending_inputs]
-            for command in journaled:
-                await self._handle_safely(command)
+            for item in journaled:
+                await self._handle_safely(item)
             async for command in inbox:
                 await self._handle_safely(command)
 
@@ -303,7 +303,7 @@ class WindowActor:
         if self.binding.rollout_path is None:
             return False
         read = await trio.to_thread.run_sync(read_lines, Path(self.binding.rollout_path), offset, None)
-        return any(isinstance(r, rec.UserMessage) and _norm(r.text) == want
+        return any(isinstance(r, records.UserMessage) and _norm(r.text) == want
                    for r in (rec.parse_line(raw) for raw, _ in read.lines))
 
     async def wait_state(self, accept: Callable[[State], bool], seconds: float) -> bool:
@@ -759,10 +759,10 @@ class WindowActor:
             produced: list[tuple[str, Rendered | None]] = []
             for record in self.decoder.feed(raw):
                 self._observe(record)
-                if isinstance(record, rec.TurnStarted):
+                if isinstance(record, records.TurnStarted):
                     produced.append(("status_start", None))
-                for rendered in render(record):
-                    produced.append((_ACTION_BY_KIND.get(rendered.kind, "send"), rendered))
+                for shown in render(record):
+                    produced.append((_ACTION_BY_KIND.get(shown.kind, "send"), shown))
             snapshot = self.decoder.snapshot()
             for index, (action, rendered) in enumerate(produced):
                 last = index == len(produced) - 1
@@ -773,13 +773,13 @@ class WindowActor:
         return prev_end, prev_snapshot
 
     def _observe(self, record: object) -> None:
-        if isinstance(record, rec.UserMessage):
+        if isinstance(record, records.UserMessage):
             self.seen_user_texts.append(record.text)
             self._poke()
-        elif isinstance(record, rec.TurnStarted):
+        elif isinstance(record, records.TurnStarted):
             self.turn_active = True
             self._poke()
-        elif isinstance(record, rec.TurnComplete | rec.TurnAborted):
+        elif isinstance(record, records.TurnComplete | records.TurnAborted):
             self.turn_active = False
             self._poke()
 

@@ -53,10 +53,10 @@ KEY_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
 KEY_LABELS: dict[str, str] = {key: label for row in KEY_ROWS for label, key in row}
 
 def keyboard(token: str) -> InlineKeyboard:
-    rows = [[InlineButton(label, callbacks.encode(callbacks.SCREENSHOT_KEY, token, key))
-             for label, key in row] for row in KEY_ROWS]
-    rows[-1].append(InlineButton("🔄 Refresh", callbacks.encode(callbacks.SCREENSHOT_REFRESH, token)))
-    return InlineKeyboard(rows)
+    rows = [tuple(InlineButton(label, callbacks.encode(callbacks.SCREENSHOT_KEY, token, key))
+                  for label, key in row) for row in KEY_ROWS]
+    rows[-1] += (InlineButton("🔄 Refresh", callbacks.encode(callbacks.SCREENSHOT_REFRESH, token)),)
+    return InlineKeyboard(tuple(rows))
 
 
 def fit_font_size(cols: int, rows: int, preferred: int = FONT_SIZE) -> int:

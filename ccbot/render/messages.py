@@ -217,7 +217,7 @@ def _html_for(record: Record, options: RenderOptions) -> tuple[str, str] | None:
         return "turn_done", " · ".join(parts)
     if isinstance(record, TurnAborted):
         took = f" after {format_duration(record.duration_ms)}" if record.duration_ms is not None else ""
-        if record.reason in (None, "interrupted"):
+        if record.reason is None or record.reason == "interrupted":
             return "interrupted", f"■ Interrupted{took}"
         return "interrupted", f"■ Turn aborted ({escape(record.reason)}){took}"
     if isinstance(record, Compacted):

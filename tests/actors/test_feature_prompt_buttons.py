@@ -49,9 +49,11 @@ class Rig:
         return [kw for kw in self.bot.of("send_message") if kw.get("message_thread_id") == topic
                 and kw.get("reply_markup") is not None]
 
-    async def press(self, topic: int, message_id: int, data: str) -> str | None:
+    async def press(self, topic: int | None, message_id: int, data: str) -> str | None:
+        """Press as the router hands it on: ``topic`` None for a message too old to say its topic."""
         before = len(self.bot.answers())
-        await self.topics.on_callback((CHAT, topic), query(topic, message_id, data))
+        key = None if topic is None else (CHAT, topic)
+        await self.topics.on_callback(key, query(topic or 0, message_id, data))
         await settle()
         answers = self.bot.answers()
         assert len(answers) == before + 1, "every press is answered exactly once"
@@ -143,6 +145,15 @@ async def test_a_pane_whose_window_lost_the_topics_mark_gets_no_keys(tmp_path: P
         r.tmux.owners["%1"] = "chat:11:mine"
         assert await r.press(11, mid, encode(PROMPT_OPT, token, 0)) == "Sent: Yes, once"
         assert r.tmux.pressed == [("%1", ("y",))]
+
+
+async def test_a_press_on_a_message_too_old_to_name_its_topic_presses_nothing(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.tmux.screens["%1"] = APPROVAL
+        await r.effect(r.a, PromptShown(prompt_in(APPROVAL)))
+        token, mid = token_and_id(r, 11)
+        assert await r.press(None, mid, encode(PROMPT_OPT, token, 0)) == "This menu has expired."
+        assert r.tmux.pressed == []
 
 
 async def test_forged_press_from_another_topic_touches_no_window(tmp_path: Path) -> None:

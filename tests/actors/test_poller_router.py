@@ -175,3 +175,19 @@ async def test_a_stalled_chat_delays_no_other_chat_and_the_offset_never_passes_i
     await trio.sleep(1)
     assert topics2.handled == [(-100, "group first"), (-100, "group second")]  # in order, once
     assert k2.state.telegram_offset == 5 and k2.state.telegram_done == []
+
+
+async def test_a_callback_on_an_inaccessible_message_names_no_topic(tmp_path: Path) -> None:
+    """Bot API sends a message the bot can no longer see with date 0 and no topic: the router hands the
+    callback on with no topic key instead of guessing General."""
+    seen: list[Any] = []
+
+    class Topics:
+        async def on_callback(self, key: Any, query: Any) -> None:
+            seen.append(key)
+
+    outbox, _ = trio.open_memory_channel[Outbound](10)
+    router = Router(allowed_users=frozenset({7}), keeper=StateKeeper(StateStore(tmp_path / "s.json"), State()),
+                    outbox=outbox, bot_username="bot", topics=Topics())  # type: ignore[arg-type]
+    await router.handle(callback(1, 7))
+    assert seen == [None]

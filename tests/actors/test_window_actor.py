@@ -136,7 +136,7 @@ async def until(predicate: Any, seconds: float = 10.0) -> None:
 
 async def test_text_is_typed_literally_confirmed_and_output_delivered(tmp_path: Path,
                                                                        nursery: trio.Nursery) -> None:
-    tmux, sender, binding, inbox, keeper = await start(tmp_path, "idle.txt", nursery)
+    tmux, sender, binding, inbox, _ = await start(tmp_path, "idle.txt", nursery)
     binding.pending_inputs.append({"text": "C-c Enter ; rm", "message_id": 5, "origin": "text"})
     await inbox.send(UserText("C-c Enter ; rm", 5))
     await until(lambda: ("keys", "Enter") in tmux.typed)
@@ -489,7 +489,7 @@ def first_turn() -> tuple[list[str], list[str]]:
 @pytest.mark.parametrize("gap", [0.0, 0.01])
 async def test_a_plain_turn_costs_one_message_carrying_its_end_line(
         tmp_path: Path, nursery: trio.Nursery, gap: float) -> None:
-    _, sender, binding, _, keeper = await start(tmp_path, "idle.txt", nursery)
+    _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery)
     head, rest = first_turn()
     with open(binding.rollout_path or "", "a") as fh:
         fh.writelines(head)

@@ -131,7 +131,7 @@ class Stack:
                               text=True, check=False)
         return proc.stdout
 
-    async def wait_committed(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_committed(self, timeout: float = 10.0) -> None:
         """Wait until the bot's saved state has every binding's rollout read to its end: all it delivered is
         committed, so a stop now re-sends nothing (a stop between a send and its commit re-sends: at least
         once)."""

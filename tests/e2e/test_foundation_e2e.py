@@ -58,7 +58,7 @@ async def test_start_auth_429_409_sigterm_and_no_token_in_logs(tmp_path: Path, t
 
             # a 429 burst delays but loses nothing
             fake.inject("sendMessage", kind="429", count=3, retry_after=1)
-            for i in range(3):
+            for _ in range(3):
                 fake.user_sends_text(group, OWNER, "/help", thread_id=topic)
             await fake.wait_for(lambda: len(texts(fake, group, topic)) == 4, timeout=30)
             statuses = [c.http_status for c in fake.calls if c.method.lower() == "sendmessage"]
@@ -135,7 +135,7 @@ async def test_corrupt_state_and_unwritable_dir_do_not_stop_the_bot(tmp_path: Pa
 async def test_systemd_ready_and_watchdog_notifications(tmp_path: Path, tmux_bin: str) -> None:
     import socket
 
-    fake, group, topic = setup_fake()
+    fake, _, _ = setup_fake()
     path = tmp_path / "notify.sock"
     sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     await sock.bind(str(path))

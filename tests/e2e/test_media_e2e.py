@@ -25,7 +25,7 @@ async def mock_requests(s: Stack) -> list[dict[str, Any]]:
     return records
 
 
-async def wait_user_messages(s: Stack, count: int, timeout: float = 30.0) -> list[str]:  # noqa: ASYNC109
+async def wait_user_messages(s: Stack, count: int, timeout: float = 30.0) -> list[str]:
     with trio.fail_after(timeout):
         while len(texts := s.user_messages_in_rollouts()) < count:
             await trio.sleep(0.2)

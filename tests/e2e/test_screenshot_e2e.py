@@ -52,7 +52,7 @@ def plain(s: Stack, pane: str) -> str:
     return s.tmux("capture-pane", "-p", "-t", pane)
 
 
-async def poll(predicate: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109
+async def poll(predicate: Callable[[], bool], timeout: float) -> None:
     """Wait for a condition on tmux (the fake's wait_for only wakes on Telegram-side changes)."""
     with trio.fail_after(timeout):
         while not predicate():

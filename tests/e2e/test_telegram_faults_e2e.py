@@ -44,7 +44,8 @@ async def test_500_slow_dropped_and_unparsable(tmp_path: Path, codex_bin: str, c
         assert any(m.parse_mode is None for m in new), [(m.text, m.parse_mode) for m in new]
 
         texts = [x for x in s.texts(t) if "MOCK_REPLY" in x]  # done lines of different turns may look alike
-        assert sum(n - 1 for n in Counter(texts).values() if n > 1) <= 1, [x for x, n in Counter(texts).items() if n > 1]
+        repeated = [x for x, n in Counter(texts).items() if n > 1]
+        assert sum(n - 1 for n in Counter(texts).values() if n > 1) <= 1, repeated
         assert s.bot.proc.returncode is None
 
 

@@ -58,7 +58,7 @@ TmuxFactory = Callable[..., Tmux]
 async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = WAIT) -> None:
     """Poll ``predicate`` every 20 ms until it is true; TooSlowError after ``within`` s."""
     with trio.fail_after(within):
-        while not await predicate():  # noqa: ASYNC110 -- tmux and /proc offer nothing to wait on
+        while not await predicate():
             await trio.sleep(0.02)
 
 
@@ -323,7 +323,7 @@ async def test_send_text_random_unicode(tmux: Tmux, tmp_path: Path) -> None:
 
 
 async def test_send_text_100k(tmux: Tmux, tmp_path: Path) -> None:
-    text = ("0123456789 héllo; 😀 Enter\tשלום\n" * 4000)[:100_000]  # noqa: RUF001 -- RTL on purpose
+    text = ("0123456789 héllo; 😀 Enter\tשלום\n" * 4000)[:100_000]
     w, out = await start_reader(tmux, tmp_path)
     await tmux.send_text(w.pane_id, text)
     expected = text.encode()

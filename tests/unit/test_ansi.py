@@ -239,7 +239,7 @@ def test_line_endings() -> None:
         (PROMPT, 1),
         ("中", 2),
         ("한", 2),
-        ("Ａ", 2),  # FULLWIDTH LATIN CAPITAL LETTER A  # noqa: RUF001
+        ("Ａ", 2),  # FULLWIDTH LATIN CAPITAL LETTER A
         ("😀", 2),
         ("🚀", 2),
         ("✅", 2),

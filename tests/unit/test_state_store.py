@@ -51,7 +51,7 @@ def test_corrupt_file_kept_and_backup_used(tmp_path: Path) -> None:
 def test_corrupt_without_backup_starts_empty_but_keeps_file(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_text("garbage")
-    state, report = StateStore(path).load()
+    _, report = StateStore(path).load()
     assert report.source == "empty" and "corrupt" in report.detail
     assert [p.read_text() for p in tmp_path.glob("state.json.corrupt-*")] == ["garbage"]
 

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """What produced ``demo*.txt`` beside this file: colours, attributes, box drawing, CJK and emoji.
 
 Recorded with tmux 3.3a (private ``-L`` server, 100x20 pane):
