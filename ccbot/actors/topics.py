@@ -29,7 +29,7 @@ import trio
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.router import thread_kwargs
 from ccbot.actors.sender import call
-from ccbot.actors.window import WindowActor, WindowDeps, WindowHooks
+from ccbot.actors.window import WindowActor, WindowDeps, WindowHooks, not_sent_text
 from ccbot.codex import identity, procfs
 from ccbot.codex.sessions import SessionIndex, ThreadInfo, is_user_rollout
 from ccbot.config import Config
@@ -366,9 +366,15 @@ class Topics:
             await self.on_message(key, message)
             return
         if command == "unbind":
-            await self._remove_binding(running.binding, kill=False)
-            await self.say(key, f"🔓 Unbound. The tmux window <code>{html.escape(running.binding.window_name)}"
+            binding = running.binding
+            # what the window had not started typing never will be (an entry being typed may be in the pane)
+            unsent = [UserText(e["text"], int(e["message_id"])) for e in binding.pending_inputs
+                      if not e.get("typing")]
+            await self._remove_binding(binding, kill=False)
+            await self.say(key, f"🔓 Unbound. The tmux window <code>{html.escape(binding.window_name)}"
                                 "</code> keeps running; send a message to bind this topic again.")
+            if unsent:
+                await self.say(key, not_sent_text("the topic was unbound before Codex could take it", unsent))
             return
         if command == "esc":
             await self._to_window(key, running, PressKeys(("Escape",), reason="/esc"))

@@ -414,7 +414,7 @@ class WindowActor:
             if entry is not None:
                 self.binding.pending_inputs.remove(entry)
         await self.deps.keeper.save()
-        await self.say(_held_not_sent(reason, items), reply_to_message_id=items[0].message_id)
+        await self.say(not_sent_text(reason, items), reply_to_message_id=items[0].message_id)
 
     async def _held_loop(self) -> None:
         """Type kept texts, oldest first, once no startup screen blocks the pane; report them not sent when
@@ -445,7 +445,7 @@ class WindowActor:
                 # journaled for the next start instead. Cancelled here: post, don't await.
                 items, self.held = self.held, []
                 post(self.deps.outbox, Outbound(self.chat_id, "send_message", {
-                    "chat_id": self.chat_id, "text": _held_not_sent("the window went away", items),
+                    "chat_id": self.chat_id, "text": not_sent_text("the window went away", items),
                     "reply_to_message_id": items[0].message_id, **self._thread_kwargs()}))
 
     async def type_text(self, text: str) -> None:
@@ -896,13 +896,12 @@ class _TopicGone(Exception):
     pass
 
 
-def _held_not_sent(reason: str, items: list[UserText]) -> str:
-    """The topic message for kept texts that will never be typed: why, and each text quoted briefly."""
+def not_sent_text(reason: str, items: list[UserText]) -> str:
+    """The topic message for texts that will never be typed: why, and each text quoted briefly."""
     quotes = ", ".join(
         f"“{html.escape(t if len(t) <= HELD_QUOTE else t[: HELD_QUOTE - 1] + '…')}”"
         for t in (_norm(item.text) for item in items))
     return f"⛔ Not sent: {html.escape(reason)}. Nothing was typed for {quotes}."
-
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,55 @@
+"""/unbind through a real ``Topics`` (fake Telegram and tmux): what the window had not started typing is
+reported, never silently dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+
+from ccbot.messages import Outbound
+from ccbot.telegram.types import Message
+from tests.actors.test_feature_fakes import CHAT, OWNER, FakeBot, FakeTmux, bind, make_topics
+
+
+def unbind_message(topic: int) -> Message:
+    return Message.from_api({
+        "message_id": 50, "date": 1, "text": "/unbind", "message_thread_id": topic, "is_topic_message": True,
+        "from": {"id": OWNER, "is_bot": False, "first_name": "o"},
+        "chat": {"id": CHAT, "type": "supergroup", "is_forum": True}})
+
+
+async def test_unbind_reports_the_texts_the_window_had_not_started_typing(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    send, recv = trio.open_memory_channel[Outbound](100)
+    bot = FakeBot()
+    nursery.start_soon(bot.run, recv)
+    topics = make_topics(tmp_path, send, FakeTmux())
+    binding = bind(topics, 11, "@1", "%1")
+    topics.keeper.state.bindings[binding.key] = binding
+    binding.pending_inputs += [
+        {"text": "kept behind the trust screen", "message_id": 5, "origin": "text", "held": True},
+        {"text": "half typed when unbound", "message_id": 6, "origin": "text", "typing": True},
+    ]
+    await topics.on_command((CHAT, 11), unbind_message(11), "unbind", "")
+    with trio.fail_after(5):
+        while len(bot.of("send_message")) < 2:
+            await trio.sleep(0.01)
+    unbound, unsent = (kw["text"] for kw in bot.of("send_message"))
+    assert unbound.startswith("🔓 Unbound")
+    assert unsent.startswith("⛔ Not sent: the topic was unbound")
+    assert "kept behind the trust screen" in unsent
+    assert "half typed" not in unsent  # it may be in the pane already: not claimed unsent
+    assert binding.key not in topics.running and binding.key not in topics.keeper.state.bindings
+
+
+async def test_unbind_with_nothing_waiting_says_only_unbound(tmp_path: Path, nursery: trio.Nursery) -> None:
+    send, recv = trio.open_memory_channel[Outbound](100)
+    bot = FakeBot()
+    nursery.start_soon(bot.run, recv)
+    topics = make_topics(tmp_path, send, FakeTmux())
+    binding = bind(topics, 11, "@1", "%1")
+    topics.keeper.state.bindings[binding.key] = binding
+    await topics.on_command((CHAT, 11), unbind_message(11), "unbind", "")
+    await trio.sleep(0.2)
+    assert [kw["text"][:10] for kw in bot.of("send_message")] == ["🔓 Unbound."]
