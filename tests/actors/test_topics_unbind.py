@@ -7,7 +7,9 @@ from pathlib import Path
 
 import trio
 
+from ccbot.actors.topics import Topics
 from ccbot.messages import Outbound
+from ccbot.state.model import Binding
 from ccbot.telegram.types import Message
 from tests.actors.test_feature_fakes import CHAT, OWNER, FakeBot, FakeTmux, bind, make_topics
 
@@ -19,14 +21,20 @@ def unbind_message(topic: int) -> Message:
         "chat": {"id": CHAT, "type": "supergroup", "is_forum": True}})
 
 
-async def test_unbind_reports_the_texts_the_window_had_not_started_typing(
-        tmp_path: Path, nursery: trio.Nursery) -> None:
+def bound_topic(tmp_path: Path, nursery: trio.Nursery) -> tuple[FakeBot, Topics, Binding]:
+    """A ``Topics`` whose topic 11 is bound to window @1 (pane %1), with a fake bot draining its outbox."""
     send, recv = trio.open_memory_channel[Outbound](100)
     bot = FakeBot()
     nursery.start_soon(bot.run, recv)
     topics = make_topics(tmp_path, send, FakeTmux())
     binding = bind(topics, 11, "@1", "%1")
     topics.keeper.state.bindings[binding.key] = binding
+    return bot, topics, binding
+
+
+async def test_unbind_reports_the_texts_the_window_had_not_started_typing(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    bot, topics, binding = bound_topic(tmp_path, nursery)
     binding.pending_inputs += [
         {"text": "kept behind the trust screen", "message_id": 5, "origin": "text", "held": True},
         {"text": "half typed when unbound", "message_id": 6, "origin": "text", "typing": True},
@@ -44,12 +52,7 @@ async def test_unbind_reports_the_texts_the_window_had_not_started_typing(
 
 
 async def test_unbind_with_nothing_waiting_says_only_unbound(tmp_path: Path, nursery: trio.Nursery) -> None:
-    send, recv = trio.open_memory_channel[Outbound](100)
-    bot = FakeBot()
-    nursery.start_soon(bot.run, recv)
-    topics = make_topics(tmp_path, send, FakeTmux())
-    binding = bind(topics, 11, "@1", "%1")
-    topics.keeper.state.bindings[binding.key] = binding
+    bot, topics, _ = bound_topic(tmp_path, nursery)
     await topics.on_command((CHAT, 11), unbind_message(11), "unbind", "")
     await trio.sleep(0.2)
     assert [kw["text"][:10] for kw in bot.of("send_message")] == ["🔓 Unbound."]
