@@ -158,7 +158,6 @@ class WindowActor:
         self.decoder = rec.RolloutDecoder()
         if binding.decoder:
             self.decoder.restore(binding.decoder)
-        self.inode: int | None = None
         self.seen_user_texts: list[str] = []
         self.turn_active = False
         self.active_until = 0.0
@@ -685,9 +684,9 @@ class WindowActor:
         b.thread_id = thread_id
         b.rollout_offset = offset
         b.decoder = {}
+        b.rollout_inode, b.delivered_ts = None, ""
         b.known_rollouts = [*b.known_rollouts, str(path)][-20:]
         self.decoder = rec.RolloutDecoder()
-        self.inode = None
         self.refused.clear()
         structlog.contextvars.bind_contextvars(thread=b.thread_id)
         log.info("rollout proven", path=str(path), offset=offset)
@@ -713,28 +712,32 @@ class WindowActor:
         path = Path(b.rollout_path)
         if not ownership.may_deliver(self.deps.keeper.state.bindings, b, procfs.thread_id_from_path(path)):
             return  # not this topic's thread (any more): nothing is read, so nothing is lost
-        read = read_lines(path, b.rollout_offset, self.inode)
+        read = read_lines(path, b.rollout_offset, b.rollout_inode)
         if read.missing:
             return
+        delivered = ""  # lines up to this timestamp were delivered from the file this one replaced
         if read.reset:
-            log.warning("rollout truncated or replaced; reading from the start", path=str(path))
+            delivered = b.delivered_ts
+            log.warning("rollout truncated or replaced; reading it again from the start", path=str(path),
+                        skipping_through=delivered or None)
             b.rollout_offset = 0
             self.decoder = rec.RolloutDecoder()
-        self.inode = read.inode
+        b.rollout_inode = read.inode
         if not read.lines:
             return
         self.last_progress, self.hang_reported = trio.current_time(), False
         pieces: list[Piece] = []
-        prev_end, prev_snapshot = self._decode(read.lines, pieces, b.rollout_offset, dict(b.decoder))
+        prev = _Mark(b.rollout_offset, dict(b.decoder), b.delivered_ts)
+        prev = self._decode(read.lines, pieces, prev, delivered)
         # Codex ends a turn ~10 ms after its last answer: look again for a moment, so the answer can carry the
         # turn's end line and the turn costs one message
         linger_until = trio.current_time() + ANSWER_LINGER
         while self.turn_active and pieces and _is_answer(pieces[-1]) and trio.current_time() < linger_until:
             await trio.sleep(LINGER_POLL)
-            more = read_lines(path, prev_end, self.inode)
+            more = read_lines(path, prev.end, b.rollout_inode)
             if more.missing or more.reset:
                 break
-            prev_end, prev_snapshot = self._decode(more.lines, pieces, prev_end, prev_snapshot)
+            prev = self._decode(more.lines, pieces, prev, "")
         merged = merge_pieces(pieces)
         index = 0
         while index < len(merged):
@@ -747,30 +750,32 @@ class WindowActor:
                     piece, index = after, index + 1  # the end line went out with the answer
             else:
                 await self._act(piece)
-            await self._commit(piece.end, piece.snapshot)
+            await self._commit(piece.mark)
             index += 1
-        await self._commit(prev_end, prev_snapshot)
+        await self._commit(prev)
 
-    def _decode(self, lines: list[tuple[bytes, int]], pieces: list[Piece], prev_end: int,
-                prev_snapshot: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Decode ``lines`` (raw line, offset after it) into ``pieces``; return the last line's (offset,
-        decoder snapshot)."""
+    def _decode(self, lines: list[tuple[bytes, int]], pieces: list[Piece], prev: _Mark,
+                delivered: str) -> _Mark:
+        """Decode ``lines`` (raw line, offset after it) into ``pieces``; return the last line's mark. Lines
+        stamped at or before ``delivered`` (a rewritten rollout's already delivered part) only feed the
+        decoder."""
         for raw, end in lines:
+            ts = _line_timestamp(raw)
             produced: list[tuple[str, Rendered | None]] = []
             for record in self.decoder.feed(raw):
                 self._observe(record)
+                if delivered and ts and ts <= delivered:
+                    continue
                 if isinstance(record, records.TurnStarted):
                     produced.append(("status_start", None))
                 for shown in render(record):
                     produced.append((_ACTION_BY_KIND.get(shown.kind, "send"), shown))
-            snapshot = self.decoder.snapshot()
+            mark = _Mark(end, self.decoder.snapshot(), ts or prev.ts)
             for index, (action, rendered) in enumerate(produced):
-                last = index == len(produced) - 1
                 # A crash after a piece that is not its line's last must resume at the line's start.
-                pieces.append(Piece(action, rendered, end if last else prev_end,
-                                    snapshot if last else prev_snapshot))
-            prev_end, prev_snapshot = end, snapshot
-        return prev_end, prev_snapshot
+                pieces.append(Piece(action, rendered, mark if index == len(produced) - 1 else prev))
+            prev = mark
+        return prev
 
     def _observe(self, record: object) -> None:
         if isinstance(record, records.UserMessage):
@@ -783,12 +788,11 @@ class WindowActor:
             self.turn_active = False
             self._poke()
 
-    async def _commit(self, end: int, snapshot: dict[str, Any]) -> None:
+    async def _commit(self, mark: _Mark) -> None:
         b = self.binding
-        if end <= b.rollout_offset:
+        if mark.end <= b.rollout_offset:
             return
-        b.rollout_offset = end
-        b.decoder = snapshot
+        b.rollout_offset, b.decoder, b.delivered_ts = mark.end, mark.snapshot, mark.ts
         await self.deps.keeper.save()
 
     async def _act(self, piece: Piece, *, end_line: str | None = None) -> bool:
@@ -796,7 +800,7 @@ class WindowActor:
         last part when it fits; returns whether it did."""
         b = self.binding
         log.debug("deliver", action=piece.action, kind=piece.rendered.kind if piece.rendered else None,
-                  status_message=b.status_message_id, end=piece.end)
+                  status_message=b.status_message_id, end=piece.mark.end)
         if piece.action == "status_start":
             # no message yet: a plain turn costs only its answer (Telegram's group budget is 20 messages a
             # minute); the status message appears with the first tool step
@@ -905,8 +909,17 @@ def not_sent_text(reason: str, items: list[UserText]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _Mark:
+    """Where a rollout's reading stands after a line: byte offset, decoder snapshot, the line's timestamp."""
+
+    end: int
+    snapshot: dict[str, Any]
+    ts: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Piece:
-    """One delivery action and the (offset, decoder snapshot) that is safe to commit once it was done.
+    """One delivery action and the ``mark`` that is safe to commit once it was done.
 
     ``action``: "send" (a new message), "status_start" / "status_step" / "status_end" (the turn's single
     editable status message).
@@ -914,8 +927,7 @@ class Piece:
 
     action: str
     rendered: Rendered | None
-    end: int
-    snapshot: dict[str, Any]
+    mark: _Mark
 
 
 _ACTION_BY_KIND = {"tool": "status_step", "turn_done": "status_end", "interrupted": "status_end"}
@@ -923,6 +935,15 @@ STATUS_WORKING = "⏳ <i>Working…</i>"
 STATUS_LIMIT = 3500
 TELEGRAM_TEXT_LIMIT = 4096
 MAX_STATUS_STEPS = 60
+
+
+_TIMESTAMP = re.compile(rb'^\{"timestamp":\s*"([^"]{1,40})"')
+
+
+def _line_timestamp(raw: bytes) -> str:
+    """A rollout line's own ``timestamp`` (Codex writes it first on every line), or "" when it has none."""
+    found = _TIMESTAMP.match(raw)
+    return found.group(1).decode("ascii", "replace") if found else ""
 
 
 def _is_answer(piece: Piece) -> bool:
@@ -949,7 +970,7 @@ def merge_pieces(pieces: list[Piece]) -> list[Piece]:
         for group in merge_groups([p.rendered for p in run if p.rendered is not None]):
             index += len(group)
             last = run[index - 1]
-            out.append(Piece("send", join_rendered(group), last.end, last.snapshot))
+            out.append(Piece("send", join_rendered(group), last.mark))
         run.clear()
 
     for piece in pieces:

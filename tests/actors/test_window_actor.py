@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -238,14 +239,14 @@ async def test_without_the_watcher_that_write_waits_for_the_safety_poll(
 def test_merged_pieces_commit_the_offset_of_their_last_member() -> None:
     def piece(action: str, kind: str | None, end: int) -> Piece:
         rendered = Rendered(kind, f"<i>{kind} {end}</i>", f"{kind} {end}", "turn") if kind else None
-        return Piece(action, rendered, end, {"at": end})
+        return Piece(action, rendered, window_module._Mark(end, {"at": end}, f"ts{end}"))
 
     pieces = [piece("send", "tool", 10), piece("send", "tool", 20), piece("status_step", "tool", 30),
               piece("send", "assistant", 40), piece("send", "status", 50), piece("send", "turn_done", 60)]
     merged = merge_pieces(pieces)
-    assert [(p.action, p.end, p.snapshot) for p in merged] == [
-        ("send", 20, {"at": 20}), ("status_step", 30, {"at": 30}), ("send", 40, {"at": 40}),
-        ("send", 60, {"at": 60})]
+    assert [(p.action, p.mark.end, p.mark.snapshot, p.mark.ts) for p in merged] == [
+        ("send", 20, {"at": 20}, "ts20"), ("status_step", 30, {"at": 30}, "ts30"), ("send", 40, {"at": 40}, "ts40"),
+        ("send", 60, {"at": 60}, "ts60")]
     assert merged[0].rendered is not None and merged[0].rendered.html == "<i>tool 10</i>\n<i>tool 20</i>"
     assert merged[3].rendered is not None and merged[3].rendered.kind == "turn_done"
 
@@ -539,3 +540,84 @@ async def test_an_answer_too_long_to_carry_its_end_line_is_sent_once_and_the_lin
     texts = sender.texts()
     assert [t for t in texts if long_text in t] == [long_text]  # sent once, without the line
     assert len(texts) == 2 and texts[1].startswith("✓ Done")
+
+
+# -- a rollout rewritten under the bot --------------------------------------------------------------------
+
+OLD_ROLLOUT = RECORDED.parent / "codex-old-basic.jsonl"
+# what `codex migrate-rollouts --apply` (0.169) made of it: a new file (new inode), ordinals added, old
+# message lines converted, exec begin/end lines dropped; every line keeps its timestamp
+MIGRATED = RECORDED.parent / "codex-old-basic.migrated-0.169.jsonl"
+
+
+def rewrite(path: Path, source: Path) -> None:
+    """Replace ``path`` by a new file with ``source``'s lines, the way the migration does (new inode)."""
+    fresh = path.with_suffix(".new")
+    fresh.write_bytes(source.read_bytes())
+    os.replace(fresh, path)
+
+
+def later_answer(text: str) -> str:
+    return agent_line(text).replace("2026-11-23T21:00:01.000Z", "2026-11-23T22:00:00.000Z")
+
+
+async def test_a_rollout_rewritten_in_place_is_read_again_without_resending(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery)
+    rollout = Path(binding.rollout_path or "")
+    rollout.write_bytes(OLD_ROLLOUT.read_bytes())
+    await until(lambda: binding.rollout_offset == rollout.stat().st_size)
+    await trio.sleep(0.3)
+    delivered = list(sender.texts())
+    assert delivered
+    rewrite(rollout, MIGRATED)
+    await until(lambda: binding.rollout_offset == rollout.stat().st_size and binding.rollout_inode ==
+                rollout.stat().st_ino)
+    await trio.sleep(0.3)
+    assert sender.texts() == delivered  # nothing sent twice
+    with open(rollout, "a") as fh:
+        fh.write(later_answer("written after the migration"))
+    await until(lambda: any("written after the migration" in t for t in sender.texts()))
+    assert sender.texts()[:len(delivered)] == delivered and len(sender.texts()) == len(delivered) + 1
+
+
+async def run_actor_until(binding: Binding, keeper: StateKeeper, tmp_path: Path, done: Any) -> FakeSender:
+    """Run a window actor for ``binding`` until ``done(sender)`` holds, then stop it (a bot stopping)."""
+    rollout = Path(binding.rollout_path or "")
+    async with trio.open_nursery() as inner:
+        out_send, out_recv = trio.open_memory_channel[Outbound](100)
+        sender = FakeSender(out_recv)
+        inner.start_soon(sender.run)
+        deps = WindowDeps(tmux=FakeTmux((CAPTURES / "idle.txt").read_text(), rollout), outbox=out_send,
+                          keeper=keeper, sessions_dir=tmp_path, poll_interval=0.05, on_gone=_never_gone)
+        _, inbox_recv = trio.open_memory_channel[WindowCommand](10)
+        await inner.start(WindowActor(binding, deps).run, inbox_recv)
+        await until(lambda: done(sender))
+        await trio.sleep(0.3)  # anything more it would send, it sends now
+        inner.cancel_scope.cancel()
+    return sender
+
+
+async def test_a_rollout_rewritten_while_the_bot_was_down_is_noticed_at_restart(tmp_path: Path) -> None:
+    rollout = tmp_path / "rollout-2026-11-23T21-00-00-01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"
+    rollout.write_bytes(OLD_ROLLOUT.read_bytes())
+    binding = Binding(chat_id=-100, topic_id=7, window_id="@1", window_name="w", cwd=str(tmp_path), pane_id="%1",
+                      rollout_path=str(rollout), thread_id="01a20a5a-009b-7f71-8ca7-536926fbd324")
+    state = State()
+    state.bindings[binding.key] = binding
+    keeper = StateKeeper(StateStore(tmp_path / "state.json"), state)
+    first = await run_actor_until(binding, keeper, tmp_path, lambda _: binding.rollout_offset == rollout.stat().st_size)
+    assert first.texts()
+    saved = StateStore(tmp_path / "state.json").load()[0].bindings[binding.key]
+    assert saved.rollout_inode == rollout.stat().st_ino and saved.delivered_ts
+    rewrite(rollout, MIGRATED)  # while no actor runs
+    with open(rollout, "a") as fh:
+        fh.write(later_answer("the first news after the restart"))
+    state.bindings[binding.key] = saved
+    second = await run_actor_until(saved, keeper, tmp_path,
+                                   lambda sender: any("first news" in t for t in sender.texts()))
+    assert len(second.texts()) == 1  # only the news: nothing of the rewritten history again
+
+
+async def _never_gone(b: Binding, why: str) -> None:
+    raise AssertionError(f"unexpected gone: {why}")

@@ -98,7 +98,9 @@ def shell_call_ids(path: Path) -> set[str]:
             and p["item"]["type"] == "CommandExecution"
         ):
             executed.add(p["item"]["id"])
-        elif obj["type"] == "response_item" and p["type"] == "function_call" and p["name"] == "exec_command":
+        # "shell": an older Codex's name for it, kept by ``codex migrate-rollouts`` in the lines it converts
+        elif obj["type"] == "response_item" and p["type"] == "function_call" and p["name"] in ("exec_command",
+                                                                                               "shell"):
             shell_calls.add(p["call_id"])
         elif obj["type"] == "response_item" and p["type"] == "function_call_output":
             outputs.add(p["call_id"])
