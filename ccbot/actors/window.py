@@ -684,7 +684,7 @@ class WindowActor:
         b.thread_id = thread_id
         b.rollout_offset = offset
         b.decoder = {}
-        b.rollout_inode, b.delivered_ts = None, ""
+        b.rollout_inode, b.delivered_ts, b.delivered_run = None, "", 0
         b.known_rollouts = [*b.known_rollouts, str(path)][-20:]
         self.decoder = rec.RolloutDecoder()
         self.refused.clear()
@@ -715,19 +715,20 @@ class WindowActor:
         read = read_lines(path, b.rollout_offset, b.rollout_inode)
         if read.missing:
             return
-        delivered = ""  # lines up to this timestamp were delivered from the file this one replaced
+        delivered: tuple[str, int] | None = None  # the last line delivered from the file this one replaced
+        prev = _Mark(b.rollout_offset, dict(b.decoder), b.delivered_ts, b.delivered_run)
         if read.reset:
-            delivered = b.delivered_ts
+            delivered = (b.delivered_ts, b.delivered_run) if b.delivered_ts else None
             log.warning("rollout truncated or replaced; reading it again from the start", path=str(path),
-                        skipping_through=delivered or None)
-            b.rollout_offset = 0
+                        skipping_through=b.delivered_ts or None)
+            b.rollout_offset, b.decoder = 0, {}
             self.decoder = rec.RolloutDecoder()
+            prev = _Mark(0, {})
         b.rollout_inode = read.inode
         if not read.lines:
             return
         self.last_progress, self.hang_reported = trio.current_time(), False
         pieces: list[Piece] = []
-        prev = _Mark(b.rollout_offset, dict(b.decoder), b.delivered_ts)
         prev = self._decode(read.lines, pieces, prev, delivered)
         # Codex ends a turn ~10 ms after its last answer: look again for a moment, so the answer can carry the
         # turn's end line and the turn costs one message
@@ -737,7 +738,7 @@ class WindowActor:
             more = read_lines(path, prev.end, b.rollout_inode)
             if more.missing or more.reset:
                 break
-            prev = self._decode(more.lines, pieces, prev, "")
+            prev = self._decode(more.lines, pieces, prev, None)
         merged = merge_pieces(pieces)
         index = 0
         while index < len(merged):
@@ -755,22 +756,22 @@ class WindowActor:
         await self._commit(prev)
 
     def _decode(self, lines: list[tuple[bytes, int]], pieces: list[Piece], prev: _Mark,
-                delivered: str) -> _Mark:
-        """Decode ``lines`` (raw line, offset after it) into ``pieces``; return the last line's mark. Lines
-        stamped at or before ``delivered`` (a rewritten rollout's already delivered part) only feed the
+                delivered: tuple[str, int] | None) -> _Mark:
+        """Decode ``lines`` (raw line, offset after it) into ``pieces``; return the last line's mark. Lines at
+        or before ``delivered`` (a rewritten rollout's already delivered part, see ``stamp_of``) only feed the
         decoder."""
         for raw, end in lines:
-            ts = _line_timestamp(raw)
+            stamp = stamp_of(_line_timestamp(raw), prev)
             produced: list[tuple[str, Rendered | None]] = []
             for record in self.decoder.feed(raw):
                 self._observe(record)
-                if delivered and ts and ts <= delivered:
+                if delivered is not None and stamp[0] and stamp <= delivered:
                     continue
                 if isinstance(record, records.TurnStarted):
                     produced.append(("status_start", None))
                 for shown in render(record):
                     produced.append((_ACTION_BY_KIND.get(shown.kind, "send"), shown))
-            mark = _Mark(end, self.decoder.snapshot(), ts or prev.ts)
+            mark = _Mark(end, self.decoder.snapshot(), *stamp)
             for index, (action, rendered) in enumerate(produced):
                 # A crash after a piece that is not its line's last must resume at the line's start.
                 pieces.append(Piece(action, rendered, mark if index == len(produced) - 1 else prev))
@@ -792,7 +793,8 @@ class WindowActor:
         b = self.binding
         if mark.end <= b.rollout_offset:
             return
-        b.rollout_offset, b.decoder, b.delivered_ts = mark.end, mark.snapshot, mark.ts
+        b.rollout_offset, b.decoder = mark.end, mark.snapshot
+        b.delivered_ts, b.delivered_run = mark.ts, mark.run
         await self.deps.keeper.save()
 
     async def _act(self, piece: Piece, *, end_line: str | None = None) -> bool:
@@ -910,11 +912,13 @@ def not_sent_text(reason: str, items: list[UserText]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Mark:
-    """Where a rollout's reading stands after a line: byte offset, decoder snapshot, the line's timestamp."""
+    """Where a rollout's reading stands after a line: byte offset, decoder snapshot, and the line's stamp
+    (``stamp_of``)."""
 
     end: int
     snapshot: dict[str, Any]
     ts: str = ""
+    run: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -944,6 +948,16 @@ def _line_timestamp(raw: bytes) -> str:
     """A rollout line's own ``timestamp`` (Codex writes it first on every line), or "" when it has none."""
     found = _TIMESTAMP.match(raw)
     return found.group(1).decode("ascii", "replace") if found else ""
+
+
+def stamp_of(ts: str, prev: _Mark) -> tuple[str, int]:
+    """A line's place in its rollout that survives a rewrite: its timestamp, and how many lines in a row
+    (this one included) carry that timestamp. A line without one keeps the previous line's stamp. Codex
+    writes several lines in one millisecond (a turn's end and the next one's start), so the timestamp alone
+    cannot say which of them were delivered."""
+    if not ts:
+        return prev.ts, prev.run
+    return ts, prev.run + 1 if ts == prev.ts else 1
 
 
 def _is_answer(piece: Piece) -> bool:

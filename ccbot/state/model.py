@@ -48,11 +48,13 @@ class Binding:
     thread_id: str | None = None
     rollout_path: str | None = None
     rollout_offset: int = 0
-    # The rollout file's inode when last read, and the timestamp of the last line committed: a rollout that
-    # Codex rewrote in place (``codex migrate-rollouts --apply``: new file, new byte offsets, same line
-    # timestamps) is noticed even across a restart, and read again without re-sending what was delivered.
+    # The rollout file's inode when last read, and the last committed line's timestamp and its place among
+    # the lines with that timestamp (1 = the first): a rollout that Codex rewrote in place (``codex
+    # migrate-rollouts --apply``: new file, new byte offsets, same line timestamps) is noticed even across a
+    # restart, and read again without re-sending what was delivered.
     rollout_inode: int | None = None
     delivered_ts: str = ""
+    delivered_run: int = 0
     decoder: dict[str, Any] = field(default_factory=dict)
     known_rollouts: list[str] = field(default_factory=list)
     status_message_id: int | None = None

@@ -621,3 +621,19 @@ async def test_a_rollout_rewritten_while_the_bot_was_down_is_noticed_at_restart(
 
 async def _never_gone(b: Binding, why: str) -> None:
     raise AssertionError(f"unexpected gone: {why}")
+
+
+def test_a_lines_stamp_tells_apart_lines_written_in_one_millisecond() -> None:
+    lines = [json.loads(x) for x in MIGRATED.read_text().splitlines()]
+    stamps, prev = [], window_module._Mark(0, {})
+    for line in lines:
+        stamp = window_module.stamp_of(line["timestamp"], prev)
+        stamps.append(stamp)
+        prev = window_module._Mark(0, {}, *stamp)
+    assert len(set(stamps)) == len(stamps)  # every line of the real file has its own stamp
+    assert stamps == sorted(stamps)  # and they grow with the file
+    # the turn's end and the next turn's start, written in one millisecond, are told apart
+    same_ms = [s for s in stamps if s[0] == "2025-10-20T10:01:00.011Z"]
+    assert same_ms == [("2025-10-20T10:01:00.011Z", 1), ("2025-10-20T10:01:00.011Z", 2),
+                       ("2025-10-20T10:01:00.011Z", 3)]
+    assert window_module.stamp_of("", prev) == stamps[-1]  # a line without a timestamp keeps the last one
