@@ -50,8 +50,9 @@ class Binding:
     rollout_offset: int = 0
     # The rollout file's inode when last read, and the last committed line's timestamp and its place among
     # the lines with that timestamp (1 = the first): a rollout that Codex rewrote in place (``codex
-    # migrate-rollouts --apply``: new file, new byte offsets, same line timestamps) is noticed even across a
-    # restart, and read again without re-sending what was delivered.
+    # migrate-rollouts --apply``: a new file, new byte offsets; content lines keep their timestamps, turn
+    # boundaries are re-stamped) is noticed even across a restart, and read again without re-sending what
+    # was delivered (at worst a turn's end line shows twice).
     rollout_inode: int | None = None
     delivered_ts: str = ""
     delivered_run: int = 0

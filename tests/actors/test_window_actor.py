@@ -546,7 +546,7 @@ async def test_an_answer_too_long_to_carry_its_end_line_is_sent_once_and_the_lin
 
 OLD_ROLLOUT = RECORDED.parent / "codex-old-basic.jsonl"
 # what `codex migrate-rollouts --apply` (0.169) made of it: a new file (new inode), ordinals added, old
-# message lines converted, exec begin/end lines dropped; every line keeps its timestamp
+# message lines converted, exec begin/end lines dropped; content lines keep their timestamps
 MIGRATED = RECORDED.parent / "codex-old-basic.migrated-0.169.jsonl"
 
 
