@@ -713,8 +713,8 @@ class WindowActor:
         if not ownership.may_deliver(self.deps.keeper.state.bindings, b, procfs.thread_id_from_path(path)):
             return  # not this topic's thread (any more): nothing is read, so nothing is lost
         read = read_lines(path, b.rollout_offset, b.rollout_inode)
-        if read.missing:
-            return
+        if read.missing or (read.reset and not read.lines):
+            return  # a replaced file with nothing in it yet: keep everything as it was until lines come
         delivered: tuple[str, int] | None = None  # the last line delivered from the file this one replaced
         prev = _Mark(b.rollout_offset, dict(b.decoder), b.delivered_ts, b.delivered_run)
         if read.reset:

@@ -637,3 +637,23 @@ def test_a_lines_stamp_tells_apart_lines_written_in_one_millisecond() -> None:
     assert same_ms == [("2025-10-20T10:01:00.011Z", 1), ("2025-10-20T10:01:00.011Z", 2),
                        ("2025-10-20T10:01:00.011Z", 3)]
     assert window_module.stamp_of("", prev) == stamps[-1]  # a line without a timestamp keeps the last one
+
+
+async def test_a_rollout_replaced_by_an_empty_file_that_fills_later_resends_nothing(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery)
+    rollout = Path(binding.rollout_path or "")
+    rollout.write_bytes(OLD_ROLLOUT.read_bytes())
+    await until(lambda: binding.rollout_offset == rollout.stat().st_size)
+    await trio.sleep(0.3)
+    delivered = list(sender.texts())
+    empty = rollout.with_suffix(".new")
+    empty.write_bytes(b"")
+    os.replace(empty, rollout)  # the new file appears first, its lines a moment later
+    await trio.sleep(0.5)
+    with open(rollout, "ab") as fh:
+        fh.write(MIGRATED.read_bytes())
+        fh.write(later_answer("news in the refilled file").encode())
+    await until(lambda: any("news in the refilled" in t for t in sender.texts()))
+    await trio.sleep(0.3)
+    assert sender.texts() == [*delivered, sender.texts()[-1]]
