@@ -405,10 +405,7 @@ class Topics:
             await self.answer(query, "This button is not valid.")
             return
         session = self.ui.get(parsed.token)
-        if session is None:
-            await self.answer(query, "This menu has expired.")
-            return
-        if key is None:
+        if session is None or key is None:  # key None: a message too old to say which topic it was in
             await self.answer(query, "This menu has expired.")
             return
         if session.key != key or (query.message is not None

@@ -561,8 +561,9 @@ def later_answer(text: str) -> str:
     return agent_line(text).replace("2026-11-23T21:00:01.000Z", "2026-11-23T22:00:00.000Z")
 
 
-async def test_a_rollout_rewritten_in_place_is_read_again_without_resending(
-        tmp_path: Path, nursery: trio.Nursery) -> None:
+async def old_rollout_delivered(tmp_path: Path, nursery: trio.Nursery) -> tuple[FakeSender, Binding, Path,
+                                                                                 list[str]]:
+    """A window actor that has delivered all of ``OLD_ROLLOUT``: its sender, binding, rollout and the texts."""
     _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery)
     rollout = Path(binding.rollout_path or "")
     rollout.write_bytes(OLD_ROLLOUT.read_bytes())
@@ -570,6 +571,12 @@ async def test_a_rollout_rewritten_in_place_is_read_again_without_resending(
     await trio.sleep(0.3)
     delivered = list(sender.texts())
     assert delivered
+    return sender, binding, rollout, delivered
+
+
+async def test_a_rollout_rewritten_in_place_is_read_again_without_resending(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    sender, binding, rollout, delivered = await old_rollout_delivered(tmp_path, nursery)
     rewrite(rollout, MIGRATED)
     await until(lambda: binding.rollout_offset == rollout.stat().st_size and binding.rollout_inode ==
                 rollout.stat().st_ino)
@@ -641,12 +648,7 @@ def test_a_lines_stamp_tells_apart_lines_written_in_one_millisecond() -> None:
 
 async def test_a_rollout_replaced_by_an_empty_file_that_fills_later_resends_nothing(
         tmp_path: Path, nursery: trio.Nursery) -> None:
-    _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery)
-    rollout = Path(binding.rollout_path or "")
-    rollout.write_bytes(OLD_ROLLOUT.read_bytes())
-    await until(lambda: binding.rollout_offset == rollout.stat().st_size)
-    await trio.sleep(0.3)
-    delivered = list(sender.texts())
+    sender, _, rollout, delivered = await old_rollout_delivered(tmp_path, nursery)
     empty = rollout.with_suffix(".new")
     empty.write_bytes(b"")
     os.replace(empty, rollout)  # the new file appears first, its lines a moment later
