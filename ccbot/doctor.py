@@ -11,7 +11,7 @@ What is looked at, and what is never touched:
   corrupt or old state file is reported, never renamed or migrated (the bot does that at start);
 * tmux: on PATH, ``tmux -V`` ≥ 3.3, a throw-away server on a private ``-L`` socket (started and killed),
   and whether ccbot's own session is running (read-only ``list-windows``);
-* Codex: the configured command's ``--version`` (known patterns: 0.169.x), daemon mode in
+* Codex: the configured command's ``--version`` (inside the tested range of ``ccbot.codex.versions``), daemon mode in
   ``CODEX_HOME/config.toml``; ``--version`` runs with ``CODEX_HOME`` pointed at a path that does not exist,
   because Codex writes helper links into an existing ``CODEX_HOME`` on every start;
 * ``CODEX_HOME``: sessions folder readable, number of rollouts, and whether the newest one decodes with
@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 from ccbot.codex.identity import DAEMON_CLIENT_FIX, DAEMON_CLIENT_TEXT
 from ccbot.codex.records import Malformed, SessionMeta
 from ccbot.codex.rollout import RolloutDecoder
+from ccbot.codex.versions import NEWEST_TESTED, in_tested_range, parse_version, tested_range_text
 from ccbot.config import Config, ConfigError, load_config
 from ccbot.state.model import SCHEMA_VERSION, parse_topic_key
 from ccbot.telegram.errors import (
@@ -81,9 +82,7 @@ __all__ = [
     "config_check",
     "exit_code",
     "failure_of",
-    "is_known_codex",
     "main",
-    "parse_codex_version",
     "parse_tmux_version",
     "platform_check",
     "render",
@@ -95,8 +94,7 @@ __all__ = [
 ]
 
 MIN_TMUX = (3, 3)
-KNOWN_CODEX = (0, 169)  # the release whose TUI screens and rollout format ccbot's parsers were built from
-CODEX_INSTALL = "npm install -g @openai/codex@0.169.0"
+CODEX_INSTALL = f"npm install -g @openai/codex@{NEWEST_TESTED}"
 MAX_ROLLOUT_SCAN = 16 * 1024 * 1024
 SUBPROCESS_TIMEOUT = 20.0
 TELEGRAM_TIMEOUT = 5.0
@@ -323,18 +321,6 @@ def tmux_checks(f: TmuxFacts) -> list[Check]:
 
 # --- codex ---------------------------------------------------------------------------------------------
 
-_CODEX_VERSION = re.compile(r"\b(\d+)\.(\d+)\.(\d+)\b")
-
-
-def parse_codex_version(text: str) -> tuple[int, int, int] | None:
-    """``codex-cli 0.169.0`` → (0, 169, 0); None when there is no x.y.z."""
-    m = _CODEX_VERSION.search(text)
-    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
-
-
-def is_known_codex(version: tuple[int, int, int]) -> bool:
-    """True for the release line ccbot's screen and rollout patterns were measured on (0.169.x)."""
-    return version[:2] == KNOWN_CODEX
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +343,8 @@ def _daemon_disabled(command: Sequence[str], config: Mapping[str, Any] | None) -
 
 
 def codex_checks(f: CodexFacts) -> list[Check]:
-    """Command found, ``--version`` runs, version known (0.169.x), and daemon mode off."""
+    """Command found, ``--version`` runs, version inside the tested range (``ccbot.codex.versions``), and daemon
+    mode off."""
     shown = " ".join(f.command)
     if f.path is None:
         return [Check("codex", Level.FAIL, f"{f.command[0]!r} (CCBOT_CODEX_COMMAND) not found on PATH",
@@ -366,19 +353,20 @@ def codex_checks(f: CodexFacts) -> list[Check]:
     if f.version_output is None:
         return [Check("codex", Level.FAIL, f"`{shown} --version` failed: {f.error}",
                       f"run it by hand to see why; reinstall with {CODEX_INSTALL}")]
-    version = parse_codex_version(f.version_output)
+    version = parse_version(f.version_output)
     out: list[Check] = []
     if version is None:
         out.append(Check("codex", Level.WARN, f"cannot read a version from {f.version_output.strip()!r}",
                          "make sure CCBOT_CODEX_COMMAND starts the Codex CLI"))
     else:
         text = ".".join(map(str, version))
-        if is_known_codex(version):
-            out.append(Check("codex", Level.OK, f"{text} ({f.path}); its screens and rollouts are known"))
+        if in_tested_range(version):
+            out.append(Check("codex", Level.OK, f"{text} ({f.path}); inside the tested range "
+                             f"{tested_range_text()}"))
         else:
             out.append(Check("codex", Level.WARN,
-                             f"{text} ({f.path}): ccbot's screen and rollout patterns were measured on "
-                             "0.169.x; prompts or output may be misread",
+                             f"{text} ({f.path}) is outside the tested range {tested_range_text()}; "
+                             "prompts or output may be misread",
                              f"{CODEX_INSTALL} (or accept the risk)"))
     if f.config_error is not None:
         out.append(Check("codex config", Level.WARN, f"cannot read config.toml: {f.config_error}",
@@ -500,14 +488,16 @@ def _newest_rollout_check(path: Path, error: str | None, scan: RolloutScan | Non
         return Check(name, Level.WARN,
                      f"{path.name}: {scan.malformed} of {scan.lines} lines not understood{cut} "
                      f"(line {line}: {reason}){written}",
-                     f"this Codex writes rollouts ccbot cannot read; use 0.169.x ({CODEX_INSTALL})")
+                     f"this Codex writes rollouts ccbot cannot read; use one of {tested_range_text()} "
+                     f"({CODEX_INSTALL})")
     if not scan.first_is_meta:
         return Check(name, Level.WARN, f"{path.name}: the first line is not a session_meta record{written}",
-                     "an unexpected rollout layout; use Codex 0.169.x")
-    parsed = parse_codex_version(version or "")
-    if parsed is not None and not is_known_codex(parsed):
+                     f"an unexpected rollout layout; use Codex {tested_range_text()}")
+    parsed = parse_version(version or "")
+    if parsed is not None and not in_tested_range(parsed):
         return Check(name, Level.WARN, f"{path.name}: {scan.lines} lines decoded{cut}{written}",
-                     "rollouts of other Codex releases may hold records ccbot does not show")
+                     f"written outside the tested range {tested_range_text()}: it may hold records ccbot "
+                     "does not show")
     return Check(name, Level.OK, f"{path.name}: {scan.lines} lines decoded{cut}{written}")
 
 

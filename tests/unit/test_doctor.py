@@ -10,6 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccbot.codex.versions import (
+    NEWEST_TESTED,
+    OLDEST_TESTED,
+    TESTED_VERSIONS,
+    in_tested_range,
+    parse_version,
+)
 from ccbot.config import load_config
 from ccbot.doctor import (
     ApiFailure,
@@ -30,8 +37,6 @@ from ccbot.doctor import (
     gather_codex,
     gather_codex_home,
     gather_state,
-    is_known_codex,
-    parse_codex_version,
     parse_tmux_version,
     platform_check,
     render,
@@ -154,18 +159,27 @@ def test_tmux_server_and_session_lines() -> None:
 
 
 def test_parse_codex_version() -> None:
-    assert parse_codex_version("codex-cli 0.169.0\n") == (0, 169, 0)
-    assert parse_codex_version("codex-cli 0.170.12") == (0, 170, 12)
-    assert parse_codex_version("codex") is None
+    assert parse_version("codex-cli 0.169.0\n") == (0, 169, 0)
+    assert parse_version("codex-cli 0.170.12") == (0, 170, 12)
+    assert parse_version("codex") is None
 
 
 @given(st.integers(0, 3), st.integers(0, 400), st.integers(0, 50))
-def test_known_codex_is_exactly_0_169_x(major: int, minor: int, patch: int) -> None:
-    assert is_known_codex((major, minor, patch)) == (major == 0 and minor == 169)
+def test_the_tested_range_is_0_169_x_to_0_171_x(major: int, minor: int, patch: int) -> None:
+    inside = major == 0 and 169 <= minor <= 171
+    assert in_tested_range((major, minor, patch)) == inside
     facts = CodexFacts(("codex",), "/usr/bin/codex", f"codex-cli {major}.{minor}.{patch}\n",
                        config_toml={"features": {"daemon_auto_start": False}})
     first = codex_checks(facts)[0]
-    assert first.level is (Level.OK if (major, minor) == (0, 169) else Level.WARN)
+    assert first.level is (Level.OK if inside else Level.WARN)
+    assert "0.169.x to 0.171.x" in first.text  # the range is named either way
+
+
+def test_the_tested_versions_are_the_ends_of_the_range() -> None:
+    assert TESTED_VERSIONS == (OLDEST_TESTED, NEWEST_TESTED)
+    for version in TESTED_VERSIONS:
+        parsed = parse_version(version)
+        assert parsed is not None and in_tested_range(parsed)
 
 
 def test_codex_not_found_and_failing() -> None:
@@ -264,10 +278,12 @@ def test_newest_rollout_verdicts() -> None:
     lines = MAIN_0169.read_bytes().split(b"\n")
     bad = newest(scan_rollout(b"\n".join([lines[0], b"[1,2]", *lines[1:]])))
     assert bad.level is Level.WARN and "1 of 122 lines" in bad.text and "line 2" in bad.text
-    other = lines[0].replace(b'"cli_version":"0.169.0"', b'"cli_version":"0.171.3"')
-    assert other != lines[0]
+    inside = lines[0].replace(b'"cli_version":"0.169.0"', b'"cli_version":"0.171.3"')
+    assert inside != lines[0]
+    assert newest(scan_rollout(b"\n".join([inside, *lines[1:]]))).level is Level.OK
+    other = lines[0].replace(b'"cli_version":"0.169.0"', b'"cli_version":"0.172.0"')
     newer = newest(scan_rollout(b"\n".join([other, *lines[1:]])))
-    assert newer.level is Level.WARN and "0.171.3" in newer.text
+    assert newer.level is Level.WARN and "0.172.0" in newer.text and "0.169.x to 0.171.x" in newer.text
     assert newest(scan_rollout(b"")).level is Level.OK
     assert newest(error="Permission denied").level is Level.FAIL
 
