@@ -283,7 +283,7 @@ def test_newest_rollout_verdicts() -> None:
     assert newest(scan_rollout(b"\n".join([inside, *lines[1:]]))).level is Level.OK
     other = lines[0].replace(b'"cli_version":"0.169.0"', b'"cli_version":"0.172.0"')
     newer = newest(scan_rollout(b"\n".join([other, *lines[1:]])))
-    assert newer.level is Level.WARN and "0.172.0" in newer.text and "0.169.x to 0.171.x" in newer.text
+    assert newer.level is Level.WARN and "0.172.0" in newer.text and "0.169.x to 0.171.x" in newer.fix
     assert newest(scan_rollout(b"")).level is Level.OK
     assert newest(error="Permission denied").level is Level.FAIL
 
