@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ccbot.codex.versions import TESTED_VERSIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 
@@ -37,14 +39,18 @@ def tmux_bin() -> str:
     return path
 
 
-@pytest.fixture
-def codex_bin(tmux_bin: str) -> str:
+@pytest.fixture(params=TESTED_VERSIONS, ids=lambda v: f"codex-{v}")
+def codex_bin(request: pytest.FixtureRequest, tmux_bin: str) -> str:
+    """The real Codex CLI, once per tested release (``ccbot.codex.versions.TESTED_VERSIONS``, installed
+    side by side by ``tools.codex_harness``): every real-Codex test runs against the oldest and the newest
+    tested Codex."""
     from tools.codex_harness import ensure_codex
 
+    version = str(request.param)
     try:
-        return str(ensure_codex())
+        return str(ensure_codex(version))
     except RuntimeError as exc:
-        missing(f"codex 0.169 ({exc})")
+        missing(f"codex {version} ({exc})")
         raise
 
 

@@ -1,7 +1,8 @@
 """Pinned Codex CLI install check and isolated ``CODEX_HOME`` writer for tests (codex-cli.md §2).
 
-* :func:`ensure_codex` finds (or installs, with npm, into a private prefix) a ``codex`` whose
-  ``--version`` is :data:`PINNED_VERSION`; it raises RuntimeError saying why when it cannot.
+* :func:`ensure_codex` finds (or installs, with npm, into a private prefix per release) a ``codex`` whose
+  ``--version`` is the asked release (each of ``ccbot.codex.versions.TESTED_VERSIONS``); it raises
+  RuntimeError saying why when it cannot. ``python -m tools.codex_harness install`` installs them all.
 * :func:`write_codex_home` writes ``config.toml`` + ``mock_model_catalog.json`` pointing Codex at the
   mock server, with every setting that keeps a run offline, quiet and free of blocking screens.
 * :func:`codex_env` is the environment to run Codex with (``CODEX_HOME`` set, proxies dropped).
@@ -28,8 +29,9 @@ from pathlib import Path
 
 import trio
 
-PINNED_VERSION = "0.169.0"
-NPM_PACKAGE = f"@openai/codex@{PINNED_VERSION}"
+from ccbot.codex.versions import OLDEST_TESTED, TESTED_VERSIONS
+
+PINNED_VERSION = OLDEST_TESTED  # the release the recorded fixtures under tests/data/codex-0.169 come from
 MODEL = "mock-model"
 BEARER_TOKEN = "mock-key"
 APPROVAL_POLICIES = ("on-request", "on-failure", "never")
@@ -43,7 +45,7 @@ INSTALL_TIMEOUT = 900.0
 VERSION_TIMEOUT = 30.0
 
 _VERSION = re.compile(r"\b(\d+\.\d+\.\d+)\b")
-_found: Path | None = None
+_found: dict[str, Path] = {}
 _GLYPH = "\u203a"  # Codex's composer / prompt marker
 
 
@@ -53,9 +55,9 @@ def cache_root() -> Path:
     return Path(base) / "ccbot"
 
 
-def local_prefix() -> Path:
-    """The private npm prefix used when no suitable codex is on PATH."""
-    return cache_root() / f"codex-{PINNED_VERSION}"
+def local_prefix(version: str = PINNED_VERSION) -> Path:
+    """The private npm prefix that holds ``version`` when the codex on PATH is another release."""
+    return cache_root() / f"codex-{version}"
 
 
 def scratch_dir(prefix: str) -> Path:
@@ -85,58 +87,59 @@ def codex_version(binary: Path) -> str | None:
     return match.group(1) if done.returncode == 0 and match else None
 
 
-def _install(prefix: Path) -> None:
+def _install(prefix: Path, version: str) -> None:
+    package = f"@openai/codex@{version}"
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError(f"codex {PINNED_VERSION} is not on PATH and npm is not installed to fetch it")
+        raise RuntimeError(f"codex {version} is not on PATH and npm is not installed to fetch it")
     prefix.mkdir(parents=True, exist_ok=True)
     try:
         done = subprocess.run(
-            [npm, "install", "--global", "--prefix", str(prefix), "--no-fund", "--no-audit", NPM_PACKAGE],
+            [npm, "install", "--global", "--prefix", str(prefix), "--no-fund", "--no-audit", package],
             capture_output=True,
             text=True,
             timeout=INSTALL_TIMEOUT,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(f"npm install {NPM_PACKAGE} timed out after {INSTALL_TIMEOUT:.0f}s") from exc
+        raise RuntimeError(f"npm install {package} timed out after {INSTALL_TIMEOUT:.0f}s") from exc
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise RuntimeError(f"npm install {NPM_PACKAGE} failed (rc={done.returncode}): {' | '.join(tail)}")
+        raise RuntimeError(f"npm install {package} failed (rc={done.returncode}): {' | '.join(tail)}")
 
 
-def ensure_codex(*, install: bool = True) -> Path:
-    """A codex binary reporting :data:`PINNED_VERSION`.
+def ensure_codex(version: str = PINNED_VERSION, *, install: bool = True) -> Path:
+    """A codex binary reporting exactly ``version`` (default :data:`PINNED_VERSION`, the oldest tested).
 
-    Order: ``codex`` on PATH, then ``local_prefix()/bin/codex``, then (``install=True`` and
-    ``CCBOT_NO_CODEX_INSTALL`` unset) ``npm install -g --prefix local_prefix()``. Raises RuntimeError
-    with the reason when none of these yields the pinned version. The answer is cached per process.
+    Order: ``codex`` on PATH if it reports ``version``, then ``local_prefix(version)/bin/codex``, then
+    (``install=True`` and ``CCBOT_NO_CODEX_INSTALL`` unset) ``npm install -g --prefix local_prefix(version)``,
+    so every tested release sits side by side without overwriting the global one. Raises RuntimeError with
+    the reason when none of these yields ``version``. The answer is cached per process and version.
     """
-    global _found
-    if _found is not None:
-        return _found
+    if version in _found:
+        return _found[version]
     reasons: list[str] = []
     on_path = shutil.which("codex")
     if on_path is not None:
-        version = codex_version(Path(on_path))
-        if version == PINNED_VERSION:
-            _found = Path(on_path)
-            return _found
-        reasons.append(f"{on_path} reports {version or 'no version'}")
+        found = codex_version(Path(on_path))
+        if found == version:
+            _found[version] = Path(on_path)
+            return _found[version]
+        reasons.append(f"{on_path} reports {found or 'no version'}")
     else:
         reasons.append("no codex on PATH")
-    local = local_prefix() / "bin" / "codex"
+    local = local_prefix(version) / "bin" / "codex"
     if not local.exists():
         if not install or os.environ.get("CCBOT_NO_CODEX_INSTALL"):
             reasons.append(f"{local} missing and installing is disabled")
             raise RuntimeError("; ".join(reasons))
-        _install(local_prefix())
-    version = codex_version(local)
-    if version != PINNED_VERSION:
-        reasons.append(f"{local} reports {version or 'no version'}")
+        _install(local_prefix(version), version)
+    found = codex_version(local)
+    if found != version:
+        reasons.append(f"{local} reports {found or 'no version'}")
         raise RuntimeError("; ".join(reasons))
-    _found = local
-    return _found
+    _found[version] = local
+    return local
 
 
 def _toml_string(value: str) -> str:
@@ -467,3 +470,24 @@ async def wait_turn_ends(home: Path, count: int, within: float) -> Path:
             if files and turn_ends(files[-1]) >= count:
                 return files[-1]
             await trio.sleep(0.1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tools.codex_harness install``: make every tested Codex release runnable (side by side,
+    the global install untouched) and print each binary; exit 1 naming the release that failed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.codex_harness")
+    parser.add_argument("action", choices=["install"])
+    parser.parse_args(argv)
+    for version in TESTED_VERSIONS:
+        try:
+            print(f"codex {version}: {ensure_codex(version)}")
+        except RuntimeError as exc:
+            print(f"codex {version}: {exc}")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from ccbot.codex.versions import TESTED_VERSIONS
 from ccbot.screen.parse import ScreenModel, parse_screen
 from ccbot.screen.prompt_state import (
     BecameReady,
@@ -27,6 +28,7 @@ from ccbot.screen.prompt_state import (
     PromptStateMachine,
     State,
 )
+from tests.conftest import DATA
 from tools.codex_harness import (
     PINNED_VERSION,
     TmuxCodex,
@@ -210,5 +212,7 @@ def test_environment_and_command(tmp_path: Path) -> None:
     ]
 
 
-def test_pinned_version() -> None:
-    assert PINNED_VERSION == "0.169.0"
+def test_pinned_version_is_the_oldest_tested_and_recorded_one() -> None:
+    """The recorded fixtures the parsers are tested on come from the release ``ensure_codex()`` defaults to."""
+    manifest = json.loads((DATA / "codex-0.169" / "manifest.json").read_text())
+    assert PINNED_VERSION == TESTED_VERSIONS[0] == manifest["codex_version"]
