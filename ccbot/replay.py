@@ -16,6 +16,7 @@ from typing import TextIO
 
 from ccbot.codex.records import Malformed, Record
 from ccbot.codex.rollout import RolloutDecoder
+from ccbot.codex.stored import read_rollout
 from ccbot.render.merge import merge_rendered
 from ccbot.render.messages import Rendered, RenderOptions, render_conversation
 
@@ -26,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccbot replay", description="Print the Telegram messages the bot would send for a Codex rollout."
     )
-    parser.add_argument("rollout", type=Path, help="a Codex rollout-*.jsonl file")
+    parser.add_argument("rollout", type=Path, help="a Codex rollout-*.jsonl (or .jsonl.zst) file")
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
@@ -80,7 +81,7 @@ def main(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     path: Path = args.rollout
     try:
-        data = path.read_bytes()
+        data = read_rollout(path)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         print(f"ccbot replay: cannot read {path}: {reason}", file=sys.stderr)

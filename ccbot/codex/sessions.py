@@ -2,9 +2,9 @@
 
 What flows in: the files Codex writes (codex-cli.md §3):
 
-* ``sessions/YYYY/MM/DD/rollout-<local time>-<thread id>.jsonl``, whose first line is the
-  ``session_meta`` record (0.169 writes it lazily together with the first item, so a fresh file may
-  be empty or hold a partial first line for a moment);
+* ``sessions/YYYY/MM/DD/rollout-<local time>-<thread id>.jsonl`` (or ``.jsonl.zst``, compressed:
+  ``ccbot.codex.stored``), whose first line is the ``session_meta`` record (0.169 writes it lazily
+  together with the first item, so a fresh file may be empty or hold a partial first line for a moment);
 * ``session_index.jsonl``: ``{"id", "thread_name", "updated_at"}``, appended; the last entry per id wins;
 * ``history.jsonl``: ``{"session_id", "ts", "text"}`` per submitted prompt; the first text per id is
   the thread's preview.
@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from ccbot.codex.stored import is_compressed, is_rollout_name, open_rollout
+
 __all__ = ["SessionIndex", "ThreadInfo", "parse_meta_line"]
 
 # The session_meta line carries base_instructions, usually a few KB; 64 KB covers it in one read.
@@ -42,7 +44,7 @@ CACHE_VERSION: Final = 1
 
 _ROLLOUT_NAME = re.compile(
     r"^rollout-(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-"
-    r"(?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.jsonl$"
+    r"(?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.jsonl(?:\.zst)?$"
 )
 
 
@@ -331,11 +333,7 @@ class SessionIndex:
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             stack.append(entry.path)
-                        elif (
-                            entry.name.startswith("rollout-")
-                            and entry.name.endswith(".jsonl")
-                            and entry.is_file()
-                        ):
+                        elif is_rollout_name(entry.name) and entry.is_file():
                             out.append((entry.path, entry.name, entry.stat()))
                     except OSError:
                         continue
@@ -343,7 +341,7 @@ class SessionIndex:
 
     def _read_head(self, path: str, name: str) -> HeadResult:
         try:
-            with open(path, "rb") as f:
+            with open_rollout(Path(path)) as f:
                 self.files_read += 1
                 buf = b""
                 while True:
@@ -366,10 +364,15 @@ class SessionIndex:
             if not isinstance(meta, _Meta):
                 continue
             prev = by_id.get(meta.id)
-            # Two files claiming one id should not happen; prefer the one written last.
-            if prev is None or (entry.mtime_ns, path) > (prev[1].mtime_ns, prev[0]):
+            # Two files claiming one id: ``x.jsonl`` beside ``x.jsonl.zst`` while Codex re-expands a compressed
+            # rollout on resume; the plain one is the one it writes. Otherwise prefer the one written last.
+            if prev is None or self._rank(path, entry) > self._rank(prev[0], prev[1]):
                 by_id[meta.id] = (path, entry, meta)
         self._by_id = by_id
+
+    @staticmethod
+    def _rank(path: str, entry: _FileEntry) -> tuple[bool, int, str]:
+        return not is_compressed(path), entry.mtime_ns, path
 
     def _read_tail(self, path: Path, tail: _Tail) -> tuple[bool, list[Any]]:
         """New complete JSON lines of an append-only file; the flag says the file was replaced."""
@@ -531,7 +534,7 @@ def is_user_rollout(path: Path, *, max_bytes: int = 64 * 1024) -> bool:
     a user thread: the caller re-checks on its next proof.
     """
     try:
-        with open(path, "rb") as fh:
+        with open_rollout(path) as fh:
             head = fh.read(max_bytes)
     except OSError:
         return False

@@ -19,6 +19,7 @@ import structlog
 import trio
 
 from ccbot.codex.rollout import decode_lines
+from ccbot.codex.stored import open_rollout, stored_form
 from ccbot.render.messages import RenderOptions, render_conversation
 from ccbot.ui.callbacks import HISTORY_PAGE, NOOP, BadCallback, Callback
 from ccbot.ui.history import paginate, render_history_page
@@ -48,8 +49,9 @@ def history_pages(lines: Iterable[bytes | str]) -> list[str]:
 
 
 def read_history_pages(path: Path) -> list[str]:
-    """:func:`history_pages` of the file at ``path`` (blocking I/O; ``OSError`` if it can't be read)."""
-    with path.open("rb") as f:
+    """:func:`history_pages` of the rollout at ``path``, plain or compressed (found in either form:
+    ``ccbot.codex.stored``). Blocking I/O; ``OSError`` if it can't be read."""
+    with open_rollout(stored_form(path)) as f:
         return history_pages(line for line in f if line.endswith(b"\n"))
 
 

@@ -102,3 +102,12 @@ async def test_history_before_the_first_prompt(tmp_path: Path) -> None:
     await topics.hooks.requests["history"](window, "")  # type: ignore[arg-type]
     assert len(said) == 1 and "No conversation yet" in said[0]
     assert not topics.ui
+
+
+def test_a_compressed_rollout_has_the_same_pages_found_in_either_form(tmp_path: Path) -> None:
+    zipped = DATA / "rollouts" / "codex-0.169-main.jsonl.zst"
+    assert read_history_pages(zipped) == read_history_pages(MAIN)
+    stored = tmp_path / "rollout-x.jsonl.zst"
+    stored.write_bytes(zipped.read_bytes())
+    # a binding remembers the plain path; the thread was compressed since
+    assert read_history_pages(tmp_path / "rollout-x.jsonl") == read_history_pages(MAIN)

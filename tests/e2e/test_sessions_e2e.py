@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import trio
+import zstandard
 
 from tests.e2e.stack import running_stack
 
@@ -75,6 +76,32 @@ async def test_resume_picker_lists_earlier_thread(tmp_path: Path, codex_bin: str
         assert not any("pineapple" in t for t in s.texts(second))  # old output is not replayed
         ps = s.tmux("list-panes", "-a", "-F", "#{pane_start_command}")
         assert f"resume --no-daemon {thread_id}" in ps
+
+
+async def test_a_compressed_thread_is_listed_resumed_and_not_replayed(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    """A thread whose rollout is stored as ``.jsonl.zst`` is offered by the picker (its name read from the
+    compressed head) and resumes; Codex re-expands it into ``.jsonl`` and only the new answer is sent."""
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
+        first = s.new_topic("first")
+        await s.start_fresh(first, "remember the word pineapple")
+        await s.wait_text(first, "✓ Done", timeout=60)
+        [plain] = s.rollouts()
+        s.fake.user_closes_topic(s.group, 1001, first)
+        await s.fake.wait_for(lambda: len(window_names(s)) == 1, timeout=20)
+        compressed = plain.with_name(plain.name + ".zst")
+        compressed.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+        plain.unlink()
+
+        second = s.new_topic("second")
+        s.send(second, "what was the word")
+        await s.press(second, "📁 work")
+        await s.press(second, "Select this folder")
+        await s.press(second, "Mock remember", timeout=20)
+        await s.wait_text(second, "Bound to tmux")
+        await s.wait_text(second, "you said: what was the word", timeout=60)
+        assert s.rollouts() == [plain] and not compressed.exists()  # Codex wrote it back out, plain
+        assert not any("pineapple" in t for t in s.texts(second))
 
 
 async def test_approval_prompt_blocks_text_and_close_kills_window(

@@ -139,3 +139,10 @@ def test_as_a_subprocess(tmp_path: Path) -> None:
     )
     assert missing.returncode == 1
     assert b"cannot read" in missing.stderr
+
+
+def test_a_compressed_rollout_replays_like_the_plain_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(MAIN_0169)]) == 0
+    plain = capsys.readouterr()
+    assert main([str(MAIN_0169.with_name(MAIN_0169.name + ".zst"))]) == 0
+    assert capsys.readouterr() == plain

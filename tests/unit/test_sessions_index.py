@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -445,3 +447,47 @@ def test_parse_meta_line_survives_odd_field_types(value: object, field: str) -> 
     obj = json.loads(MAIN_META)
     obj["payload"][field] = value
     parse_meta_line(json.dumps(obj).encode(), _rollout_name("21-40-00", MAIN_ID), complete=True)
+
+
+def _compress(path: Path) -> Path:
+    """Store ``path`` as Codex stores a compressed rollout: ``<name>.zst`` in its place."""
+    zipped = path.with_name(path.name + ".zst")
+    zipped.write_bytes(zstandard.ZstdCompressor().compress(path.read_bytes()))
+    mtime = path.stat().st_mtime
+    os.utime(zipped, (mtime, mtime))
+    path.unlink()
+    return zipped
+
+
+def test_a_compressed_rollout_is_listed_like_the_plain_one(home: Home) -> None:
+    plain = SessionIndex(home.root)
+    plain.refresh()
+    before = plain.get(MAIN_ID)
+    zipped = _compress(home.main)
+    index = SessionIndex(home.root)
+    index.refresh()
+    after = index.get(MAIN_ID)
+    assert before is not None and after is not None
+    assert after.path == zipped and index.path_for(MAIN_ID) == zipped
+    assert after == dataclasses.replace(before, path=zipped)  # name, preview, cwd, times: all the same
+    assert [t.id for t in index.threads_for_cwd(home.work)] == [MAIN_ID, SECOND_ID]
+
+
+def test_the_plain_file_wins_while_codex_writes_a_compressed_thread_back_out(home: Home) -> None:
+    zipped = _compress(home.main)
+    plain = _write(home.main, home._fix(MAIN_META + "\n"), 900.0)  # older mtime than the .zst
+    index = SessionIndex(home.root)
+    index.refresh()
+    assert index.path_for(MAIN_ID) == plain
+    zipped.unlink()  # Codex removes the .zst once the plain file is out
+    index.refresh()
+    assert index.path_for(MAIN_ID) == plain
+
+
+def test_a_corrupt_compressed_rollout_is_skipped(home: Home) -> None:
+    zipped = _compress(home.main)
+    zipped.write_bytes(zipped.read_bytes()[:20])
+    index = SessionIndex(home.root)
+    index.refresh()
+    assert index.get(MAIN_ID) is None
+    assert [t.id for t in index.threads_for_cwd(home.work)] == [SECOND_ID]
