@@ -87,7 +87,9 @@ def codex_version(binary: Path) -> str | None:
     return match.group(1) if done.returncode == 0 and match else None
 
 
-def _install(prefix: Path, version: str) -> None:
+def install_codex(prefix: Path, version: str) -> None:
+    """``npm install -g --prefix prefix @openai/codex@version`` (the binary lands in ``prefix/bin/codex``);
+    raises RuntimeError saying why when npm is missing, fails or times out."""
     package = f"@openai/codex@{version}"
     npm = shutil.which("npm")
     if npm is None:
@@ -133,7 +135,7 @@ def ensure_codex(version: str = PINNED_VERSION, *, install: bool = True) -> Path
         if not install or os.environ.get("CCBOT_NO_CODEX_INSTALL"):
             reasons.append(f"{local} missing and installing is disabled")
             raise RuntimeError("; ".join(reasons))
-        _install(local_prefix(version), version)
+        install_codex(local_prefix(version), version)
     found = codex_version(local)
     if found != version:
         reasons.append(f"{local} reports {found or 'no version'}")

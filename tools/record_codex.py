@@ -40,6 +40,7 @@ from tools.codex_harness import (
     TmuxCodex,
     codex_command,
     codex_env,
+    codex_version,
     ensure_codex,
     rollout_files,
     scratch_dir,
@@ -449,9 +450,20 @@ SCENARIOS: list[tuple[str, Callable[..., Awaitable[None]], dict[str, Any]]] = [
 
 
 async def record(
-    out: Path, tmux_bin: str, codex_bin: Path, tmux_version: str, only: frozenset[str] | None = None
+    out: Path,
+    tmux_bin: str,
+    codex_bin: Path,
+    tmux_version: str,
+    only: frozenset[str] | None = None,
+    *,
+    codex_version: str = PINNED_VERSION,
+    keep_going: bool = False,
 ) -> None:
-    """Record every scenario (``only=None``: the data directory is rewritten) or just ``only``."""
+    """Record every scenario (``only=None``: the data directory is rewritten) or just ``only``.
+
+    ``keep_going`` (for ``tools.codex_drift`` on a new Codex): a scenario that fails or never reaches its
+    checkpoint is listed under ``failed`` in the manifest with its reason, and the next one still runs.
+    """
     kept_files: list[dict[str, Any]] = []
     kept_sessions: dict[str, Any] = {}
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -474,6 +486,7 @@ async def record(
         recorded_at = old["recorded_at"]  # of the full run; sessions recorded later carry their own
     scratch = scratch_dir("record-")
     log = RequestLog()
+    failed: dict[str, str] = {}
     try:
         async with trio.open_nursery() as nursery:
             port = await nursery.start(functools.partial(serve_mock_openai, log=log))
@@ -483,14 +496,21 @@ async def record(
                 if only is not None and name not in only:
                     continue
                 print(f"recording {name} …", flush=True)
-                await rec.session(name, functools.partial(body, rec), workdir=work, **options)
+                try:
+                    await rec.session(name, functools.partial(body, rec), workdir=work, **options)
+                except Exception as exc:  # a new Codex may break any scenario: report them all
+                    if not keep_going:
+                        raise
+                    failed[name] = f"{type(exc).__name__}: {exc}"
+                    print(f"  {name} failed: {failed[name]}", flush=True)
+                    continue
                 if only is not None:
                     rec.sessions[name]["recorded_at"] = now
             nursery.cancel_scope.cancel()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     manifest = {
-        "codex_version": PINNED_VERSION,
+        "codex_version": codex_version,
         "tmux_version": tmux_version,
         "pane_size": [120, 40],
         "recorded_at": recorded_at,
@@ -499,6 +519,7 @@ async def record(
         "(see sessions[*].workdir / codex_home); they no longer exist.",
         "sessions": rec.sessions,
         "files": rec.files,
+        **({"failed": failed} if failed else {}),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", "utf-8")
 
@@ -508,19 +529,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--only", nargs="+", choices=[name for name, _, _ in SCENARIOS], metavar="NAME",
                         help="record only these scenarios into the existing data directory")
+    parser.add_argument("--codex", type=Path, default=None,
+                        help=f"the codex binary to record (default: the pinned {PINNED_VERSION})")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="list a failing scenario in the manifest and go on (for a new Codex)")
     args = parser.parse_args(argv)
     tmux_bin = shutil.which("tmux")
     if tmux_bin is None:
         print("tmux is required", file=sys.stderr)
         return 2
     try:
-        codex_bin = ensure_codex()
+        codex_bin = args.codex.resolve() if args.codex is not None else ensure_codex()
     except RuntimeError as exc:
         print(f"codex {PINNED_VERSION} unavailable: {exc}", file=sys.stderr)
         return 2
+    codex_version_text = codex_version(codex_bin)
+    if codex_version_text is None:
+        print(f"{codex_bin} --version does not run", file=sys.stderr)
+        return 2
     version = subprocess.run([tmux_bin, "-V"], capture_output=True, text=True, check=False).stdout.strip()
     only = frozenset(args.only) if args.only else None
-    trio.run(record, args.out.resolve(), tmux_bin, codex_bin, version, only)
+    trio.run(functools.partial(record, args.out.resolve(), tmux_bin, codex_bin, version, only,
+                               codex_version=codex_version_text, keep_going=args.keep_going))
     print(f"wrote {args.out}")
     return 0
 
