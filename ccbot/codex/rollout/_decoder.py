@@ -7,9 +7,7 @@ totals, and attributes sub-agent records. Its whole state is a small JSON-able d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,12 +33,12 @@ from ccbot.codex.records import (
     amend,
 )
 from ccbot.codex.rollout._lines import parse_line
+from ccbot.codex.rollout._state import DecoderState, from_snapshot, to_snapshot
 from ccbot.codex.rollout._tools import files_from_summary
 
 _MAX_TWINS = 32
 _MAX_CALLS = 64
 _MAX_DONE = 128
-_STATE_VERSION = 1
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -54,25 +52,6 @@ def _ts(value: str | None) -> datetime | None:
 
 def _twin_key(kind: str, text: str) -> str:
     return kind + ":" + " ".join(text.split())
-
-
-@dataclass
-class _State:
-    thread: str | None = None
-    agent: str | None = None
-    parent: str | None = None
-    turn: str | None = None
-    turn_seq: int = 0
-    child_turn: str | None = None
-    turn_start_ts: str | None = None
-    review: bool = False
-    compacted: bool = False
-    tok_base: int | None = None
-    tok_last: int | None = None
-    tok_turn: int | None = None
-    twins: list[list[str]] = field(default_factory=list)
-    calls: dict[str, dict[str, Any]] = field(default_factory=dict)
-    done: list[str] = field(default_factory=list)
 
 
 class RolloutDecoder:
@@ -99,59 +78,17 @@ class RolloutDecoder:
     """
 
     def __init__(self) -> None:
-        self._s = _State()
+        self._s = DecoderState()
 
     # -- persistence --
 
     def snapshot(self) -> dict[str, Any]:
         """The decoder state as plain JSON data (a deep copy)."""
-        s = self._s
-        data: dict[str, Any] = {
-            "v": _STATE_VERSION,
-            "thread": s.thread,
-            "agent": s.agent,
-            "parent": s.parent,
-            "turn": s.turn,
-            "turn_seq": s.turn_seq,
-            "child_turn": s.child_turn,
-            "turn_start_ts": s.turn_start_ts,
-            "review": s.review,
-            "compacted": s.compacted,
-            "tok_base": s.tok_base,
-            "tok_last": s.tok_last,
-            "tok_turn": s.tok_turn,
-            "twins": s.twins,
-            "calls": s.calls,
-            "done": s.done,
-        }
-        result: dict[str, Any] = json.loads(json.dumps(data))
-        return result
+        return to_snapshot(self._s)
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         """Replace the state with one from `snapshot()`. Raises ValueError if it is not one."""
-        if not isinstance(snapshot, Mapping) or snapshot.get("v") != _STATE_VERSION:
-            raise ValueError("not a RolloutDecoder snapshot of this version")
-        data = json.loads(json.dumps(dict(snapshot)))
-        try:
-            self._s = _State(
-                thread=data["thread"],
-                agent=data["agent"],
-                parent=data["parent"],
-                turn=data["turn"],
-                turn_seq=int(data["turn_seq"]),
-                child_turn=data["child_turn"],
-                turn_start_ts=data["turn_start_ts"],
-                review=bool(data["review"]),
-                compacted=bool(data["compacted"]),
-                tok_base=data["tok_base"],
-                tok_last=data["tok_last"],
-                tok_turn=data["tok_turn"],
-                twins=[list(t) for t in data["twins"]],
-                calls=dict(data["calls"]),
-                done=list(data["done"]),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"bad RolloutDecoder snapshot: {exc}") from exc
+        self._s = from_snapshot(snapshot)
 
     @property
     def thread_id(self) -> str | None:
