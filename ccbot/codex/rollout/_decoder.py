@@ -7,7 +7,7 @@ totals, and attributes sub-agent records. Its whole state is a small JSON-able d
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -130,35 +130,28 @@ class RolloutDecoder:
         return amend(rec, **changes) if changes else rec
 
     def _route(self, rec: Record) -> Record | None:
-        if isinstance(rec, SessionMeta):
-            return self._session(rec)
-        if isinstance(rec, TurnStarted):
-            return self._turn_started(rec)
-        if isinstance(rec, TurnComplete | TurnAborted):
-            return self._turn_ended(rec)
-        if isinstance(rec, TokenUsage):
-            if rec.thread_total_tokens is not None:
-                self._s.tok_last = rec.thread_total_tokens
-            if rec.turn_total_tokens is not None:
-                self._s.tok_turn = rec.turn_total_tokens
-            return rec
-        if isinstance(rec, UserMessage | AssistantMessage | Reasoning):
-            return self._message(rec)
-        if isinstance(rec, ToolCall):
-            return self._tool_call(rec)
-        if isinstance(rec, CommandRun | PatchApplied):
-            return self._finished_call(rec)
-        if isinstance(rec, ToolOutput):
-            return self._tool_output(rec)
-        if isinstance(rec, Compacted):
-            if self._s.compacted:
-                return None
-            self._s.compacted = True
-            return rec
-        if isinstance(rec, ReviewStarted):
-            self._s.review = True
-        elif isinstance(rec, ReviewFinished):
-            self._s.review = False
+        step = _STEPS.get(type(rec))
+        return rec if step is None else step(self, rec)
+
+    def _tokens(self, rec: TokenUsage) -> Record:
+        if rec.thread_total_tokens is not None:
+            self._s.tok_last = rec.thread_total_tokens
+        if rec.turn_total_tokens is not None:
+            self._s.tok_turn = rec.turn_total_tokens
+        return rec
+
+    def _compacted(self, rec: Compacted) -> Record | None:
+        if self._s.compacted:
+            return None  # one compaction is written twice: as an event or item, and as a `compacted` line
+        self._s.compacted = True
+        return rec
+
+    def _review_started(self, rec: ReviewStarted) -> Record:
+        self._s.review = True
+        return rec
+
+    def _review_finished(self, rec: ReviewFinished) -> Record:
+        self._s.review = False
         return rec
 
     def _session(self, rec: SessionMeta) -> Record:
@@ -302,6 +295,27 @@ class RolloutDecoder:
             )
         return amend(rec, name=name)
 
+
+
+# The decoder's step for each record kind (what it does to the state, what it delivers); a kind
+# without one is delivered as it is.
+_STEPS: dict[type[Record], Callable[[RolloutDecoder, Any], Record | None]] = {
+    SessionMeta: RolloutDecoder._session,
+    TurnStarted: RolloutDecoder._turn_started,
+    TurnComplete: RolloutDecoder._turn_ended,
+    TurnAborted: RolloutDecoder._turn_ended,
+    TokenUsage: RolloutDecoder._tokens,
+    UserMessage: RolloutDecoder._message,
+    AssistantMessage: RolloutDecoder._message,
+    Reasoning: RolloutDecoder._message,
+    ToolCall: RolloutDecoder._tool_call,
+    CommandRun: RolloutDecoder._finished_call,
+    PatchApplied: RolloutDecoder._finished_call,
+    ToolOutput: RolloutDecoder._tool_output,
+    Compacted: RolloutDecoder._compacted,
+    ReviewStarted: RolloutDecoder._review_started,
+    ReviewFinished: RolloutDecoder._review_finished,
+}
 
 def _meta_of(rec: Record) -> dict[str, Any]:
     return {
