@@ -28,7 +28,9 @@ def _writable(path: Path) -> bool:
 
 
 def run_doctor(environ: Mapping[str, str], out: TextIO, *, telegram_timeout: float = TELEGRAM_TIMEOUT) -> int:
-    """Run every check, print each group as it finishes, return the exit code (see the module docstring)."""
+    """Run every check against ``environ``, print each group of lines to ``out`` (redacted) as it finishes, and
+    return the exit code (see :func:`~ccbot.doctor.result.exit_code`). Starts its own ``trio.run`` for the
+    Telegram calls, so it must not be called from inside one."""
     import trio
 
     secrets: set[str] = set(secret_values(environ))
@@ -90,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    """Run the doctor sub-command with ``argv`` (without the sub-command name); return the exit code."""
+    """Run the doctor sub-command with ``argv`` (without the sub-command name) on ``os.environ``; print to stdout,
+    log warnings (redacted) to stderr; return the exit code (2 also for a usage error)."""
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:

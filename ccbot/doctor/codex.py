@@ -21,6 +21,9 @@ MAX_ROLLOUT_SCAN = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class CodexFacts:
+    """What :func:`~ccbot.doctor.gather.gather_codex` observed: the configured command, where it resolved, its
+    ``--version`` output (or why it failed), and ``CODEX_HOME/config.toml`` (or why it could not be read)."""
+
     command: tuple[str, ...]
     path: str | None  # command[0] resolved on PATH; None: not found
     version_output: str | None = None  # ``<command> --version`` stdout; None when it failed
@@ -39,8 +42,8 @@ def _daemon_disabled(command: Sequence[str], config: Mapping[str, Any] | None) -
 
 
 def codex_checks(f: CodexFacts) -> list[Check]:
-    """Command found, ``--version`` runs, version inside the tested range (``ccbot.codex.versions``), and daemon
-    mode off."""
+    """The Codex lines: command found, ``--version`` runs, version inside the tested range (``ccbot.codex.versions``),
+    then daemon mode off (or config.toml unreadable). Only one ✗ line when the command is missing or fails."""
     shown = " ".join(f.command)
     if f.path is None:
         return [Check("codex", Level.FAIL, f"{f.command[0]!r} (CCBOT_CODEX_COMMAND) not found on PATH",
@@ -133,6 +136,9 @@ def scan_rollout(data: bytes, *, truncated: bool = False) -> RolloutScan:
 
 @dataclass(frozen=True, slots=True)
 class CodexHomeFacts:
+    """What :func:`~ccbot.doctor.gather.gather_codex_home` observed under ``path``: which of the folder and its
+    ``sessions`` folder exist, walk errors, the number of rollouts, and the newest one (read error or scan)."""
+
     path: Path
     exists: bool = True
     is_dir: bool = True
@@ -145,6 +151,8 @@ class CodexHomeFacts:
 
 
 def codex_home_checks(f: CodexHomeFacts) -> list[Check]:
+    """The ``CODEX_HOME`` lines: the sessions folder (readable, number of rollouts), then the newest rollout's
+    scan when there is one. Only one line when the folder or its sessions folder is missing."""
     name = "CODEX_HOME"
     if not f.exists:
         return [Check(name, Level.WARN, f"{f.path} does not exist",

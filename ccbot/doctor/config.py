@@ -9,7 +9,8 @@ from ccbot.doctor.result import Check, Level, plural
 
 
 def config_check(cfg: Config | None, error: str | None, dotenv_exists: bool = False) -> Check:
-    """The config line: the one-line ``ConfigError`` text, or a short summary of the loaded settings."""
+    """The config line: ✗ with ``error`` (the one-line ``ConfigError`` text) when ``cfg`` is None, else ✓ with a
+    short summary of the loaded settings (``dotenv_exists``: $CCBOT_DIR/.env was read too)."""
     if cfg is None:
         return Check("config", Level.FAIL, error or "not loaded",
                      "fix that variable in the environment or in $CCBOT_DIR/.env (see doc/operations.md)")
@@ -21,7 +22,8 @@ def config_check(cfg: Config | None, error: str | None, dotenv_exists: bool = Fa
 
 
 def platform_check(platform: str, proc_ok: bool) -> Check:
-    """ccbot matches windows to rollouts through /proc, which only Linux has."""
+    """The platform line for ``platform`` (``sys.platform``) and ``proc_ok`` (/proc/self/fd is readable): ✗ unless
+    both say Linux, because ccbot matches windows to rollouts through /proc, which only Linux has."""
     if platform.startswith("linux") and proc_ok:
         return Check("platform", Level.OK, "Linux with /proc")
     return Check("platform", Level.FAIL, f"{platform} without a readable /proc/self/fd",
@@ -29,6 +31,8 @@ def platform_check(platform: str, proc_ok: bool) -> Check:
 
 
 def ccbot_dir_check(path: Path, exists: bool, writable: bool, parent_writable: bool) -> Check:
+    """The ``CCBOT_DIR`` line: ✓ when ``path`` exists and is ``writable``, or does not exist yet and the bot can
+    create it (``parent_writable``: its nearest existing ancestor is writable); else ✗ naming the fix."""
     if exists and writable:
         return Check("ccbot dir", Level.OK, f"{path} is writable")
     if exists:

@@ -48,7 +48,9 @@ def _first_line(text: str) -> str:
 
 
 def gather_tmux(env: Mapping[str, str], socket_name: str | None, session: str) -> TmuxFacts:
-    """Look for tmux, read its version, start and kill a private server, and ask about ccbot's session."""
+    """Look for tmux on ``env``'s PATH, read its version, start and kill a throw-away server on a private ``-L``
+    socket (its socket file is removed), and ask the configured server (``socket_name``, None: the default one)
+    about ``session`` with a read-only ``list-windows``. Failures are recorded in the facts, not raised."""
     path = shutil.which("tmux", path=env.get("PATH"))
     if path is None:
         return TmuxFacts(None)
@@ -86,7 +88,9 @@ def gather_tmux(env: Mapping[str, str], socket_name: str | None, session: str) -
 
 
 def gather_codex(command: tuple[str, ...], env: Mapping[str, str], codex_home: Path) -> CodexFacts:
-    """Resolve the command, run ``--version`` (with a CODEX_HOME that does not exist), read config.toml."""
+    """Resolve ``command[0]`` on ``env``'s PATH, run ``<command> --version`` with ``CODEX_HOME`` pointed at a path
+    that does not exist (inside a temporary folder, removed after), and read ``codex_home/config.toml``.
+    Failures are recorded in the facts, not raised."""
     config: Mapping[str, Any] | None = None
     config_error: str | None = None
     try:
@@ -107,7 +111,8 @@ def gather_codex(command: tuple[str, ...], env: Mapping[str, str], codex_home: P
 
 
 def gather_codex_home(path: Path) -> CodexHomeFacts:
-    """Count rollouts under ``path/sessions`` and scan the newest (by mtime). Read-only."""
+    """Count rollouts under ``path/sessions`` and scan the newest (by mtime; at most ``MAX_ROLLOUT_SCAN`` bytes).
+    Read-only; unreadable folders and files are recorded in the facts, not raised."""
     if not path.exists():
         return CodexHomeFacts(path, exists=False)
     if not path.is_dir():
@@ -147,6 +152,8 @@ def gather_codex_home(path: Path) -> CodexHomeFacts:
 
 
 def gather_state(path: Path) -> StateFacts:
+    """Read the state file at ``path`` (never written, renamed or migrated) and look for its ``.bak`` and
+    ``.corrupt-*`` neighbours. A missing file gives ``summary`` None; one that cannot be read, ``read_error``."""
     backup = path.with_name(path.name + ".bak")
     try:
         leftovers = tuple(sorted(p.name for p in path.parent.glob(path.name + ".corrupt-*")))
@@ -164,7 +171,9 @@ def gather_state(path: Path) -> StateFacts:
 async def gather_telegram(
     cfg: Config, chats: Mapping[int, tuple[int, ...]], request_timeout: float
 ) -> TelegramFacts:
-    """getMe, getWebhookInfo and, per bound chat, getChat and getChatMember(bot); each call bounded."""
+    """getMe, getWebhookInfo and, per bound chat in ``chats`` (chat → topics), getChat and, for groups,
+    getChatMember(bot); each call bounded by ``request_timeout``. Runs under trio. API errors and timeouts are
+    recorded in the facts, not raised; getUpdates is never called."""
     import httpx
     import trio
 

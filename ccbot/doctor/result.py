@@ -11,6 +11,9 @@ from ccbot.telegram.redact import redact
 
 
 class Level(Enum):
+    """How a check came out; ``value`` is the printed mark: ✓ fine, ! works but read this, ✗ the bot will not
+    work until this is fixed."""
+
     OK = "✓"
     WARN = "!"
     FAIL = "✗"
@@ -26,18 +29,21 @@ class Check:
     fix: str = ""
 
     def line(self) -> str:
+        """The printed form, ``<mark> <name>: <text>`` plus `` → <fix>`` when there is a fix; not redacted."""
         tail = f" → {self.fix}" if self.fix else ""
         return f"{self.level.value} {self.name}: {self.text}{tail}"
 
 
 def render(checks: Iterable[Check], secrets: Iterable[str] = ()) -> list[str]:
-    """The printable lines, each redacted (``secrets`` plus anything shaped like a bot token)."""
+    """The printable lines of ``checks``, in order, each redacted (``secrets`` plus anything shaped like a bot
+    token)."""
     frozen = tuple(secrets)
     return [redact(check.line(), frozen) for check in checks]
 
 
 def exit_code(checks: Iterable[Check], *, config_ok: bool = True) -> int:
-    """2 when the configuration did not load, 1 when any check failed, else 0."""
+    """The exit status: 2 when the configuration did not load (``config_ok`` false), 1 when any check is
+    ``FAIL``, else 0."""
     if not config_ok:
         return 2
     return 1 if any(check.level is Level.FAIL for check in checks) else 0

@@ -51,6 +51,9 @@ def summarize_state(raw: bytes) -> StateSummary:
 
 @dataclass(frozen=True, slots=True)
 class StateFacts:
+    """What :func:`~ccbot.doctor.gather.gather_state` found at ``path``: the summary (None: no file), a read error,
+    whether ``<name>.bak`` exists, and the names of ``<name>.corrupt-*`` leftovers."""
+
     path: Path
     summary: StateSummary | None  # None: no state file
     read_error: str | None = None
@@ -59,7 +62,8 @@ class StateFacts:
 
 
 def state_checks(f: StateFacts) -> list[Check]:
-    """The state-file line, plus one for leftover ``.corrupt-*`` files."""
+    """The state-file line (✗ unreadable or newer than this ccbot, ! unusable or missing with a .bak, else ✓),
+    plus a ! line for leftover ``.corrupt-*`` files."""
     name = "state"
     out: list[Check] = []
     s = f.summary

@@ -47,6 +47,8 @@ def failure_of(exc: TelegramError) -> ApiFailure:
 
 @dataclass(frozen=True, slots=True)
 class ChatFacts:
+    """What getChat and, for a group (``chat_id < 0``), getChatMember(bot) said about one bound chat."""
+
     chat_id: int
     topics: tuple[int, ...] = ()
     chat: Mapping[str, Any] | None = None  # getChat result
@@ -57,6 +59,9 @@ class ChatFacts:
 
 @dataclass(frozen=True, slots=True)
 class TelegramFacts:
+    """What :func:`~ccbot.doctor.gather.gather_telegram` got from the Bot API at ``base_url``. ``me`` None: getMe
+    failed (``me_error`` says how) and nothing else was asked."""
+
     base_url: str
     me: User | None = None
     me_error: ApiFailure | None = None
@@ -98,7 +103,8 @@ def _member_verdict(c: ChatFacts, me: User) -> tuple[Level, str, str]:
 
 
 def chat_check(c: ChatFacts, me: User) -> Check:
-    """One line per bound chat: reachable, the right kind of chat, the bot's rights in it."""
+    """The line for one bound chat, given the bot's own ``me`` (getMe): reachable, the right kind of chat (a
+    forum supergroup, or a private chat with Threaded Mode for topics), the bot's rights in it."""
     name = f"chat {c.chat_id}"
     bound = f"{plural(len(c.topics), 'topic')} bound"
     is_group = c.chat_id < 0
@@ -141,7 +147,8 @@ def chat_check(c: ChatFacts, me: User) -> Check:
 
 
 def telegram_checks(f: TelegramFacts) -> list[Check]:
-    """getMe (token), webhook, privacy mode, Threaded Mode, then one line per bound chat."""
+    """The Telegram lines: getMe (token), webhook, privacy mode, Threaded Mode, then one line per bound chat.
+    Only one ✗ line when getMe failed."""
     if f.me is None:
         err = f.me_error or ApiFailure("other", "no answer")
         if err.kind == "unauthorized":

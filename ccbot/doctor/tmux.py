@@ -20,6 +20,9 @@ def parse_tmux_version(text: str) -> tuple[int, int] | None:
 
 @dataclass(frozen=True, slots=True)
 class TmuxFacts:
+    """What :func:`~ccbot.doctor.gather.gather_tmux` observed: the binary, ``tmux -V``, a private server, and
+    ccbot's own session on the configured server."""
+
     path: str | None  # None: not on PATH
     version_output: str | None = None  # ``tmux -V`` stdout; None when it failed
     version_error: str = ""
@@ -31,6 +34,8 @@ class TmuxFacts:
 
 
 def tmux_checks(f: TmuxFacts) -> list[Check]:
+    """The tmux lines: binary and version (✗ below 3.3), the private server, ccbot's session. Only one ✗ line
+    when tmux is not found or ``-V`` fails."""
     if f.path is None:
         return [Check("tmux", Level.FAIL, "not found on PATH", "install tmux ≥ 3.3 (e.g. apt install tmux)")]
     if f.version_output is None:
