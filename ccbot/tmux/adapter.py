@@ -10,8 +10,8 @@ before the keystrokes it clears the way for.
 
 Errors: ``TmuxServerDown`` (no server, or the session is gone), ``TmuxNoTarget`` (window/pane id not
 found), ``TmuxTimeout`` (``call_timeout`` elapsed; the client is killed), ``TmuxWrongDirectory``
-(``new_window`` could not start in the requested directory), otherwise ``TmuxError``. All but the
-last carry tmux's stderr in the message.
+(``new_window`` could not start in the requested directory), otherwise ``TmuxError`` (all defined in
+``ccbot.tmux.errors``). All but the last carry tmux's stderr in the message.
 
 Untrusted strings (folder names, window names, owner marks, environment values, typed text) never
 reach tmux's format expander: the few arguments tmux expands (``new-window -c``/``-n``,
@@ -27,14 +27,20 @@ import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import trio
 
 from ccbot.tmux.env import scrub_window_env, scrubbed_environ, secret_values
+from ccbot.tmux.errors import TmuxError, TmuxNoTarget, TmuxServerDown, TmuxTimeout, TmuxWrongDirectory
 from ccbot.tmux.keys import escape_argument, escape_format, resolve_key, split_for_send
+from ccbot.tmux.model import PaneState, PaneStates, WindowInfo, ensure_owned
+
+__all__ = [  # the errors and the values live in ccbot.tmux.errors and .model; importable from here too
+    "CCBOT_OPTION", "LINGER_SECONDS", "OWNER_OPTION", "PLACEHOLDER_NAME", "SESSION_HEIGHT", "SESSION_WIDTH",
+    "WRONG_DIRECTORY_STATUS", "PaneState", "PaneStates", "Tmux", "TmuxError", "TmuxNoTarget", "TmuxServerDown",
+    "TmuxTimeout", "TmuxWrongDirectory", "WindowInfo", "ensure_owned",
+]
 
 # The marker option on windows ccbot created for Codex; the placeholder window does not carry it.
 CCBOT_OPTION = "@ccbot"
@@ -91,84 +97,6 @@ _PANE_FIELDS = (
 )
 
 
-class TmuxError(Exception):
-    """A tmux command failed; the message holds the command name and tmux's stderr."""
-
-
-class TmuxServerDown(TmuxError):
-    """No tmux server is listening on the socket, or ccbot's session does not exist."""
-
-
-class TmuxNoTarget(TmuxError):
-    """The window or pane id named in the command does not exist (any more)."""
-
-
-class TmuxTimeout(TmuxError):
-    """The tmux client did not finish within ``call_timeout``; it was killed."""
-
-
-class TmuxWrongDirectory(TmuxError):
-    """``new_window``'s pane was not in the requested directory; the window has been killed.
-
-    ``asked`` is the requested directory (``os.path.realpath``); ``used`` is the pane's
-    ``pane_current_path`` as tmux reported it, or ``None`` if tmux reported none (the pane exited
-    first, typically because its own check refused to start the program elsewhere).
-    """
-
-    def __init__(self, asked: str, used: str | None) -> None:
-        where = repr(used) if used is not None else "a directory it did not report (the pane exited first)"
-        super().__init__(f"tmux new-window: asked for directory {asked!r}, tmux used {where}")
-        self.asked = asked
-        self.used = used
-
-
-@dataclass(frozen=True, slots=True)
-class WindowInfo:
-    """One window of the session, described by its active pane."""
-
-    window_id: str  # "@N", stable for the window's life
-    name: str
-    index: int
-    pane_id: str  # "%N"
-    pane_pid: int  # the process tmux started in the pane
-    cwd: Path  # pane_current_path: the foreground process's cwd
-    current_command: str
-    pane_dead: bool  # the command exited and remain-on-exit kept the window
-    is_ccbot: bool  # carries @ccbot=1, i.e. ccbot created it for Codex
-    owner: str = ""  # the @ccbot-owner mark; "" when unset
-
-
-@dataclass(frozen=True, slots=True)
-class PaneState:
-    """The cheap per-poll facts about a pane."""
-
-    cursor_x: int
-    cursor_y: int
-    width: int
-    height: int
-    in_mode: bool  # copy-mode or another tmux mode is showing
-    dead: bool  # the pane's process exited (remain-on-exit kept the pane)
-    dead_status: int | None  # exit status once dead; None while alive, if a signal killed it, or unknown
-    dead_signal: int | None  # the signal that killed the pane's process, if one did
-    pid: int
-    current_command: str
-    owner: str = ""  # the pane's window's @ccbot-owner mark; "" when unset
-
-
-class PaneStates(Protocol):
-    """Anything that reports a pane's state (the adapter, or a test's fake)."""
-
-    async def pane_state(self, pane_id: str) -> PaneState: ...
-
-
-async def ensure_owned(tmux: PaneStates, pane_id: str, owner: str | None) -> None:
-    """Raise ``TmuxNoTarget`` unless ``pane_id``'s window still carries the owner mark ``owner`` (no check for a
-    binding without a mark): after a tmux restart another window can get a pane's old id. Call it right before
-    typing or pressing keys."""
-    if owner and (await tmux.pane_state(pane_id)).owner != owner:
-        raise TmuxNoTarget(f"pane {pane_id} no longer belongs to this topic's window; nothing was typed")
-
-
 def _int_or_none(text: str) -> int | None:
     return int(text) if text.strip().lstrip("-").isdigit() else None
 
@@ -206,7 +134,8 @@ class Tmux:
     user's default server. ``env`` (default ``os.environ``) is the environment tmux clients are
     started from, after scrubbing with ``scrubbed_environ(env, secrets)``; the tmux server started by
     ``ensure_session`` inherits exactly that. ``config_file`` is passed as ``-f`` (tests use
-    ``/dev/null``); it only matters when this adapter starts the server.
+    ``/dev/null``); it only matters when this adapter starts the server. Raises ``ValueError`` for an empty
+    session name or one with ``:`` or ``.``, or when both sockets are given. Starts no process by itself.
     """
 
     def __init__(
@@ -342,7 +271,8 @@ class Tmux:
 
         The session's first window is a placeholder shell named ``ccbot-placeholder``; it keeps the
         session alive and is never marked ``@ccbot``. Concurrent callers are fine. The session name is
-        format-escaped for ``-s`` (tmux expands it there; ``-t =name`` targets are literal).
+        format-escaped for ``-s`` (tmux expands it there; ``-t =name`` targets are literal). Raises
+        ``TmuxError`` if tmux cannot start the server or the session.
         """
         try:
             await self._run(["has-session", "-t", self._session_target])
@@ -526,7 +456,8 @@ class Tmux:
 
         ``ansi`` keeps colours/attributes as escape sequences (``-e``); ``start`` is the first line
         (``-S``; negative numbers reach into scrollback, ``0`` is the top visible row). Wrapped lines
-        are not joined, so row ``n`` of the visible screen is line ``n`` of the result.
+        are not joined, so row ``n`` of the visible screen is line ``n`` of the result. Raises
+        ``TmuxNoTarget`` if the pane is gone.
         """
         command = ["capture-pane", "-p", "-t", pane_id]
         if ansi:
@@ -582,7 +513,8 @@ class Tmux:
         which an application that has not enabled bracketed paste reads as Enter after every line).
         The paste markers ``ESC[200~``/``ESC[201~`` are removed from the text so it cannot end the
         paste early. tmux adds the markers only if the application asked for bracketed paste. Modes
-        are left first; the uniquely named buffer is deleted after pasting. Empty text does nothing.
+        are left first; the uniquely named buffer is deleted after pasting (also on failure). Empty text does
+        nothing. Raises ``TmuxNoTarget`` if the pane is gone.
         """
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         text = text.replace("\x1b[200~", "").replace("\x1b[201~", "")
@@ -611,7 +543,8 @@ class Tmux:
 
     async def send_keys(self, pane_id: str, *keys: str) -> None:
         """Press named keys, each checked by ``keys.resolve_key`` (allowlist + friendly spellings)
-        before anything is sent. Modes are left first. Raises ``UnknownKeyError`` (a ``ValueError``).
+        before anything is sent. Modes are left first. Raises ``UnknownKeyError`` (a ``ValueError``; nothing
+        is sent), ``TmuxNoTarget`` if the pane is gone.
         """
         names = [resolve_key(k) for k in keys]
         if not names:

@@ -109,6 +109,8 @@ class ControlParser:
         self._in_block = False
 
     def feed(self, data: bytes) -> list[Notice]:
+        """Add ``data`` (any slice of the stream) and return the notices of the lines it completed, in order;
+        an unfinished last line waits for the next call. Never raises."""
         self._buffer += data
         *lines, self._buffer = self._buffer.split(b"\n")
         notices = []
@@ -135,9 +137,11 @@ class PaneVersions:
         self.window_of: dict[str, str] = {}
 
     def bump(self, pane: str) -> None:
+        """Raise ``pane``'s version by one (from 0 for a pane not seen before)."""
         self.versions[pane] = self.versions.get(pane, 0) + 1
 
     def bump_all(self) -> None:
+        """Raise the version of every pane seen so far by one."""
         for pane in list(self.versions):
             self.bump(pane)
 

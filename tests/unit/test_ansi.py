@@ -7,16 +7,16 @@ captures were produced with (tests/data/screens/demo_source.py), not from the pa
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccbot.render.ansi import Cell, Color, char_width, palette_256, parse_ansi
+from tests.conftest import DATA
 
 PROMPT = "\u203a"  # Codex's composer / selection marker
-SCREENS = Path(__file__).resolve().parent.parent / "data" / "screens"
+SCREENS = DATA / "screens"
 
 
 def text_of(row: list[Cell]) -> str:

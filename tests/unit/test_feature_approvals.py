@@ -19,10 +19,10 @@ from ccbot.render.tg_html import parse_html
 from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, parse_screen
 from ccbot.screen.prompt_state import prompt_identity
 from ccbot.ui.callbacks import PROMPT_OPT, decode
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "codex-0.169"
-REFERENCE = DATA / "reference"
-CAPTURES = DATA / "captures"
+REFERENCE = DATA / "codex-0.169" / "reference"
+CAPTURES = DATA / "codex-0.169" / "captures"
 
 
 def prompt_of(path: Path) -> ApprovalPrompt | Popup:

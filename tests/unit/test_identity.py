@@ -21,8 +21,9 @@ from ccbot.codex.identity import (
     is_remote_client,
 )
 from ccbot.codex.procfs import ProcEvidence
+from tests.conftest import DATA
 
-RECORDED = Path(__file__).resolve().parents[1] / "data" / "identity" / "codex-0.169-daemon-and-no-daemon.json"
+RECORDED = DATA / "identity" / "codex-0.169-daemon-and-no-daemon.json"
 
 
 def recorded(name: str) -> list[ProcEvidence]:

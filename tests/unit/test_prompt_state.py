@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,8 +29,7 @@ from ccbot.screen.prompt_state import (
     classify,
     is_startup_prompt,
 )
-
-DATA = Path(__file__).resolve().parent.parent / "data" / "codex-0.169"
+from tests.conftest import DATA
 
 S, K = State, Kind
 # Written out by hand (not derived from the module's generator) so a wrong table fails here.
@@ -138,7 +135,7 @@ def test_can_accept_text(state: State, ok: bool, steers: bool, reason: str | Non
 
 def capture(name: str) -> ScreenModel:
     folder = "reference" if name[:2].isdigit() else "captures"
-    return parse_screen((DATA / folder / f"{name}.txt").read_text("utf-8"))
+    return parse_screen((DATA / "codex-0.169" / folder / f"{name}.txt").read_text("utf-8"))
 
 
 @pytest.mark.parametrize(

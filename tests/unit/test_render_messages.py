@@ -36,8 +36,7 @@ from ccbot.render.messages import (
     render_conversation,
 )
 from ccbot.render.tg_html import parse_html, strip_and_trim
-
-DATA = Path(__file__).resolve().parent.parent / "data"
+from tests.conftest import DATA
 
 
 def rollouts() -> list[Path]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests.conftest import DATA
+
 ROLLOUTS = sorted(p for p in DATA.rglob("*.jsonl") if "rollout" in str(p.parent) or p.name.startswith("rollout"))
 
 

@@ -41,8 +41,8 @@ from ccbot.codex.rollout import (
     parse_tool_output,
     patch_stats_from_text,
 )
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 MAIN_0169 = DATA / "rollouts" / "codex-0.169-main.jsonl"
 OLD_BASIC = DATA / "rollouts" / "codex-old-basic.jsonl"
 OLD_EVENTS_FIRST = DATA / "rollouts" / "codex-old-events-first.jsonl"

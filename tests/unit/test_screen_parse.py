@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccbot.screen.parse import ChoiceOption, ScreenModel, parse_screen, strip_ansi
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "codex-0.169"
-REFERENCE = DATA / "reference"
-CAPTURES = DATA / "captures"
-MANIFEST = json.loads((DATA / "manifest.json").read_text("utf-8"))
+REFERENCE = DATA / "codex-0.169" / "reference"
+CAPTURES = DATA / "codex-0.169" / "captures"
+MANIFEST = json.loads((DATA / "codex-0.169" / "manifest.json").read_text("utf-8"))
 WORK = MANIFEST["sessions"]["approve"]["workdir"]
 
 

@@ -30,9 +30,10 @@ from ccbot.render.screenshot import (
     render_image,
     render_png,
 )
+from tests.conftest import DATA
 
 PROMPT = "\u203a"  # Codex's composer / selection marker
-SCREENS = Path(__file__).resolve().parent.parent / "data" / "screens"
+SCREENS = DATA / "screens"
 RED = palette_256(1)
 GREEN = palette_256(2)
 BLUE = palette_256(4)
