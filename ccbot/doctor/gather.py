@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ccbot.codex.stored import is_rollout_name, open_rollout
 from ccbot.config import Config
 from ccbot.doctor.codex import MAX_ROLLOUT_SCAN, CodexFacts, CodexHomeFacts, scan_rollout
 from ccbot.doctor.state import StateFacts, summarize_state
@@ -111,7 +112,8 @@ def gather_codex(command: tuple[str, ...], env: Mapping[str, str], codex_home: P
 
 
 def gather_codex_home(path: Path) -> CodexHomeFacts:
-    """Count rollouts under ``path/sessions`` and scan the newest (by mtime; at most ``MAX_ROLLOUT_SCAN`` bytes).
+    """Count rollouts (plain or ``.jsonl.zst``) under ``path/sessions`` and scan the newest (by mtime; at most
+    ``MAX_ROLLOUT_SCAN`` decoded bytes).
     Read-only; unreadable folders and files are recorded in the facts, not raised."""
     if not path.exists():
         return CodexHomeFacts(path, exists=False)
@@ -128,7 +130,7 @@ def gather_codex_home(path: Path) -> CodexHomeFacts:
 
     for folder, _dirs, files in os.walk(sessions, onerror=note):
         for name in files:
-            if not (name.startswith("rollout-") and name.endswith(".jsonl")):
+            if not is_rollout_name(name):
                 continue
             count += 1
             file = Path(folder) / name
@@ -141,7 +143,7 @@ def gather_codex_home(path: Path) -> CodexHomeFacts:
     if newest is None:
         return CodexHomeFacts(path, walk_errors=tuple(errors), rollouts=count)
     try:
-        with open(newest[1], "rb") as fh:
+        with open_rollout(newest[1]) as fh:
             data = fh.read(MAX_ROLLOUT_SCAN + 1)
     except OSError as exc:
         return CodexHomeFacts(path, walk_errors=tuple(errors), rollouts=count, newest=newest[1],

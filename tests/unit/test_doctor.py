@@ -520,6 +520,18 @@ def test_gather_codex_home_counts_and_picks_the_newest_by_mtime(tmp_path: Path) 
     assert not gather_codex_home(empty).sessions_exists
 
 
+def test_gather_codex_home_scans_a_compressed_newest_rollout(tmp_path: Path) -> None:
+    day = tmp_path / "sessions" / "2026" / "11" / "23"
+    day.mkdir(parents=True)
+    zipped = day / "rollout-2026-11-23T10-00-00-01a20a5a-009b-7f71-8ca7-000000000001.jsonl.zst"
+    zipped.write_bytes((DATA / "rollouts" / "codex-0.169-main.jsonl.zst").read_bytes())
+    facts = gather_codex_home(tmp_path)
+    assert facts.rollouts == 1 and facts.newest == zipped
+    assert facts.scan is not None and facts.scan.malformed == 0 and facts.scan.lines == 121
+    zipped.write_bytes(zipped.read_bytes()[:200])  # cut inside its frame
+    assert gather_codex_home(tmp_path).newest_error == f"{zipped.name}: truncated zstd data"
+
+
 def test_gather_codex_runs_version_outside_codex_home(tmp_path: Path) -> None:
     codex_home = tmp_path / "codex-home"
     codex_home.mkdir()
