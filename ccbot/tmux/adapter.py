@@ -50,6 +50,9 @@ PLACEHOLDER_NAME = "ccbot-placeholder"
 SESSION_WIDTH = 200
 SESSION_HEIGHT = 50
 LINGER_SECONDS = 0.2
+# Codex (0.169 and 0.171, measured) reads an Escape followed within ~20 ms by a character as one Alt+character
+# key, so "/esc" then text lost the text's first letter; 0.1 s leaves a 5x margin and costs only after Escape.
+ESCAPE_GAP = 0.1
 # $1 is the requested directory: the program is never started unless the pane really is there
 # (tmux silently starts a pane elsewhere when it cannot enter -c; -ef compares device and inode).
 # set -m: the program runs as its own foreground process group, so pane_current_command names it
@@ -171,6 +174,7 @@ class Tmux:
         self._prefix = prefix
         self._limiter = trio.CapacityLimiter(max_concurrent)
         self._input_locks: dict[str, trio.Lock] = {}
+        self._escaped_at: dict[str, float] = {}  # pane → trio time of its last lone Escape
         self._claim_lock = trio.Lock()
         self._session_target = f"={session_name}"
 
@@ -211,6 +215,12 @@ class Tmux:
                 raise TmuxNoTarget(message)
             raise TmuxError(message)
         return result.stdout.decode("utf-8", "replace")
+
+    async def _after_escape(self, pane_id: str) -> None:
+        # Call with the pane's input lock held, before sending anything to it.
+        at = self._escaped_at.pop(pane_id, None)
+        if at is not None:
+            await trio.sleep_until(at + ESCAPE_GAP)
 
     def _input_lock(self, pane_id: str) -> trio.Lock:
         # Chunks of one send must not interleave with another send to the same pane.
@@ -498,6 +508,7 @@ class Tmux:
         """
         chunks = split_for_send(text)
         async with self._input_lock(pane_id):
+            await self._after_escape(pane_id)
             for i, chunk in enumerate(chunks):
                 send = ["send-keys", "-t", pane_id, "-l", "--", chunk]
                 if i == 0:
@@ -522,6 +533,7 @@ class Tmux:
             return
         buffer = f"ccbot-{uuid.uuid4().hex}"
         async with self._input_lock(pane_id):
+            await self._after_escape(pane_id)
             pasted = False
             try:
                 await self._run(
@@ -545,9 +557,21 @@ class Tmux:
         """Press named keys, each checked by ``keys.resolve_key`` (allowlist + friendly spellings)
         before anything is sent. Modes are left first. Raises ``UnknownKeyError`` (a ``ValueError``; nothing
         is sent), ``TmuxNoTarget`` if the pane is gone.
+
+        Nothing reaches the pane within ``ESCAPE_GAP`` after an Escape (from this call or an earlier one), so
+        Codex cannot read Escape and the next character as one Alt+character key.
         """
         names = [resolve_key(k) for k in keys]
         if not names:
             return
+        groups: list[list[str]] = [[]]
+        for name in names:
+            groups[-1].append(name)
+            if name == "Escape":
+                groups.append([])
         async with self._input_lock(pane_id):
-            await self._run(["copy-mode", "-q", "-t", pane_id], ["send-keys", "-t", pane_id, *names])
+            for group in (g for g in groups if g):
+                await self._after_escape(pane_id)
+                await self._run(["copy-mode", "-q", "-t", pane_id], ["send-keys", "-t", pane_id, *group])
+                if group[-1] == "Escape":
+                    self._escaped_at[pane_id] = trio.current_time()

@@ -6,6 +6,7 @@ appends every byte it receives to a file, so what arrived can be compared byte f
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import os
@@ -20,6 +21,7 @@ import pytest
 import trio
 
 from ccbot.tmux.adapter import (
+    ESCAPE_GAP,
     PLACEHOLDER_NAME,
     Tmux,
     TmuxError,
@@ -531,3 +533,55 @@ async def test_new_window_does_not_switch_the_attached_view(tmux: Tmux, tmux_bin
     assert first.index < second.index
     names = [w.name for w in await tmux.list_windows()]
     assert names[-2:] == ["one", "two"]
+
+
+NEEDED_GAP = 0.05  # measured: Codex still merged Escape and a letter 5 ms apart, not 20 ms apart
+
+
+CHUNK_READER = r"""
+import os, sys, time, tty
+out = sys.argv[1]
+tty.setraw(0)
+fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+os.write(1, b"READY\r\n")
+while True:
+    data = os.read(0, 65536)
+    if not data:
+        break
+    os.write(fd, repr((time.monotonic(), data)).encode() + b"\n")
+"""
+
+
+async def test_nothing_follows_an_escape_closely_enough_to_become_alt_key(tmux: Tmux, tmp_path: Path) -> None:
+    """Codex reads Escape + a character arriving together as Alt+character (it ate the first letter of the
+    text after /esc): every Escape reaches the pane in a read of its own, and the next input at least
+    ESCAPE_GAP later."""
+    script = tmp_path / "chunks.py"
+    script.write_text(CHUNK_READER)
+    out = tmp_path / "chunks.txt"
+    window = await tmux.new_window("chunks", tmp_path, [sys.executable, str(script), str(out)], {}, owner=OWNER)
+
+    async def ready() -> bool:
+        return await trio.Path(out).exists() and "READY" in await tmux.capture(window.pane_id)
+
+    await wait_until(ready)
+    pane = window.pane_id
+    await tmux.send_keys(pane, "Escape")
+    await tmux.send_text(pane, "alpha")
+    await tmux.send_keys(pane, "Escape", "y")  # one call: still two reads apart
+    await tmux.send_keys(pane, "Escape")
+    await tmux.paste_text(pane, "pasted")
+    expected = b"\x1balpha\x1by\x1bpasted"
+
+    async def all_read() -> bool:
+        text = await trio.Path(out).read_text()
+        return b"".join(ast.literal_eval(line)[1] for line in text.splitlines()) == expected
+
+    await wait_until(all_read)
+    reads = [ast.literal_eval(line) for line in (await trio.Path(out).read_text()).splitlines()]
+    assert ESCAPE_GAP >= NEEDED_GAP
+    escapes = [i for i, (_, data) in enumerate(reads) if data.startswith(b"\x1b") and data != b"\x1b"]
+    assert escapes == [], reads  # no read starts with Escape and carries more
+    for i, (at, data) in enumerate(reads[:-1]):
+        if data == b"\x1b":
+            assert reads[i + 1][0] - at >= NEEDED_GAP, reads
