@@ -1,13 +1,10 @@
 """Telegram's HTML parse mode, following the rules of TDLib's ``parse_html``.
 
-Pure: no I/O, no trio. Three entry points:
+Pure: no I/O, no trio. Two entry points:
 
 * :func:`parse_html` turns Telegram HTML into plain text plus entities, or raises
   :class:`HtmlParseError` whose ``str()`` is exactly the message TDLib puts after
   ``Bad Request: can't parse entities:`` (offsets are UTF-8 byte offsets into the source).
-* :func:`strip_and_trim` applies what the server does before storing a text: control characters
-  become spaces, ``\\r`` and a few invisible characters are removed, entities holding only
-  whitespace are dropped, impossible nestings are dropped, and the text is trimmed.
 * :func:`telegram_length` counts what Telegram's 4096/1024 limits count: code points.
 
 Entity offsets and lengths are in UTF-16 code units, as in the Bot API.
@@ -26,15 +23,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 __all__ = [
     "ENTITY_TYPES",
     "Entity",
     "HtmlParseError",
     "ParsedText",
+    "entity_sort_key",
     "parse_html",
-    "strip_and_trim",
     "telegram_length",
     "utf16_length",
 ]
@@ -262,8 +259,8 @@ def parse_html(source: str) -> ParsedText:
 
     Raises :class:`HtmlParseError` with TDLib's message for malformed markup, an invalid
     custom emoji id, or text that decodes to invalid Unicode (lone surrogates). Unknown or bare
-    ``&`` sequences are kept literally, as Telegram does. The result is not trimmed; see
-    :func:`strip_and_trim`.
+    ``&`` sequences are kept literally, as Telegram does. The result is not trimmed (what the
+    server stores is emulated by ``tools.fakegram.trim.strip_and_trim``).
     """
     if "<" not in source and "&" not in source and not _SURROGATE.search(source):
         return ParsedText(source, ())  # no markup: the text is the source
@@ -336,7 +333,7 @@ def parse_html(source: str) -> ParsedText:
     except UnicodeDecodeError:
         raise HtmlParseError(_INVALID_UNICODE) from None
     entities = [_finish(d) for d in drafts]
-    entities.sort(key=_sort_key)
+    entities.sort(key=entity_sort_key)
     return ParsedText(text, tuple(entities))
 
 
@@ -521,7 +518,8 @@ def _priority(entity: Entity) -> int:
     return _PRIORITY.get(entity.type, 50)
 
 
-def _sort_key(entity: Entity) -> tuple[int, int, int]:
+def entity_sort_key(entity: Entity) -> tuple[int, int, int]:
+    """TDLib's order of entities: by offset, longer first, then by a fixed type priority."""
     return (entity.offset, -entity.length, _priority(entity))
 
 
@@ -614,105 +612,3 @@ def _parse_url(url: str) -> tuple[str, str, str, int, str] | None:
     if not _url_part_ok(host, allow_colon=False) or not _url_part_ok(userinfo, allow_colon=True):
         return None
     return scheme, userinfo, host, port, query
-
-
-# --- strip_and_trim -----------------------------------------------------------------------------
-
-# Removed by the server: \r, the line/paragraph separators and bidi controls U+2028..U+202E, and
-# three combining marks TDLib strips.
-_REMOVED = frozenset({0x0D, 0x0333, 0x033F, 0x030A, *range(0x2028, 0x202F)})
-_CODE_LIKE = frozenset({"code", "pre"})
-_QUOTES = frozenset({"blockquote", "expandable_blockquote"})
-
-
-def strip_and_trim(parsed: ParsedText) -> ParsedText:
-    """What the server stores for a parsed text: cleaned, trimmed, entities adjusted.
-
-    * C0 control characters other than ``\\n`` (tab included) become spaces; ``\\r``, U+2028..U+202E
-      and U+030A/U+0333/U+033F are removed.
-    * Entities nested where Telegram forbids it are dropped: anything inside ``code``/``pre`` that is
-      itself code/pre, a blockquote inside a blockquote, a link inside a link.
-    * Entities covering only spaces and newlines are dropped (links survive on spaces).
-    * Trailing spaces/newlines are trimmed; leading ones only up to the first entity.
-    * A text with nothing but spaces/newlines becomes ``ParsedText("", ())``; callers decide whether
-      that is an error (it is for messages, not for captions).
-    """
-    text, mapping = _clean(parsed.text)
-    entities: list[Entity] = []
-    for entity in parsed.entities:
-        start, stop = (
-            mapping[min(entity.offset, len(mapping) - 1)],
-            mapping[min(entity.end, len(mapping) - 1)],
-        )
-        if stop > start:
-            entities.append(replace(entity, offset=start, length=stop - start))
-    entities.sort(key=_sort_key)
-    entities = _drop_forbidden_nesting(entities)
-    units = text.encode("utf-16-le", "surrogatepass")
-    entities = [e for e in entities if _has_content(units, e)]
-    content = text.rstrip(" \n")
-    if not content:
-        return ParsedText("", ())
-    last = utf16_length(content)
-    trimmed: list[Entity] = []
-    for entity in entities:
-        if entity.end > last:
-            entity = replace(entity, length=last - entity.offset)
-        if entity.length > 0:
-            trimmed.append(entity)
-    first = trimmed[0].offset if trimmed else last
-    lead = 0
-    while lead < first and content[lead] in " \n":
-        lead += 1
-    shifted = tuple(replace(e, offset=e.offset - lead) for e in trimmed)
-    return ParsedText(content[lead:], shifted)
-
-
-def _clean(text: str) -> tuple[str, list[int]]:
-    """Cleaned text and a map from every old UTF-16 boundary to the new one."""
-    out: list[str] = []
-    mapping: list[int] = []
-    new = 0
-    for ch in text:
-        code = ord(ch)
-        width = 2 if code > 0xFFFF else 1
-        mapping.extend([new] * width)
-        if code in _REMOVED:
-            continue
-        if code < 0x20 and code != 0x0A:
-            out.append(" ")
-        else:
-            out.append(ch)
-        new += width
-    mapping.append(new)
-    return "".join(out), mapping
-
-
-def _has_content(units: bytes, entity: Entity) -> bool:
-    inner = units[2 * entity.offset : 2 * entity.end].decode("utf-16-le", "surrogatepass")
-    blank = "\n" if entity.type == "text_link" else " \n"
-    return bool(inner.strip(blank))
-
-
-def _drop_forbidden_nesting(entities: list[Entity]) -> list[Entity]:
-    """Drop entities Telegram cannot nest; input and output are sorted by :func:`_sort_key`."""
-    kept: list[Entity] = []
-    open_: list[Entity] = []
-    for entity in entities:
-        while open_ and open_[-1].end <= entity.offset:
-            open_.pop()
-        if any(_forbidden(outer, entity) for outer in open_):
-            continue
-        kept.append(entity)
-        open_.append(entity)
-    return kept
-
-
-def _forbidden(outer: Entity, inner: Entity) -> bool:
-    if inner.end > outer.end:
-        return False  # not nested: parse_html never produces crossing spans
-    if outer.type in _CODE_LIKE and inner.type in _CODE_LIKE:
-        return True
-    if outer.type in _QUOTES and inner.type in _QUOTES:
-        return True
-    return outer.type == "text_link" and inner.type == "text_link"

@@ -35,7 +35,8 @@ from ccbot.render.messages import (
     render,
     render_conversation,
 )
-from ccbot.render.tg_html import parse_html, strip_and_trim
+from ccbot.render.tg_html import parse_html
+from tools.fakegram.trim import strip_and_trim
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

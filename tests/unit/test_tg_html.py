@@ -20,10 +20,10 @@ from ccbot.render.tg_html import (
     HtmlParseError,
     ParsedText,
     parse_html,
-    strip_and_trim,
     telegram_length,
     utf16_length,
 )
+from tools.fakegram.trim import strip_and_trim
 
 STADIUM = "🏟"  # 4 UTF-8 bytes, 2 UTF-16 units
 PREFIX = "🏟 🏟&lt;"  # 13 bytes of source, 6 UTF-16 units of text ("🏟 🏟<")
