@@ -14,8 +14,8 @@ Deliberate simplifications (the real server knows more than a parser can):
 * ``<a href="tg://user?id=N">`` yields a ``text_link`` with that URL, not a ``text_mention``.
 * ``<tg-time>`` is accepted but produces no entity.
 * Link URLs are normalised and validated with a re-implementation of TDLib's URL rules
-  (scheme http/https/tg, host with a dot, port range); an invalid URL drops the entity silently,
-  as Telegram does.
+  (scheme http/https/tg, host with a dot, port range; ``tg_links.py``); an invalid URL drops the
+  entity silently, as Telegram does.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from ccbot.render.tg_links import check_link
 
 __all__ = [
     "ENTITY_TYPES",
@@ -38,19 +40,10 @@ __all__ = [
 
 ENTITY_TYPES = frozenset(
     {
-        "bold",
-        "italic",
-        "underline",
-        "strikethrough",
-        "spoiler",
-        "text_link",
-        "code",
-        "pre",
-        "blockquote",
-        "expandable_blockquote",
-        "custom_emoji",
+        "bold", "italic", "underline", "strikethrough", "spoiler", "text_link",
+        "code", "pre", "blockquote", "expandable_blockquote", "custom_emoji",
     }
-)
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,25 +137,10 @@ _NAME_TOKEN = _ALPHA | _DIGIT | frozenset(b".-")
 _NAMED_REFERENCES = {b"lt": ord("<"), b"gt": ord(">"), b"amp": ord("&"), b"quot": ord('"')}
 _SUPPORTED_TAGS = frozenset(
     {
-        "a",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "s",
-        "strike",
-        "del",
-        "u",
-        "ins",
-        "tg-spoiler",
-        "tg-emoji",
-        "tg-time",
-        "span",
-        "pre",
-        "code",
-        "blockquote",
+        "a", "b", "strong", "i", "em", "s", "strike", "del", "u",
+        "ins", "tg-spoiler", "tg-emoji", "tg-time", "span", "pre", "code", "blockquote",
     }
-)
+)  # fmt: skip
 _SIMPLE_TAGS = {
     "b": "bold",
     "strong": "bold",
@@ -254,8 +232,8 @@ class _Reader:
 def parse_html(source: str) -> ParsedText:
     """Parse Telegram HTML into plain text and entities.
 
-    The result is immutable and cached for the last few sources: rendering validates a message
-    and then splits it, which would otherwise parse the same text twice.
+    The result is immutable and cached for the last few sources (callers that validate and then
+    split the same text parse it once).
 
     Raises :class:`HtmlParseError` with TDLib's message for malformed markup, an invalid
     custom emoji id, or text that decodes to invalid Unicode (lone surrogates). Unknown or bare
@@ -264,6 +242,88 @@ def parse_html(source: str) -> ParsedText:
     """
     if "<" not in source and "&" not in source and not _SURROGATE.search(source):
         return ParsedText(source, ())  # no markup: the text is the source
+    common = _parse_common(source)
+    return common if common is not None else _parse_general(source)
+
+
+# The markup ccbot's renderers and chatgpt-md-converter write, spelled exactly as they write it. Any
+# other "<" or "&" (the last alternative, no group) hands the whole text to the general reader.
+_COMMON = re.compile(
+    r"<(/?)(b|i|u|s|code|pre|blockquote|tg-spoiler)>"
+    r"|</(a)>"
+    r'|<a href="([^"&<>\x00]+)">'
+    r'|<code class="language-([^"&<>\x00]*)">'
+    r"|<(blockquote) expandable>"
+    r"|&(lt|gt|amp|quot);"
+    r"|[<&]"
+)
+_COMMON_REFERENCES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+def _parse_common(source: str) -> ParsedText | None:
+    """``parse_html(source)`` read with one tokenizer over the ``str``, or None when ``source`` holds
+    anything outside ``_COMMON`` or would be an error (then only the general reader knows the result).
+
+    Same result as :func:`_parse_general` whenever it returns one; it is several times faster on
+    long rendered messages because it never goes through UTF-8 bytes or the per-byte tag reader.
+    """
+    parts: list[str] = []
+    drafts: list[_Draft] = []
+    stack: list[_Open] = []
+    utf16 = pos = 0
+    for match in _COMMON.finditer(source):
+        start = match.start()
+        if start > pos:
+            chunk = source[pos:start]
+            if not chunk.isascii():
+                if _SURROGATE.search(chunk):
+                    return None
+                utf16 += utf16_length(chunk) - len(chunk)
+            parts.append(chunk)
+            utf16 += len(chunk)
+        pos = match.end()
+        group = match.lastindex
+        if group == 2:  # a bare simple tag; group 1 is its optional "/"
+            tag = match[2]
+            if not match[1]:
+                stack.append(_Open(tag, "", utf16, 0))
+                continue
+        elif group == 3:
+            tag = "a"
+        elif group == 4:
+            stack.append(_Open("a", match[4], utf16, 0))
+            continue
+        elif group == 5:
+            stack.append(_Open("code", match[5], utf16, 0))
+            continue
+        elif group == 6:
+            stack.append(_Open("blockquote", "1", utf16, 0))
+            continue
+        elif group == 7:
+            parts.append(_COMMON_REFERENCES[match[7]])
+            utf16 += 1
+            continue
+        else:
+            return None
+        if not stack or stack[-1].tag != tag:
+            return None
+        top = stack.pop()
+        if utf16 > top.offset:
+            _close(drafts, top, utf16 - top.offset, None)
+    if stack:
+        return None
+    if pos < len(source):
+        tail = source[pos:]
+        if not tail.isascii() and _SURROGATE.search(tail):
+            return None
+        parts.append(tail)
+    entities = [_finish(d) for d in drafts]
+    entities.sort(key=entity_sort_key)
+    return ParsedText("".join(parts), tuple(entities))
+
+
+def _parse_general(source: str) -> ParsedText:
+    """``parse_html`` for any source: TDLib's reader over the UTF-8 bytes, with its error messages."""
     src = _Reader(source.encode("utf-8", "surrogatepass"))
     data, size, search = src.data, src.size, _SPECIAL.search
     out = bytearray()
@@ -446,8 +506,12 @@ def _read_end_tag(src: _Reader, begin: int, i: int, stack: list[_Open]) -> int:
     return i
 
 
-def _close(drafts: list[_Draft], top: _Open, length: int, out: bytearray) -> None:
-    """Turn a closed, non-empty tag into a draft entity (TDLib's pre/code merging included)."""
+def _close(drafts: list[_Draft], top: _Open, length: int, out: bytearray | None) -> None:
+    """Turn a closed, non-empty tag into a draft entity (TDLib's pre/code merging included).
+
+    ``out`` is the output so far, read only for a link without ``href`` (its text is its URL); a
+    caller that never opens such a link passes None.
+    """
     offset = top.offset
     last = drafts[-1] if drafts else None
     same_span = last is not None and last.offset == offset and last.length == length
@@ -455,8 +519,12 @@ def _close(drafts: list[_Draft], top: _Open, length: int, out: bytearray) -> Non
     if tag in _SIMPLE_TAGS:
         drafts.append(_Draft(_SIMPLE_TAGS[tag], offset, length))
     elif tag == "a":
-        url = top.argument or bytes(out[top.out_pos :]).decode("utf-8", "replace")
-        checked = _check_link(url)
+        if top.argument:
+            url = top.argument
+        else:
+            assert out is not None, "a link without href needs the output"
+            url = bytes(out[top.out_pos :]).decode("utf-8", "replace")
+        checked = check_link(url)
         if checked is not None:
             drafts.append(_Draft("text_link", offset, length, checked))
     elif tag == "pre":
@@ -521,94 +589,3 @@ def _priority(entity: Entity) -> int:
 def entity_sort_key(entity: Entity) -> tuple[int, int, int]:
     """TDLib's order of entities: by offset, longer first, then by a fixed type priority."""
     return (entity.offset, -entity.length, _priority(entity))
-
-
-# --- URL checks (TDLib LinkManager::check_link / parse_url, re-implemented) -------------------
-
-_TG_USER = re.compile(r"tg:(?://)?user\?id=(\d+)", re.IGNORECASE)
-_URL_PART_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_!$,~*'();&+=")
-
-
-def _url_part_ok(part: str, allow_colon: bool) -> bool:
-    k = 0
-    while k < len(part):
-        ch = part[k]
-        if ch in _URL_PART_OK or (allow_colon and ch == ":") or ord(ch) >= 128:
-            k += 1
-        elif (
-            ch == "%"
-            and k + 2 < len(part)
-            and all(c in "0123456789abcdefABCDEF" for c in part[k + 1 : k + 3])
-        ):
-            k += 3
-        else:
-            return False
-    return True
-
-
-def _ascii_lower(text: str) -> str:
-    return "".join(ch.lower() if ch.isascii() else ch for ch in text)
-
-
-def _check_link(url: str) -> str | None:
-    """The normalised URL Telegram stores for a link, or None if Telegram would drop the link."""
-    user = _TG_USER.fullmatch(url)
-    if user:
-        return f"tg://user?id={int(user.group(1))}"
-    is_tg = url[:3].lower() == "tg:"
-    rest = url[3:] if is_tg else url
-    if is_tg and rest.startswith("//"):
-        rest = rest[2:]
-    parsed = _parse_url(rest)
-    if parsed is None:
-        return None
-    scheme, userinfo, host, port, query = parsed
-    if userinfo:
-        return None
-    if is_tg:
-        if scheme == "https" or port or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in host):
-            return None
-        if len(query) > 1 and query[1] == "?":
-            query = query[1:]
-        return f"tg://{host}{query}"
-    if "." not in host:
-        return None
-    return f"{scheme}://{host}{f':{port}' if port else ''}{query}"
-
-
-def _parse_url(url: str) -> tuple[str, str, str, int, str] | None:
-    """(scheme, userinfo, host, explicit port or 0, path+query+fragment) or None when invalid."""
-    head = re.match(r"[^:/?#@\[\]]*", url)
-    scheme_text = _ascii_lower(head.group(0) if head else "")
-    scheme = "http"
-    rest = url
-    if url[len(scheme_text) :].startswith("://"):
-        if scheme_text not in ("http", "https"):
-            return None
-        scheme = scheme_text
-        rest = url[len(scheme_text) + 3 :]
-    split = re.search(r"[/?#]", rest)
-    authority, query = (rest[: split.start()], rest[split.start() :]) if split else (rest, "")
-    port = 0
-    colon = max(authority.rfind(":"), authority.rfind("]"), authority.rfind("@"))
-    if colon > 0 and authority[colon] == ":":
-        digits = authority[colon + 1 :]
-        # A missing, zero, malformed or out-of-range port makes the URL invalid.
-        if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) <= 65535:
-            return None
-        port = int(digits)
-        authority = authority[:colon]
-    at = authority.rfind("@")
-    userinfo, host = (authority[:at], authority[at + 1 :]) if at >= 0 else ("", authority)
-    if not host or host == "." or host.startswith("["):
-        return None
-    query = query.rstrip(" \t\r\n\x0b")
-    if not query:
-        query = "/"
-    if not query.startswith("/"):
-        query = "/" + query
-    query = "".join(f"%{ord(ch):02x}" if ord(ch) <= 0x20 else ch for ch in query)
-    host = _ascii_lower(host)
-    if not _url_part_ok(host, allow_colon=False) or not _url_part_ok(userinfo, allow_colon=True):
-        return None
-    return scheme, userinfo, host, port, query

@@ -505,3 +505,46 @@ def test_markup_free_text_is_its_own_parse_and_lone_surrogates_still_fail() -> N
     assert parse_html("plain > text 😀") == ParsedText("plain > text 😀", ())
     with pytest.raises(HtmlParseError, match="invalid Unicode"):
         parse_html("broken \ud800 text")
+
+
+# --- the reader for common markup agrees with the general reader ---------------------------------
+
+_COMMON_TEXT = st.sampled_from(
+    ["text", " ", "\n", "\x00", ">", "😀", "é", "&lt;", "&gt;", "&amp;", "&quot;", "&lt", "&#60;", "&", "<", "\ud800"]
+)
+_COMMON_PAIRS = st.sampled_from(
+    [
+        ("<b>", "</b>"), ("<i>", "</i>"), ("<u>", "</u>"), ("<s>", "</s>"), ("<tg-spoiler>", "</tg-spoiler>"),
+        ("<code>", "</code>"), ('<code class="language-py">', "</code>"), ('<code class="language-">', "</code>"),
+        ("<pre>", "</pre>"), ("<blockquote>", "</blockquote>"), ("<blockquote expandable>", "</blockquote>"),
+        ('<a href="https://x.io/a">', "</a>"), ('<a href="x">', "</a>"), ('<a href="tg://user?id=5">', "</a>"),
+        ("<a>", "</a>"), ("<B>", "</B>"), ("<b>", "</i>"), ("<b>", ""), ("", "</b>"), ('<a href="&amp;">', "</a>"),
+    ]
+)  # fmt: skip
+# Mostly well-formed nestings (what the common reader takes), with the odd piece it must hand over.
+_COMMON_MARKUP = st.recursive(
+    st.lists(_COMMON_TEXT, max_size=4).map("".join),
+    lambda inner: st.one_of(
+        st.tuples(_COMMON_PAIRS, inner).map(lambda t: t[0][0] + t[1] + t[0][1]),
+        st.lists(inner, min_size=2, max_size=3).map("".join),
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=600)
+@given(_COMMON_MARKUP)
+def test_common_markup_reader_matches_the_general_reader(source: str) -> None:
+    fast = _outcome(source)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tg_html, "_parse_common", lambda _source: None)
+        general = _outcome(source)
+    assert fast == general
+
+
+def test_common_markup_reader_reads_rendered_messages() -> None:
+    source = '<b>x</b> &lt;y&gt; <a href="https://e.io/">l</a>\n<pre><code class="language-py">😀 z</code></pre>'
+    parsed = tg_html._parse_common(source)
+    assert parsed is not None and parsed == parse_html.__wrapped__(source)
+    assert [e.type for e in parsed.entities] == ["bold", "text_link", "pre"]
+    assert tg_html._parse_common("<B>x</B>") is None  # not in the common spelling: the general reader
