@@ -13,27 +13,18 @@ __all__ = ["check_link"]
 _TG_USER = re.compile(r"tg:(?://)?user\?id=(\d+)", re.IGNORECASE)
 _SCHEME = re.compile(r"[^:/?#@\[\]]*")
 _AUTHORITY_END = re.compile(r"[/?#]")
-_URL_PART_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_!$,~*'();&+=")
+# A host / userinfo: allowed ASCII (userinfo also ":"), any non-ASCII, or "%" with two hex digits.
+_HOST = re.compile(r"(?:[A-Za-z0-9.\-_!$,~*'();&+=]|[^\x00-\x7f]|%[0-9a-fA-F]{2})*")
+_USERINFO = re.compile(r"(?:[A-Za-z0-9.\-_!$,~*'();&+=:]|[^\x00-\x7f]|%[0-9a-fA-F]{2})*")
 
 
 def _url_part_ok(part: str, allow_colon: bool) -> bool:
-    k = 0
-    while k < len(part):
-        ch = part[k]
-        if ch in _URL_PART_OK or (allow_colon and ch == ":") or ord(ch) >= 128:
-            k += 1
-        elif (
-            ch == "%"
-            and k + 2 < len(part)
-            and all(c in "0123456789abcdefABCDEF" for c in part[k + 1 : k + 3])
-        ):
-            k += 3
-        else:
-            return False
-    return True
+    return (_USERINFO if allow_colon else _HOST).fullmatch(part) is not None
 
 
 def _ascii_lower(text: str) -> str:
+    if text.isascii():
+        return text.lower()
     return "".join(ch.lower() if ch.isascii() else ch for ch in text)
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccbot.render import tg_html
+from ccbot.render import tg_html, tg_links
 from ccbot.render.tg_html import (
     Entity,
     HtmlParseError,
@@ -548,3 +548,30 @@ def test_common_markup_reader_reads_rendered_messages() -> None:
     assert parsed is not None and parsed == parse_html.__wrapped__(source)
     assert [e.type for e in parsed.entities] == ["bold", "text_link", "pre"]
     assert tg_html._parse_common("<B>x</B>") is None  # not in the common spelling: the general reader
+
+
+# --- link URL parts: the regex agrees with TDLib's character loop ------------------------------
+
+
+def _url_part_ok_by_loop(part: str, allow_colon: bool) -> bool:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_!$,~*'();&+=")
+    k = 0
+    while k < len(part):
+        ch = part[k]
+        if ch in allowed or (allow_colon and ch == ":") or ord(ch) >= 128:
+            k += 1
+        elif ch == "%" and k + 2 < len(part) and all(c in "0123456789abcdefABCDEF" for c in part[k + 1 : k + 3]):
+            k += 3
+        else:
+            return False
+    return True
+
+
+_URL_PIECES = st.sampled_from([*"aZ9.-_!$,~*'();&+=:%/?#@ \n\x7f", "é", "%4", "%4g", "%aF"])
+
+
+@settings(max_examples=500)
+@given(st.lists(_URL_PIECES, max_size=8).map("".join))
+def test_url_part_check_matches_the_character_loop(part: str) -> None:
+    for allow_colon in (False, True):
+        assert tg_links._url_part_ok(part, allow_colon) == _url_part_ok_by_loop(part, allow_colon)
