@@ -94,7 +94,8 @@ def _convert(md: str) -> str:
     lt, zw = _sentinels(md)
     prepared = _normalise_fences(md)
     prepared = _quote_link_urls(prepared)
-    prepared = _PLACEHOLDER_WORD.sub(zw, prepared)
+    if "PLACEHOLDER" in prepared:  # the lookbehind regex tries every position; most texts have none
+        prepared = _PLACEHOLDER_WORD.sub(zw, prepared)
     prepared = prepared.replace("<", lt)
     try:
         out = str(telegram_format(prepared))
