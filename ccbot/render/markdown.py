@@ -15,7 +15,8 @@ neutralised around it:
   normalised to ```` ``` ```` with a word-only language.
 
 The result is checked with `parse_html`; if Telegram would reject it, the escaped plain
-Markdown is returned instead, so the output is always valid Telegram HTML.
+Markdown is returned instead, so the output is always valid Telegram HTML. Text in which the
+converter can find no markup at all skips it (`_plain_html`): its output is then known exactly.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import re
 
 from chatgpt_md_converter import telegram_format
 
-from ccbot.render.tg_html import HtmlParseError, parse_html
+from ccbot.render.tg_html import HtmlParseError, ParsedText, parse_html
 
-__all__ = ["escape", "html_to_plain", "md_to_html"]
+__all__ = ["escape", "html_to_plain", "md_to_html", "md_to_html_parsed"]
 
 _FENCE_LINE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
 _LANGUAGE_ALIASES = {"c++": "cpp", "objective-c": "objectivec", "c#": "csharp", "f#": "fsharp", "shell": "sh"}
@@ -35,6 +36,15 @@ _LINK_URL = re.compile(r"\]\((?P<url>(?:[^()\s]|\([^()\s]*\))+)\)")
 _URL_ESCAPES = {c: f"%{ord(c):02X}" for c in "\"'<>()_*~|`"}
 _PLACEHOLDER_WORD = re.compile(r"(?<=PLACE)(?=HOLDER)")
 _INLINE_CODE = re.compile(r"`[^`]+`")
+_WORD_CHARS = re.compile(r"\W")
+_TAG_LIKE = re.compile(r"<[^>]*>")
+# Anything telegram_format (0.3.x) or the guards above could turn into markup: code, emphasis, strike,
+# spoiler and link characters, "](" (link URLs are re-quoted), an "_" that may open emphasis (one not
+# inside a word), and a line starting with a heading, bullet or quote sign. Text without any of these
+# comes out of the converter escaped, with runs of 3+ newlines made 2, and stripped.
+_MAY_BE_MARKUP = re.compile(r"[`*~|\[\u3010]|\]\(|(?<![A-Za-z0-9])_|^[^\S\n]*[-#>]", re.MULTILINE)
+_BLANK_LINES = re.compile(r"\n{3,}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def escape(text: str) -> str:
@@ -48,23 +58,50 @@ def md_to_html(md: str) -> str:
     Returns "" for blank input. When the converter's output would be rejected by Telegram,
     returns `escape(md.strip())` (the Markdown shown as plain text).
     """
+    return md_to_html_parsed(md)[0]
+
+
+def md_to_html_parsed(md: str) -> tuple[str, ParsedText | None]:
+    """`(md_to_html(md), parse_html(md_to_html(md)))`: the HTML and what Telegram reads in it, so
+    callers that split or need the plain text do not parse the HTML again. Never raises: the second
+    item is None when even the fallback does not parse (text with lone surrogates)."""
     if not md.strip():
-        return ""
+        return "", ParsedText("", ())
+    plain = _plain_html(md)
+    if plain is not None:
+        return plain
+    html = _convert(md)
+    try:
+        return html, parse_html(html)
+    except HtmlParseError:
+        fallback = escape(md.strip())
+    try:
+        return fallback, parse_html(fallback)
+    except HtmlParseError:
+        return fallback, None
+
+
+def _plain_html(md: str) -> tuple[str, ParsedText] | None:
+    """What `_convert` makes of `md` when it can hold no markup (see `_MAY_BE_MARKUP`), else None."""
+    if _MAY_BE_MARKUP.search(md) or (not md.isascii() and _SURROGATE.search(md)):
+        return None
+    text = _BLANK_LINES.sub("\n\n", md).strip()
+    return escape(text), ParsedText(text, ())
+
+
+def _convert(md: str) -> str:
+    """telegram_format with the guards of the module docstring; not yet validated."""
     lt, zw = _sentinels(md)
     prepared = _normalise_fences(md)
     prepared = _quote_link_urls(prepared)
-    prepared = _PLACEHOLDER_WORD.sub(zw, prepared)
+    if "PLACEHOLDER" in prepared:  # the lookbehind regex tries every position; most texts have none
+        prepared = _PLACEHOLDER_WORD.sub(zw, prepared)
     prepared = prepared.replace("<", lt)
     try:
         out = str(telegram_format(prepared))
     except Exception:  # a third-party regex pipeline; never let it take a message down
         return escape(md.strip())
-    out = out.replace(lt, "&lt;").replace(zw, "")
-    try:
-        parse_html(out)
-    except HtmlParseError:
-        return escape(md.strip())
-    return out
+    return out.replace(lt, "&lt;").replace(zw, "")
 
 
 def html_to_plain(html: str) -> str:
@@ -75,7 +112,7 @@ def html_to_plain(html: str) -> str:
     try:
         return parse_html(html).text
     except HtmlParseError:
-        return html_lib.unescape(re.sub(r"<[^>]*>", "", html))
+        return html_lib.unescape(_TAG_LIKE.sub("", html))
 
 
 def _sentinels(text: str) -> tuple[str, str]:
@@ -97,13 +134,13 @@ def _normalise_fences(md: str) -> str:
     lines = md.split("\n")
     open_fence: str | None = None
     for index, line in enumerate(lines):
-        m = _FENCE_LINE.match(line)
+        m = _FENCE_LINE.match(line) if "```" in line or "~~~" in line else None
         if m is None:
             continue
         fence, info = m.group("fence"), m.group("info")
         if open_fence is None:
             language = _LANGUAGE_ALIASES.get(info.lower(), info)
-            language = re.sub(r"\W", "", language.split()[0]) if language.split() else ""
+            language = _WORD_CHARS.sub("", language.split()[0]) if language.split() else ""
             open_fence = fence
             lines[index] = m.group("indent") + "`" * max(3, len(fence)) + language
         elif not info and fence[0] == open_fence[0] and len(fence) >= len(open_fence):
@@ -119,7 +156,7 @@ def _quote_link_urls(md: str) -> str:
     out: list[str] = []
     in_fence = False
     for line in md.split("\n"):
-        if _FENCE_LINE.match(line):
+        if ("```" in line or "~~~" in line) and _FENCE_LINE.match(line):
             in_fence = not in_fence
             out.append(line)
             continue

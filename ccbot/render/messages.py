@@ -35,9 +35,9 @@ from ccbot.codex.records import (
     TurnComplete,
     UserMessage,
 )
-from ccbot.render.markdown import escape, html_to_plain, md_to_html
-from ccbot.render.split import split_html_chunks
-from ccbot.render.tg_html import HtmlParseError
+from ccbot.render.markdown import escape, html_to_plain, md_to_html_parsed
+from ccbot.render.split import split_html_chunks, split_parsed_chunks
+from ccbot.render.tg_html import HtmlParseError, ParsedText
 
 __all__ = [
     "KINDS",
@@ -179,10 +179,7 @@ def _is_local_command(rec: CommandRun) -> bool:
 
 
 def _html_for(record: Record, options: RenderOptions) -> tuple[str, str] | None:
-    """(kind, html) for one record, or None when the record is not shown."""
-    if isinstance(record, AssistantMessage):
-        html = md_to_html(record.text)
-        return ("assistant", html) if html else None
+    """(kind, html) for one record other than an assistant message, or None when it is not shown."""
     if isinstance(record, Reasoning):
         if not options.show_thinking or not record.text.strip():
             return None
@@ -241,12 +238,22 @@ def render(record: Record, options: RenderOptions | None = None) -> list[Rendere
     ValueError only for a limit below `ccbot.render.split.MIN_LIMIT`.
     """
     opts = options if options is not None else RenderOptions()
-    produced = _html_for(record, opts)
-    if produced is None:
-        return []
-    kind, html = produced
+    parsed: ParsedText | None = None
+    if isinstance(record, AssistantMessage):
+        kind = "assistant"
+        html, parsed = md_to_html_parsed(record.text)  # the conversion parsed it already
+        if not html:
+            return []
+    else:
+        produced = _html_for(record, opts)
+        if produced is None:
+            return []
+        kind, html = produced
     try:
-        chunks = split_html_chunks(html, opts.limit)
+        if parsed is not None:
+            chunks = split_parsed_chunks(html, parsed, opts.limit)
+        else:
+            chunks = split_html_chunks(html, opts.limit)
     except HtmlParseError:  # not expected: every builder above escapes; never lose the text over it
         chunks = split_html_chunks(escape(html_to_plain(html)), opts.limit)
     return [Rendered(kind, chunk.html, chunk.text, record.turn_id) for chunk in chunks]

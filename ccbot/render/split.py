@@ -18,9 +18,9 @@ import html as html_lib
 import re
 from dataclasses import dataclass
 
-from ccbot.render.tg_html import Entity, parse_html
+from ccbot.render.tg_html import Entity, ParsedText, parse_html
 
-__all__ = ["MIN_LIMIT", "Chunk", "split_html", "split_html_chunks"]
+__all__ = ["MIN_LIMIT", "Chunk", "split_html", "split_html_chunks", "split_parsed_chunks"]
 
 MIN_LIMIT = 32
 
@@ -82,7 +82,16 @@ def split_html_chunks(html: str, limit: int = 4096) -> list[Chunk]:
         raise ValueError(f"limit must be at least {MIN_LIMIT}")
     if not html:
         return []
-    parsed = parse_html(html)
+    return split_parsed_chunks(html, parse_html(html), limit)
+
+
+def split_parsed_chunks(html: str, parsed: ParsedText, limit: int = 4096) -> list[Chunk]:
+    """`split_html_chunks(html, limit)` for a caller that already holds `parsed == parse_html(html)`
+    (not checked); same guarantees and result, without parsing `html` again."""
+    if limit < MIN_LIMIT:
+        raise ValueError(f"limit must be at least {MIN_LIMIT}")
+    if not html:
+        return []
     text = parsed.text
     content_end = len(text.rstrip(_TRIM))
     if content_end <= limit:

@@ -1,13 +1,10 @@
 """Telegram's HTML parse mode, following the rules of TDLib's ``parse_html``.
 
-Pure: no I/O, no trio. Three entry points:
+Pure: no I/O, no trio. Two entry points:
 
 * :func:`parse_html` turns Telegram HTML into plain text plus entities, or raises
   :class:`HtmlParseError` whose ``str()`` is exactly the message TDLib puts after
   ``Bad Request: can't parse entities:`` (offsets are UTF-8 byte offsets into the source).
-* :func:`strip_and_trim` applies what the server does before storing a text: control characters
-  become spaces, ``\\r`` and a few invisible characters are removed, entities holding only
-  whitespace are dropped, impossible nestings are dropped, and the text is trimmed.
 * :func:`telegram_length` counts what Telegram's 4096/1024 limits count: code points.
 
 Entity offsets and lengths are in UTF-16 code units, as in the Bot API.
@@ -17,8 +14,8 @@ Deliberate simplifications (the real server knows more than a parser can):
 * ``<a href="tg://user?id=N">`` yields a ``text_link`` with that URL, not a ``text_mention``.
 * ``<tg-time>`` is accepted but produces no entity.
 * Link URLs are normalised and validated with a re-implementation of TDLib's URL rules
-  (scheme http/https/tg, host with a dot, port range); an invalid URL drops the entity silently,
-  as Telegram does.
+  (scheme http/https/tg, host with a dot, port range; ``tg_links.py``); an invalid URL drops the
+  entity silently, as Telegram does.
 """
 
 from __future__ import annotations
@@ -26,34 +23,27 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+from ccbot.render.tg_links import check_link
 
 __all__ = [
     "ENTITY_TYPES",
     "Entity",
     "HtmlParseError",
     "ParsedText",
+    "entity_sort_key",
     "parse_html",
-    "strip_and_trim",
     "telegram_length",
     "utf16_length",
 ]
 
 ENTITY_TYPES = frozenset(
     {
-        "bold",
-        "italic",
-        "underline",
-        "strikethrough",
-        "spoiler",
-        "text_link",
-        "code",
-        "pre",
-        "blockquote",
-        "expandable_blockquote",
-        "custom_emoji",
+        "bold", "italic", "underline", "strikethrough", "spoiler", "text_link",
+        "code", "pre", "blockquote", "expandable_blockquote", "custom_emoji",
     }
-)
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,25 +137,10 @@ _NAME_TOKEN = _ALPHA | _DIGIT | frozenset(b".-")
 _NAMED_REFERENCES = {b"lt": ord("<"), b"gt": ord(">"), b"amp": ord("&"), b"quot": ord('"')}
 _SUPPORTED_TAGS = frozenset(
     {
-        "a",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "s",
-        "strike",
-        "del",
-        "u",
-        "ins",
-        "tg-spoiler",
-        "tg-emoji",
-        "tg-time",
-        "span",
-        "pre",
-        "code",
-        "blockquote",
+        "a", "b", "strong", "i", "em", "s", "strike", "del", "u",
+        "ins", "tg-spoiler", "tg-emoji", "tg-time", "span", "pre", "code", "blockquote",
     }
-)
+)  # fmt: skip
 _SIMPLE_TAGS = {
     "b": "bold",
     "strong": "bold",
@@ -257,16 +232,98 @@ class _Reader:
 def parse_html(source: str) -> ParsedText:
     """Parse Telegram HTML into plain text and entities.
 
-    The result is immutable and cached for the last few sources: rendering validates a message
-    and then splits it, which would otherwise parse the same text twice.
+    The result is immutable and cached for the last few sources (callers that validate and then
+    split the same text parse it once).
 
     Raises :class:`HtmlParseError` with TDLib's message for malformed markup, an invalid
     custom emoji id, or text that decodes to invalid Unicode (lone surrogates). Unknown or bare
-    ``&`` sequences are kept literally, as Telegram does. The result is not trimmed; see
-    :func:`strip_and_trim`.
+    ``&`` sequences are kept literally, as Telegram does. The result is not trimmed (what the
+    server stores is emulated by ``tools.fakegram.trim.strip_and_trim``).
     """
     if "<" not in source and "&" not in source and not _SURROGATE.search(source):
         return ParsedText(source, ())  # no markup: the text is the source
+    common = _parse_common(source)
+    return common if common is not None else _parse_general(source)
+
+
+# The markup ccbot's renderers and chatgpt-md-converter write, spelled exactly as they write it. Any
+# other "<" or "&" (the last alternative, no group) hands the whole text to the general reader.
+_COMMON = re.compile(
+    r"<(/?)(b|i|u|s|code|pre|blockquote|tg-spoiler)>"
+    r"|</(a)>"
+    r'|<a href="([^"&<>\x00]+)">'
+    r'|<code class="language-([^"&<>\x00]*)">'
+    r"|<(blockquote) expandable>"
+    r"|&(lt|gt|amp|quot);"
+    r"|[<&]"
+)
+_COMMON_REFERENCES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+def _parse_common(source: str) -> ParsedText | None:
+    """``parse_html(source)`` read with one tokenizer over the ``str``, or None when ``source`` holds
+    anything outside ``_COMMON`` or would be an error (then only the general reader knows the result).
+
+    Same result as :func:`_parse_general` whenever it returns one; it is several times faster on
+    long rendered messages because it never goes through UTF-8 bytes or the per-byte tag reader.
+    """
+    parts: list[str] = []
+    drafts: list[_Draft] = []
+    stack: list[_Open] = []
+    utf16 = pos = 0
+    for match in _COMMON.finditer(source):
+        start = match.start()
+        if start > pos:
+            chunk = source[pos:start]
+            if not chunk.isascii():
+                if _SURROGATE.search(chunk):
+                    return None
+                utf16 += utf16_length(chunk) - len(chunk)
+            parts.append(chunk)
+            utf16 += len(chunk)
+        pos = match.end()
+        group = match.lastindex
+        if group == 2:  # a bare simple tag; group 1 is its optional "/"
+            tag = match[2]
+            if not match[1]:
+                stack.append(_Open(tag, "", utf16, 0))
+                continue
+        elif group == 3:
+            tag = "a"
+        elif group == 4:
+            stack.append(_Open("a", match[4], utf16, 0))
+            continue
+        elif group == 5:
+            stack.append(_Open("code", match[5], utf16, 0))
+            continue
+        elif group == 6:
+            stack.append(_Open("blockquote", "1", utf16, 0))
+            continue
+        elif group == 7:
+            parts.append(_COMMON_REFERENCES[match[7]])
+            utf16 += 1
+            continue
+        else:
+            return None
+        if not stack or stack[-1].tag != tag:
+            return None
+        top = stack.pop()
+        if utf16 > top.offset:
+            _close(drafts, top, utf16 - top.offset, None)
+    if stack:
+        return None
+    if pos < len(source):
+        tail = source[pos:]
+        if not tail.isascii() and _SURROGATE.search(tail):
+            return None
+        parts.append(tail)
+    entities = [_finish(d) for d in drafts]
+    entities.sort(key=entity_sort_key)
+    return ParsedText("".join(parts), tuple(entities))
+
+
+def _parse_general(source: str) -> ParsedText:
+    """``parse_html`` for any source: TDLib's reader over the UTF-8 bytes, with its error messages."""
     src = _Reader(source.encode("utf-8", "surrogatepass"))
     data, size, search = src.data, src.size, _SPECIAL.search
     out = bytearray()
@@ -336,7 +393,7 @@ def parse_html(source: str) -> ParsedText:
     except UnicodeDecodeError:
         raise HtmlParseError(_INVALID_UNICODE) from None
     entities = [_finish(d) for d in drafts]
-    entities.sort(key=_sort_key)
+    entities.sort(key=entity_sort_key)
     return ParsedText(text, tuple(entities))
 
 
@@ -449,8 +506,12 @@ def _read_end_tag(src: _Reader, begin: int, i: int, stack: list[_Open]) -> int:
     return i
 
 
-def _close(drafts: list[_Draft], top: _Open, length: int, out: bytearray) -> None:
-    """Turn a closed, non-empty tag into a draft entity (TDLib's pre/code merging included)."""
+def _close(drafts: list[_Draft], top: _Open, length: int, out: bytearray | None) -> None:
+    """Turn a closed, non-empty tag into a draft entity (TDLib's pre/code merging included).
+
+    ``out`` is the output so far, read only for a link without ``href`` (its text is its URL); a
+    caller that never opens such a link passes None.
+    """
     offset = top.offset
     last = drafts[-1] if drafts else None
     same_span = last is not None and last.offset == offset and last.length == length
@@ -458,8 +519,12 @@ def _close(drafts: list[_Draft], top: _Open, length: int, out: bytearray) -> Non
     if tag in _SIMPLE_TAGS:
         drafts.append(_Draft(_SIMPLE_TAGS[tag], offset, length))
     elif tag == "a":
-        url = top.argument or bytes(out[top.out_pos :]).decode("utf-8", "replace")
-        checked = _check_link(url)
+        if top.argument:
+            url = top.argument
+        else:
+            assert out is not None, "a link without href needs the output"
+            url = bytes(out[top.out_pos :]).decode("utf-8", "replace")
+        checked = check_link(url)
         if checked is not None:
             drafts.append(_Draft("text_link", offset, length, checked))
     elif tag == "pre":
@@ -521,198 +586,6 @@ def _priority(entity: Entity) -> int:
     return _PRIORITY.get(entity.type, 50)
 
 
-def _sort_key(entity: Entity) -> tuple[int, int, int]:
+def entity_sort_key(entity: Entity) -> tuple[int, int, int]:
+    """TDLib's order of entities: by offset, longer first, then by a fixed type priority."""
     return (entity.offset, -entity.length, _priority(entity))
-
-
-# --- URL checks (TDLib LinkManager::check_link / parse_url, re-implemented) -------------------
-
-_TG_USER = re.compile(r"tg:(?://)?user\?id=(\d+)", re.IGNORECASE)
-_URL_PART_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_!$,~*'();&+=")
-
-
-def _url_part_ok(part: str, allow_colon: bool) -> bool:
-    k = 0
-    while k < len(part):
-        ch = part[k]
-        if ch in _URL_PART_OK or (allow_colon and ch == ":") or ord(ch) >= 128:
-            k += 1
-        elif (
-            ch == "%"
-            and k + 2 < len(part)
-            and all(c in "0123456789abcdefABCDEF" for c in part[k + 1 : k + 3])
-        ):
-            k += 3
-        else:
-            return False
-    return True
-
-
-def _ascii_lower(text: str) -> str:
-    return "".join(ch.lower() if ch.isascii() else ch for ch in text)
-
-
-def _check_link(url: str) -> str | None:
-    """The normalised URL Telegram stores for a link, or None if Telegram would drop the link."""
-    user = _TG_USER.fullmatch(url)
-    if user:
-        return f"tg://user?id={int(user.group(1))}"
-    is_tg = url[:3].lower() == "tg:"
-    rest = url[3:] if is_tg else url
-    if is_tg and rest.startswith("//"):
-        rest = rest[2:]
-    parsed = _parse_url(rest)
-    if parsed is None:
-        return None
-    scheme, userinfo, host, port, query = parsed
-    if userinfo:
-        return None
-    if is_tg:
-        if scheme == "https" or port or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in host):
-            return None
-        if len(query) > 1 and query[1] == "?":
-            query = query[1:]
-        return f"tg://{host}{query}"
-    if "." not in host:
-        return None
-    return f"{scheme}://{host}{f':{port}' if port else ''}{query}"
-
-
-def _parse_url(url: str) -> tuple[str, str, str, int, str] | None:
-    """(scheme, userinfo, host, explicit port or 0, path+query+fragment) or None when invalid."""
-    head = re.match(r"[^:/?#@\[\]]*", url)
-    scheme_text = _ascii_lower(head.group(0) if head else "")
-    scheme = "http"
-    rest = url
-    if url[len(scheme_text) :].startswith("://"):
-        if scheme_text not in ("http", "https"):
-            return None
-        scheme = scheme_text
-        rest = url[len(scheme_text) + 3 :]
-    split = re.search(r"[/?#]", rest)
-    authority, query = (rest[: split.start()], rest[split.start() :]) if split else (rest, "")
-    port = 0
-    colon = max(authority.rfind(":"), authority.rfind("]"), authority.rfind("@"))
-    if colon > 0 and authority[colon] == ":":
-        digits = authority[colon + 1 :]
-        # A missing, zero, malformed or out-of-range port makes the URL invalid.
-        if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) <= 65535:
-            return None
-        port = int(digits)
-        authority = authority[:colon]
-    at = authority.rfind("@")
-    userinfo, host = (authority[:at], authority[at + 1 :]) if at >= 0 else ("", authority)
-    if not host or host == "." or host.startswith("["):
-        return None
-    query = query.rstrip(" \t\r\n\x0b")
-    if not query:
-        query = "/"
-    if not query.startswith("/"):
-        query = "/" + query
-    query = "".join(f"%{ord(ch):02x}" if ord(ch) <= 0x20 else ch for ch in query)
-    host = _ascii_lower(host)
-    if not _url_part_ok(host, allow_colon=False) or not _url_part_ok(userinfo, allow_colon=True):
-        return None
-    return scheme, userinfo, host, port, query
-
-
-# --- strip_and_trim -----------------------------------------------------------------------------
-
-# Removed by the server: \r, the line/paragraph separators and bidi controls U+2028..U+202E, and
-# three combining marks TDLib strips.
-_REMOVED = frozenset({0x0D, 0x0333, 0x033F, 0x030A, *range(0x2028, 0x202F)})
-_CODE_LIKE = frozenset({"code", "pre"})
-_QUOTES = frozenset({"blockquote", "expandable_blockquote"})
-
-
-def strip_and_trim(parsed: ParsedText) -> ParsedText:
-    """What the server stores for a parsed text: cleaned, trimmed, entities adjusted.
-
-    * C0 control characters other than ``\\n`` (tab included) become spaces; ``\\r``, U+2028..U+202E
-      and U+030A/U+0333/U+033F are removed.
-    * Entities nested where Telegram forbids it are dropped: anything inside ``code``/``pre`` that is
-      itself code/pre, a blockquote inside a blockquote, a link inside a link.
-    * Entities covering only spaces and newlines are dropped (links survive on spaces).
-    * Trailing spaces/newlines are trimmed; leading ones only up to the first entity.
-    * A text with nothing but spaces/newlines becomes ``ParsedText("", ())``; callers decide whether
-      that is an error (it is for messages, not for captions).
-    """
-    text, mapping = _clean(parsed.text)
-    entities: list[Entity] = []
-    for entity in parsed.entities:
-        start, stop = (
-            mapping[min(entity.offset, len(mapping) - 1)],
-            mapping[min(entity.end, len(mapping) - 1)],
-        )
-        if stop > start:
-            entities.append(replace(entity, offset=start, length=stop - start))
-    entities.sort(key=_sort_key)
-    entities = _drop_forbidden_nesting(entities)
-    units = text.encode("utf-16-le", "surrogatepass")
-    entities = [e for e in entities if _has_content(units, e)]
-    content = text.rstrip(" \n")
-    if not content:
-        return ParsedText("", ())
-    last = utf16_length(content)
-    trimmed: list[Entity] = []
-    for entity in entities:
-        if entity.end > last:
-            entity = replace(entity, length=last - entity.offset)
-        if entity.length > 0:
-            trimmed.append(entity)
-    first = trimmed[0].offset if trimmed else last
-    lead = 0
-    while lead < first and content[lead] in " \n":
-        lead += 1
-    shifted = tuple(replace(e, offset=e.offset - lead) for e in trimmed)
-    return ParsedText(content[lead:], shifted)
-
-
-def _clean(text: str) -> tuple[str, list[int]]:
-    """Cleaned text and a map from every old UTF-16 boundary to the new one."""
-    out: list[str] = []
-    mapping: list[int] = []
-    new = 0
-    for ch in text:
-        code = ord(ch)
-        width = 2 if code > 0xFFFF else 1
-        mapping.extend([new] * width)
-        if code in _REMOVED:
-            continue
-        if code < 0x20 and code != 0x0A:
-            out.append(" ")
-        else:
-            out.append(ch)
-        new += width
-    mapping.append(new)
-    return "".join(out), mapping
-
-
-def _has_content(units: bytes, entity: Entity) -> bool:
-    inner = units[2 * entity.offset : 2 * entity.end].decode("utf-16-le", "surrogatepass")
-    blank = "\n" if entity.type == "text_link" else " \n"
-    return bool(inner.strip(blank))
-
-
-def _drop_forbidden_nesting(entities: list[Entity]) -> list[Entity]:
-    """Drop entities Telegram cannot nest; input and output are sorted by :func:`_sort_key`."""
-    kept: list[Entity] = []
-    open_: list[Entity] = []
-    for entity in entities:
-        while open_ and open_[-1].end <= entity.offset:
-            open_.pop()
-        if any(_forbidden(outer, entity) for outer in open_):
-            continue
-        kept.append(entity)
-        open_.append(entity)
-    return kept
-
-
-def _forbidden(outer: Entity, inner: Entity) -> bool:
-    if inner.end > outer.end:
-        return False  # not nested: parse_html never produces crossing spans
-    if outer.type in _CODE_LIKE and inner.type in _CODE_LIKE:
-        return True
-    if outer.type in _QUOTES and inner.type in _QUOTES:
-        return True
-    return outer.type == "text_link" and inner.type == "text_link"

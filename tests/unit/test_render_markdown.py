@@ -7,8 +7,9 @@ from chatgpt_md_converter import telegram_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ccbot.render import markdown
 from ccbot.render.markdown import escape, html_to_plain, md_to_html
-from ccbot.render.tg_html import HtmlParseError, parse_html
+from ccbot.render.tg_html import HtmlParseError, ParsedText, parse_html
 
 
 def entities(html: str) -> list[tuple[str, str, str | None]]:
@@ -153,3 +154,36 @@ _plain_alphabet = st.sampled_from([*"abcXYZ 0123.,;:!?<>&'\"/=%", "é", "日本"
 def test_text_without_markdown_survives_verbatim(text: str) -> None:
     # One line starting with a letter: no heading, list or quote syntax can appear.
     assert html_to_plain(md_to_html(text)) == text.strip()
+
+
+# Text near the edge of "no markup": words with inner underscores, signs that only count at a line
+# start, blank-line runs, whitespace the converter strips, "](" without "[", and the odd real marker.
+_edge_alphabet = st.sampled_from(
+    [
+        *"ab Z9\n\t_-#>.()]<&", "\n\n\n", "MOCK_REPLY", "a__b", "x___y", "\u00a0", "\u2028", "\x1c",
+        "\u3010", "\u3011", "](", "*", "`", "~", "|", "[", "PLACEHOLDER", "é", "😀", "&lt;",
+    ]
+)  # fmt: skip
+
+
+def _md_general(md: str) -> tuple[str, object]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(markdown, "_plain_html", lambda _md: None)
+        return markdown.md_to_html_parsed(md)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_edge_alphabet, max_size=30).map("".join))
+def test_markup_free_shortcut_matches_the_converter(md: str) -> None:
+    assert markdown.md_to_html_parsed(md) == _md_general(md)
+
+
+def test_markup_free_shortcut_is_taken_for_plain_answers() -> None:
+    md = "MOCK_REPLY: you said: a <b> & c\n\n\n\nsnake_case - done #1 > 0 "
+    assert markdown._plain_html(md) == (
+        "MOCK_REPLY: you said: a &lt;b&gt; &amp; c\n\nsnake_case - done #1 &gt; 0",
+        ParsedText("MOCK_REPLY: you said: a <b> & c\n\nsnake_case - done #1 > 0", ()),
+    )
+    assert markdown.md_to_html_parsed(md) == _md_general(md)
+    for marked in ("a *b*", "_a_", "x\n- item", "# head", "> quote", "see ](x_y)", "`c`", "\u3010a\u3011"):
+        assert markdown._plain_html(marked) is None

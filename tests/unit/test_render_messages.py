@@ -35,8 +35,9 @@ from ccbot.render.messages import (
     render,
     render_conversation,
 )
-from ccbot.render.tg_html import parse_html, strip_and_trim
+from ccbot.render.tg_html import parse_html
 from tests.conftest import DATA
+from tools.fakegram.trim import strip_and_trim
 
 
 def rollouts() -> list[Path]:

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ccbot.render.split import MIN_LIMIT, split_html, split_html_chunks
-from ccbot.render.tg_html import HtmlParseError, ParsedText, parse_html, strip_and_trim
+from ccbot.render.tg_html import HtmlParseError, ParsedText, parse_html
+from tools.fakegram.trim import strip_and_trim
 
 TRIM = "".join(chr(c) for c in range(0x21))
 NO_BREAK = "\u00a0\u2007\u202f\ufeff"  # spaces that join words; the splitter does not cut there

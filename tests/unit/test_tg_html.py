@@ -14,16 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccbot.render import tg_html
+from ccbot.render import tg_html, tg_links
 from ccbot.render.tg_html import (
     Entity,
     HtmlParseError,
     ParsedText,
     parse_html,
-    strip_and_trim,
     telegram_length,
     utf16_length,
 )
+from tools.fakegram.trim import strip_and_trim
 
 STADIUM = "🏟"  # 4 UTF-8 bytes, 2 UTF-16 units
 PREFIX = "🏟 🏟&lt;"  # 13 bytes of source, 6 UTF-16 units of text ("🏟 🏟<")
@@ -505,3 +505,73 @@ def test_markup_free_text_is_its_own_parse_and_lone_surrogates_still_fail() -> N
     assert parse_html("plain > text 😀") == ParsedText("plain > text 😀", ())
     with pytest.raises(HtmlParseError, match="invalid Unicode"):
         parse_html("broken \ud800 text")
+
+
+# --- the reader for common markup agrees with the general reader ---------------------------------
+
+_COMMON_TEXT = st.sampled_from(
+    ["text", " ", "\n", "\x00", ">", "😀", "é", "&lt;", "&gt;", "&amp;", "&quot;", "&lt", "&#60;", "&", "<", "\ud800"]
+)
+_COMMON_PAIRS = st.sampled_from(
+    [
+        ("<b>", "</b>"), ("<i>", "</i>"), ("<u>", "</u>"), ("<s>", "</s>"), ("<tg-spoiler>", "</tg-spoiler>"),
+        ("<code>", "</code>"), ('<code class="language-py">', "</code>"), ('<code class="language-">', "</code>"),
+        ("<pre>", "</pre>"), ("<blockquote>", "</blockquote>"), ("<blockquote expandable>", "</blockquote>"),
+        ('<a href="https://x.io/a">', "</a>"), ('<a href="x">', "</a>"), ('<a href="tg://user?id=5">', "</a>"),
+        ("<a>", "</a>"), ("<B>", "</B>"), ("<b>", "</i>"), ("<b>", ""), ("", "</b>"), ('<a href="&amp;">', "</a>"),
+    ]
+)  # fmt: skip
+# Mostly well-formed nestings (what the common reader takes), with the odd piece it must hand over.
+_COMMON_MARKUP = st.recursive(
+    st.lists(_COMMON_TEXT, max_size=4).map("".join),
+    lambda inner: st.one_of(
+        st.tuples(_COMMON_PAIRS, inner).map(lambda t: t[0][0] + t[1] + t[0][1]),
+        st.lists(inner, min_size=2, max_size=3).map("".join),
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=600)
+@given(_COMMON_MARKUP)
+def test_common_markup_reader_matches_the_general_reader(source: str) -> None:
+    fast = _outcome(source)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tg_html, "_parse_common", lambda _source: None)
+        general = _outcome(source)
+    assert fast == general
+
+
+def test_common_markup_reader_reads_rendered_messages() -> None:
+    source = '<b>x</b> &lt;y&gt; <a href="https://e.io/">l</a>\n<pre><code class="language-py">😀 z</code></pre>'
+    parsed = tg_html._parse_common(source)
+    assert parsed is not None and parsed == parse_html.__wrapped__(source)
+    assert [e.type for e in parsed.entities] == ["bold", "text_link", "pre"]
+    assert tg_html._parse_common("<B>x</B>") is None  # not in the common spelling: the general reader
+
+
+# --- link URL parts: the regex agrees with TDLib's character loop ------------------------------
+
+
+def _url_part_ok_by_loop(part: str, allow_colon: bool) -> bool:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_!$,~*'();&+=")
+    k = 0
+    while k < len(part):
+        ch = part[k]
+        if ch in allowed or (allow_colon and ch == ":") or ord(ch) >= 128:
+            k += 1
+        elif ch == "%" and k + 2 < len(part) and all(c in "0123456789abcdefABCDEF" for c in part[k + 1 : k + 3]):
+            k += 3
+        else:
+            return False
+    return True
+
+
+_URL_PIECES = st.sampled_from([*"aZ9.-_!$,~*'();&+=:%/?#@ \n\x7f", "é", "%4", "%4g", "%aF"])
+
+
+@settings(max_examples=500)
+@given(st.lists(_URL_PIECES, max_size=8).map("".join))
+def test_url_part_check_matches_the_character_loop(part: str) -> None:
+    for allow_colon in (False, True):
+        assert tg_links._url_part_ok(part, allow_colon) == _url_part_ok_by_loop(part, allow_colon)

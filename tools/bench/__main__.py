@@ -1,10 +1,11 @@
 """``python -m tools.bench [--quick] [--json OUT.json] [--no-real-codex] [--conversation | --only-conversation]
-[--scenarios conversation,busy_group,topic_flood]``: run the bench, print the table.
+[--scenarios conversation,busy_group,topic_flood] [--only-parse]``: run the bench, print the table.
 
 ``--conversation`` adds the conversation scenarios with the real Codex CLI under Telegram's budget
 (``tools.bench.conversation``: answer latency and calls per turn in a private chat and a group, /screenshot
 in a busy group, a private chat during a flood of new topics); ``--only-conversation`` runs only those;
-``--scenarios`` picks some of them (and implies ``--conversation``).
+``--scenarios`` picks some of them (and implies ``--conversation``). ``--only-parse`` measures only the
+offline throughput (decode only and decode+render of both mixes, and their ratio), with no bot, tmux or Codex.
 
 Everything runs on 127.0.0.1 under a temporary folder that is removed at the end; the tmux server (own
 ``-L`` socket), the bot subprocesses and the fake servers are stopped even when a step fails. Exit status:
@@ -31,7 +32,7 @@ import trio
 
 from tools.bench import conversation, live, offline
 from tools.bench.codestate import code_state
-from tools.bench.report import check_targets, render_table
+from tools.bench.report import check_targets, render_parse, render_table
 from tools.bench.stats import summarize_ms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,12 +88,16 @@ def measure_offline(cfg: Config) -> dict[str, Any]:
         synthetic, recorded = Path(tmp) / "synthetic.jsonl", Path(tmp) / "recorded.jsonl"
         offline.write_corpus(synthetic, cfg.parse_bytes)
         offline.write_recorded_mix(recorded, recorded_rollouts(), cfg.parse_bytes)
-        return {
+        out = {
             "synthetic": offline.measure_parse(synthetic),
             "synthetic_decode": offline.measure_decode(synthetic),
             "recorded": offline.measure_parse(recorded),
             "recorded_decode": offline.measure_decode(recorded),
         }
+    # decode+render throughput as a share of decode-only throughput, same run (issue 15: >= 0.5)
+    for mix in ("synthetic", "recorded"):
+        out[f"{mix}_render_ratio"] = round(out[mix]["parse_mb_s"] / out[f"{mix}_decode"]["mb_s"], 3)
+    return out
 
 
 def _idle_dict(cost: live.IdleCost) -> dict[str, Any]:
@@ -263,10 +268,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the conversation scenarios (real Codex, Telegram's budget enforced)")
     parser.add_argument("--only-conversation", action="store_true",
                         help="run only the conversation scenarios")
+    parser.add_argument("--only-parse", action="store_true",
+                        help="measure only decode and decode+render throughput (no bot, tmux or Codex)")
     parser.add_argument("--scenarios", type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
                         help=f"comma-separated subset of {','.join(conversation.SCENARIOS)} (implies --conversation)")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
+    if args.only_parse:
+        parse = measure_offline(cfg)
+        print(render_parse(parse))
+        if args.json is not None:
+            doc = {"quick": cfg.quick, "machine": machine(), "code": code_state(), "parse": parse}
+            args.json.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return 0
     scenarios: list[str] = []
     if args.scenarios:
         unknown = sorted(set(args.scenarios) - set(conversation.SCENARIOS))

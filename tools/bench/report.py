@@ -158,6 +158,18 @@ def render_conversation(result: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def render_parse(parse: Mapping[str, Any]) -> str:
+    """One line for ``measure_offline``'s result: decode+render and decode-only MB/s of both mixes and
+    the share of decode-only throughput that rendering leaves (issue 15 wants >= 0.5)."""
+    return (
+        f"  decode+render: recorded-lines mix {_fmt(lookup(parse, ('recorded', 'parse_mb_s')))} MB/s, "
+        f"synthetic long-thread mix {_fmt(lookup(parse, ('synthetic', 'parse_mb_s')))} MB/s; decode only "
+        f"{_fmt(lookup(parse, ('recorded_decode', 'mb_s')))} / "
+        f"{_fmt(lookup(parse, ('synthetic_decode', 'mb_s')))} MB/s; ratio "
+        f"{_fmt(parse.get('recorded_render_ratio'))} / {_fmt(parse.get('synthetic_render_ratio'))}"
+    )
+
+
 def render_table(result: Mapping[str, Any]) -> str:
     lines = [
         f"ccbot bench ({'quick' if result.get('quick') else 'full'}; {result.get('machine', {}).get('cpus')} "
@@ -199,14 +211,8 @@ def _render_main(result: Mapping[str, Any]) -> list[str]:
             f"(own {_fmt(idle.get('bot_own_pct'))}, children {_fmt(idle.get('children_pct'))}), "
             f"tmux server {_fmt(idle.get('tmux_server_pct'))} %, RSS {_fmt(idle.get('rss_mb'))} MB"
         )
-    parse = result.get("parse") or {}
     lines.append("Throughput")
-    lines.append(
-        f"  decode+render: recorded-lines mix {_fmt(lookup(parse, ('recorded', 'parse_mb_s')))} MB/s, "
-        f"synthetic long-thread mix {_fmt(lookup(parse, ('synthetic', 'parse_mb_s')))} MB/s; decode only "
-        f"{_fmt(lookup(parse, ('recorded_decode', 'mb_s')))} / "
-        f"{_fmt(lookup(parse, ('synthetic_decode', 'mb_s')))} MB/s"
-    )
+    lines.append(render_parse(result.get("parse") or {}))
     startup = result.get("startup") or {}
     index = startup.get("index") or {}
     lines.append(

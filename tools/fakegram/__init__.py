@@ -11,7 +11,8 @@ Telegram Bot API reference notes (§2: semantics and the real server's exact err
 Module map: ``state.py`` (data + change signal), ``methods.py`` (bot methods), ``control.py``
 (user actions + inspection), ``fake.py`` (``FakeTelegram``: routing, call log, faults, ``wait_for``,
 ``mock_transport``), ``server.py`` (h11 server), ``control_http.py`` (``/_control``), ``params.py``,
-``faults.py``, ``budget.py`` (the sending budget), ``model.py``, ``errors.py``.
+``faults.py``, ``budget.py`` (the sending budget), ``trim.py`` (what the server does to a text before
+storing it), ``model.py``, ``errors.py``.
 
 Use in-process::
 

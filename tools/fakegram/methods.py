@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import trio
 
-from ccbot.render.tg_html import Entity, HtmlParseError, ParsedText, parse_html, strip_and_trim
+from ccbot.render.tg_html import Entity, HtmlParseError, ParsedText, parse_html
 
 from . import errors as E
 from .errors import ApiError, bad_request
@@ -36,6 +36,7 @@ from .model import (
 )
 from .params import Params, UploadedFile
 from .state import MAX_DOWNLOAD, MAX_UPLOAD, FakeState, guess_mime
+from .trim import strip_and_trim
 
 Handler = Callable[[Any, BotAccount, Params], object]
 BOT_METHODS: dict[str, tuple[str, Handler]] = {}
