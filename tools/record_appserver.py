@@ -40,7 +40,7 @@ from ccbot.codex.appserver.client import AppServerClient
 from ccbot.codex.appserver.protocol import Incoming
 from ccbot.codex.appserver.schema import trim_schema
 from ccbot.codex.appserver.transport import connect_unix
-from ccbot.codex.appserver.views import CommandApprovalRequest, ThreadStarted
+from ccbot.codex.appserver.views import CommandApprovalRequest, ThreadStarted, TurnStarted
 from tools.codex_harness import (
     PINNED_VERSION,
     TmuxCodex,
@@ -137,10 +137,24 @@ async def scenario_approve_tui(session: Session) -> None:
     await session.next(is_method("turn/completed"))
 
 
+async def scenario_interrupt(session: Session) -> None:
+    """A slow answer interrupted from the second client with ``turn/interrupt``."""
+    await session.pane.submit("slow 20 please get interrupted")
+    started = protocol.view(await session.next(is_method("turn/started")))
+    if not isinstance(started, TurnStarted):
+        raise RuntimeError(f"unexpected turn/started: {started}")
+    await session.next(is_method("item/agentMessage/delta"))
+    await session.client.request(
+        protocol.TURN_INTERRUPT, protocol.turn_interrupt_params(started.thread_id, started.turn.id)
+    )
+    await session.next(is_method("turn/completed"))
+
+
 SCENARIOS: dict[str, Callable[[Session], Awaitable[None]]] = {
     "plain": scenario_plain,
     "approve_client": scenario_approve_client,
     "approve_tui": scenario_approve_tui,
+    "interrupt": scenario_interrupt,
 }
 
 

@@ -48,7 +48,7 @@ def incoming_views(folder: str, scenario: str) -> list[protocol.View]:
 
 
 @pytest.mark.parametrize("folder", VERSIONS)
-@pytest.mark.parametrize("scenario", ["plain", "approve_client", "approve_tui"])
+@pytest.mark.parametrize("scenario", ["plain", "approve_client", "approve_tui", "interrupt"])
 def test_every_message_classifies_and_every_used_method_has_a_view(folder: str, scenario: str) -> None:
     for way, message in frames(folder, scenario):
         assert not isinstance(message, Unknown), message
@@ -109,3 +109,21 @@ def test_client_answer_names_the_request(folder: str) -> None:
     sent = [m for way, m in frames(folder, "approve_client") if way == "out" and isinstance(m, Response)]
     request = next(v for v in incoming_views(folder, "approve_client") if isinstance(v, CommandApprovalRequest))
     assert sent == [Response(request.request_id, {"decision": "accept"})]
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+def test_interrupt_from_the_client_ends_the_turn_as_interrupted(folder: str) -> None:
+    messages = frames(folder, "interrupt")
+    views = incoming_views(folder, "interrupt")
+    started = next(v for v in views if isinstance(v, TurnStarted))
+    sent = [m for way, m in messages if way == "out" and isinstance(m, Notification | ServerRequest)]
+    interrupt = next(m for m in sent if m.method == protocol.TURN_INTERRUPT)
+    assert interrupt.params == protocol.turn_interrupt_params(started.thread_id, started.turn.id)
+    assert isinstance(interrupt, ServerRequest)  # an outgoing request classifies as one: it has an id
+    answer = next(m for way, m in messages if way == "in" and isinstance(m, Response) and m.id == interrupt.id)
+    assert answer.result == {}
+    completed = [v for v in views if isinstance(v, TurnCompleted)]
+    assert [(c.turn.id, c.turn.status) for c in completed] == [(started.turn.id, "interrupted")]
+    # The partly streamed answer gets no item/completed: a draft must be closed on turn/completed.
+    assert any(isinstance(v, AgentMessageDelta) for v in views)
+    assert not any(isinstance(v, ItemCompleted) and isinstance(v.item, AgentMessageItem) for v in views)
