@@ -117,9 +117,12 @@ async def test_stream_break_fails_pending_requests(nursery: trio.Nursery, autoju
         await peer.server.stream.aclose()
 
     nursery.start_soon(cut)
-    with pytest.raises(ConnectionLost):
+    with capture_logs() as logs, pytest.raises(ConnectionLost):
         await client.request("x")
     assert trio.current_time() == 5
+    assert [(e["event"], e["log_level"], e["code"]) for e in logs] == [
+        ("app-server connection closed", "warning", 1006)
+    ]
 
 
 async def test_notifications_and_server_requests_arrive_in_order(nursery: trio.Nursery) -> None:

@@ -21,6 +21,7 @@ from wsproto.events import (
     TextMessage,
 )
 
+from ccbot.codex.appserver import transport
 from ccbot.codex.appserver.transport import (
     ConnectionClosed,
     HandshakeRefused,
@@ -130,6 +131,37 @@ async def test_stream_end_without_close_is_1006(nursery: trio.Nursery) -> None:
     with pytest.raises(ConnectionClosed) as caught:
         await connection.receive_text()
     assert caught.value.code == 1006
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (b"\x8f\x00", 1002),  # reserved opcode
+        (b"\x81\x02\xff\xfe", 1007),  # a text frame that is not UTF-8
+    ],
+)
+async def test_broken_frames_close_with_the_protocol_code(nursery: trio.Nursery, frame: bytes, code: int) -> None:
+    connection, server = await connected(nursery)
+    await server.stream.send_all(frame)
+    with pytest.raises(ConnectionClosed) as caught:
+        await connection.receive_text()
+    assert caught.value.code == code
+    event = await server.next_event()
+    assert isinstance(event, CloseConnection) and event.code == code
+    with pytest.raises(ConnectionClosed):
+        await connection.receive_text()
+
+
+async def test_too_long_message_closes_with_1009(nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transport, "MAX_MESSAGE_CHARS", 10)
+    connection, server = await connected(nursery)
+    await server.send(TextMessage(data="x" * 6, message_finished=False))
+    await server.send(TextMessage(data="x" * 6, message_finished=True))
+    with pytest.raises(ConnectionClosed) as caught:
+        await connection.receive_text()
+    assert caught.value.code == 1009
+    event = await server.next_event()
+    assert isinstance(event, CloseConnection) and event.code == 1009
 
 
 async def test_aclose_sends_a_normal_close(nursery: trio.Nursery) -> None:

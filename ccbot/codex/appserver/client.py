@@ -98,7 +98,8 @@ class AppServerClient:
                         text = await self._connection.receive_text()
                     except ConnectionClosed as exc:
                         self._lose(str(exc))
-                        log.info("app-server connection closed", code=exc.code, reason=exc.reason)
+                        level = log.info if exc.code in (1000, 1001) else log.warning
+                        level("app-server connection closed", code=exc.code, reason=exc.reason)
                         return
                     await self._dispatch(text)
             except BaseException as exc:

@@ -12,8 +12,11 @@ Contract:
   with the status, a stream that ends or breaks meanwhile :class:`ConnectionClosed`, a garbled answer
   :class:`WsProtocolError`. No ``Origin`` header is ever sent.
 * :meth:`WsConnection.receive_text` returns the next whole text message (fragments reassembled); it answers
-  pings with pongs and skips binary messages on the way. When the peer closes (or the stream ends) it
-  answers the close and raises :class:`ConnectionClosed`, and does so again on every later call.
+  pings with pongs and skips binary messages on the way. When the peer closes it answers the close and raises
+  :class:`ConnectionClosed` with the peer's code, and does so again on every later call. Other ends are
+  :class:`ConnectionClosed` too, with the code saying why: 1006 the stream ended or broke, 1002 / 1007 a frame
+  broke the protocol (bad framing, bad UTF-8), 1009 a message longer than :data:`MAX_MESSAGE_CHARS`; for
+  those a close frame with that code is sent first (best effort).
 * :meth:`WsConnection.send_text` may be called from several tasks at once (sends are serialised); after
   the connection closed it raises :class:`ConnectionClosed`.
 * :meth:`WsConnection.aclose` sends a close frame (if still open) and closes the stream; idempotent.
@@ -66,7 +69,7 @@ class ConnectionClosed(WsError):
 
 
 class WsProtocolError(WsError):
-    """The peer broke the WebSocket protocol, or a message exceeded :data:`MAX_MESSAGE_CHARS`."""
+    """The answer to the opening handshake was not HTTP that wsproto understands."""
 
 
 class WsConnection:
@@ -107,12 +110,7 @@ class WsConnection:
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 self._closed = ConnectionClosed(1006, f"stream failed: {exc}")
                 raise self._closed from exc
-            try:
-                self._ws.receive_data(bytes(data) if data else None)
-            except RemoteProtocolError as exc:
-                self._closed = ConnectionClosed(1002, str(exc))
-                await self._close_stream()
-                raise WsProtocolError(str(exc)) from exc
+            self._ws.receive_data(bytes(data) if data else None)
 
     async def _handle(self, event: Event) -> str | None:
         """React to one wsproto event; a whole text message is returned, anything else gives None."""
@@ -120,9 +118,8 @@ class WsConnection:
             self._parts.append(event.data)
             self._size += len(event.data)
             if self._size > MAX_MESSAGE_CHARS:
-                self._closed = ConnectionClosed(1009, "message too big")
-                await self._close_stream()
-                raise WsProtocolError(f"text message longer than {MAX_MESSAGE_CHARS} characters")
+                await self._fail(1009, f"text message longer than {MAX_MESSAGE_CHARS} characters")
+                return None
             if not event.message_finished:
                 return None
             text = "".join(self._parts)
@@ -132,12 +129,27 @@ class WsConnection:
         if isinstance(event, Ping):
             await self._send(event.response())
         elif isinstance(event, CloseConnection):
-            self._closed = ConnectionClosed(event.code, event.reason)
             if self._ws.state is ConnectionState.REMOTE_CLOSING:
+                self._closed = ConnectionClosed(event.code, event.reason)
                 await self._send(event.response(), after_close=True)
-            await self._close_stream()
+                await self._close_stream()
+            elif self._ws.state is ConnectionState.OPEN:
+                # wsproto reports a frame it cannot parse (bad UTF-8, bad framing) as a close event
+                # without changing state: the close frame is ours to send.
+                await self._fail(event.code, event.reason or "protocol error")
+            else:
+                self._closed = ConnectionClosed(event.code, event.reason)
+                await self._close_stream()
         # Binary messages: Codex sends JSON text only, so they are skipped on purpose; pongs need nothing.
         return None
+
+    async def _fail(self, code: int, reason: str) -> None:
+        """Close with ``code`` after a protocol failure on our side (best effort) and drop the stream."""
+        self._closed = ConnectionClosed(code, reason)
+        with trio.move_on_after(1) as scope:
+            scope.shield = True
+            await self._send(CloseConnection(code=code, reason=reason[:100]), after_close=True)
+        await self._close_stream()
 
     async def _send(self, event: Event, *, after_close: bool = False) -> None:
         async with self._send_lock:
