@@ -132,6 +132,11 @@ def test_result_views() -> None:
     assert protocol.loaded_threads({"data": ["a", "b"], "nextCursor": None}) == protocol.LoadedThreads(("a", "b"), None)
     assert protocol.loaded_threads({"data": [1]}) is None
     assert protocol.loaded_threads([]) is None
+    thread = {"id": "t", "cwd": "/w", "path": "/r.jsonl", "status": {"type": "idle"}}
+    resumed = protocol.resumed_thread({"thread": thread, "model": "m"})
+    assert resumed is not None and (resumed.id, resumed.path, resumed.thread_source) == ("t", "/r.jsonl", None)
+    assert protocol.resumed_thread({"thread": {"id": "t"}}) is None
+    assert protocol.resumed_thread(None) is None
 
 
 def test_thread_and_turn_views() -> None:

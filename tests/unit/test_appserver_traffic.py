@@ -64,6 +64,11 @@ def test_handshake_results(folder: str) -> None:
     assert init is not None and init.user_agent.startswith(f"codex-tui/{folder.split('-')[1]}.")
     loaded = protocol.loaded_threads(results[2])
     assert loaded is not None and len(loaded.ids) <= 1
+    sent = [m for way, m in frames(folder, "plain") if way == "out" and isinstance(m, ServerRequest)]
+    resume = next(m for m in sent if m.method == protocol.THREAD_RESUME)
+    thread = protocol.resumed_thread(results[resume.id])
+    assert thread is not None and thread.id == resume.params["threadId"]
+    assert thread.path is not None and thread.path.endswith(".jsonl") and thread.thread_source == "user"
 
 
 @pytest.mark.parametrize("folder", VERSIONS)

@@ -29,7 +29,6 @@ from ccbot.codex.appserver.protocol import (
     ErrorResponse,
     Incoming,
     Notification,
-    RequestId,
     Response,
     ServerRequest,
     Unknown,
@@ -39,6 +38,7 @@ from ccbot.codex.appserver.protocol import (
     encode_response,
 )
 from ccbot.codex.appserver.transport import ConnectionClosed, WsConnection, WsError
+from ccbot.codex.appserver.views import RequestId
 
 log = structlog.get_logger(__name__)
 
@@ -115,7 +115,8 @@ class AppServerClient:
         elif isinstance(message, Response | ErrorResponse):
             pending = self._pending.pop(message.id, None) if message.id is not None else None
             if pending is None:
-                log.warning("app-server answer to no pending request", id=message.id)
+                error = (message.code, message.message) if isinstance(message, ErrorResponse) else None
+                log.warning("app-server answer to no pending request", id=message.id, error=error)
                 return
             pending.outcome = message
             pending.done.set()

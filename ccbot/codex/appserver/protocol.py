@@ -23,8 +23,10 @@ from ccbot.codex.appserver.views import (
     CommandApprovalRequest,
     ItemCompleted,
     ItemStarted,
+    RequestId,
     ServerRequestResolved,
     ShapeError,
+    ThreadInfo,
     ThreadStarted,
     ThreadStatusChanged,
     TurnCompleted,
@@ -34,13 +36,13 @@ from ccbot.codex.appserver.views import (
     item_completed,
     item_started,
     server_request_resolved,
+    thread_info,
     thread_started,
     thread_status_changed,
     turn_completed,
     turn_started,
 )
 
-RequestId: TypeAlias = int | str
 JsonObject: TypeAlias = dict[str, Any]
 
 
@@ -267,6 +269,18 @@ def loaded_threads(result: object) -> LoadedThreads | None:
     if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
         return None
     return LoadedThreads(tuple(data), cursor if isinstance(cursor, str) else None)
+
+
+def resumed_thread(result: object) -> ThreadInfo | None:
+    """The thread in a ``thread/resume`` result (its ``path`` is the rollout), or None when its shape does
+    not match."""
+    thread = result.get("thread") if isinstance(result, dict) else None
+    if not isinstance(thread, dict):
+        return None
+    try:
+        return thread_info(thread)
+    except ShapeError:
+        return None
 
 
 # -- notifications and server requests ccbot reads -----------------------------------------------------

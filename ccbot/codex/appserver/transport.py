@@ -26,6 +26,8 @@ Only one task may call :meth:`~WsConnection.receive_text` at a time (trio raises
 
 from __future__ import annotations
 
+import os
+
 import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
@@ -226,7 +228,7 @@ async def _abort(stream: trio.abc.Stream) -> None:
         await stream.aclose()
 
 
-async def connect_unix(path: str, *, host: str = "localhost") -> WsConnection:
+async def connect_unix(path: str | os.PathLike[str], *, host: str = "localhost") -> WsConnection:
     """Open the unix socket ``path`` and upgrade it (``GET /``, ``Host: host``)."""
     stream = await trio.open_unix_socket(path)
     return await handshake(stream, host)
