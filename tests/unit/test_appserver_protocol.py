@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -65,6 +67,53 @@ def test_view_never_raises(raw: dict[str, object]) -> None:
     message = classify(raw)
     if isinstance(message, Notification | ServerRequest):
         protocol.view(message)
+
+
+def _recorded() -> list[dict[str, Any]]:
+    data = Path(__file__).resolve().parent.parent / "data"
+    messages = []
+    for path in sorted(data.glob("appserver-*/*.jsonl")):
+        for line in path.read_text("utf-8").splitlines():
+            message = json.loads(line)["msg"]
+            if message.get("method") in protocol.NOTIFICATION_METHODS | protocol.SERVER_REQUEST_METHODS:
+                messages.append(message)
+    return messages
+
+
+RECORDED = _recorded()
+
+
+def _mutate(value: Any, draw: st.DrawFn, depth: int = 0) -> Any:
+    """``value`` with one subtree replaced by an arbitrary JSON value (or dropped from its object)."""
+    if depth > 6 or not isinstance(value, dict | list) or not value or draw(st.integers(0, 4)) == 0:
+        return draw(json_values)
+    if isinstance(value, list):
+        index = draw(st.integers(0, len(value) - 1))
+        return [*value[:index], _mutate(value[index], draw, depth + 1), *value[index + 1 :]]
+    key = draw(st.sampled_from(sorted(value)))
+    if draw(st.integers(0, 5)) == 0:
+        return {k: v for k, v in value.items() if k != key}
+    return {**value, key: _mutate(value[key], draw, depth + 1)}
+
+
+@st.composite
+def mutated_recorded(draw: st.DrawFn) -> Any:
+    return _mutate(draw(st.sampled_from(RECORDED)), draw)
+
+
+@given(mutated_recorded())
+def test_view_never_raises_on_damaged_real_messages(raw: Any) -> None:
+    message = classify(raw)
+    if isinstance(message, Notification | ServerRequest):
+        protocol.view(message)
+
+
+def test_every_recorded_used_message_has_a_view() -> None:
+    assert len(RECORDED) > 50
+    for raw in RECORDED:
+        message = classify(raw)
+        assert isinstance(message, Notification | ServerRequest)
+        assert protocol.view(message) is not None, raw
 
 
 def test_messages_without_jsonrpc_field() -> None:
