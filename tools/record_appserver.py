@@ -1,6 +1,7 @@
 """Record the app-server traffic a second client sees while a Codex TUI runs a thread (issue 13).
 
-``uv run python -m tools.record_appserver [--version 0.169.0] [--only NAME …] [--schema]`` for each scenario:
+``uv run python -m tools.record_appserver [--version 0.169.0] [--only [NAME …]] [--schema]`` for each scenario
+(``plain``, ``approve_client``, ``approve_tui``, ``interrupt``; see their functions):
 
 * writes an isolated ``CODEX_HOME`` for the in-process mock model (``tools/mock_openai``) and a git work dir,
 * starts ``codex app-server --listen unix://PATH`` (socket in a private temp dir) and the TUI in a private
@@ -239,6 +240,8 @@ async def record(version: str, names: list[str], schema: bool) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if schema:
         print(f"wrote {write_schema(binary, out)}")
+    if not names:
+        return 0
     scratch = scratch_dir("appserver-")
     try:
         async with trio.open_nursery() as nursery:
@@ -254,7 +257,8 @@ async def record(version: str, names: list[str], schema: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.record_appserver", description=__doc__)
     parser.add_argument("--version", default=PINNED_VERSION, help="Codex release (installed side by side)")
-    parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS), metavar="NAME")
+    parser.add_argument("--only", nargs="*", choices=list(SCENARIOS), default=list(SCENARIOS), metavar="NAME",
+                        help="record just these scenarios (none: with --schema, only the schema)")
     parser.add_argument("--schema", action="store_true", help="also write the trimmed generated schema")
     args = parser.parse_args(argv)
     return trio.run(record, args.version, args.only, args.schema)

@@ -229,6 +229,7 @@ def test_approval_request_uses_available_decisions() -> None:
     request = ServerRequest(0, "item/commandExecution/requestApproval", {
         "threadId": "t", "turnId": "u", "itemId": "i", "command": "touch x", "cwd": "/w", "reason": "why",
         "proposedExecpolicyAmendment": ["touch", "x"], "availableDecisions": ["accept", amendment, "cancel", 3],
+        "commandActions": [{"type": "unknown", "command": "touch x"}, {"type": "read"}, 7],
     })
     seen = protocol.view(request)
     assert isinstance(seen, CommandApprovalRequest)
@@ -237,6 +238,7 @@ def test_approval_request_uses_available_decisions() -> None:
     expected = ApprovalDecision("acceptWithExecpolicyAmendment", amendment)
     assert seen.decision("acceptWithExecpolicyAmendment") == expected
     assert seen.decision("decline") is None
+    assert seen.actions == ("touch x",)
 
 
 def test_approval_request_without_available_decisions_falls_back_to_the_schema() -> None:

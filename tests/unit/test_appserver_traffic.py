@@ -93,7 +93,9 @@ def test_approval_request_and_its_resolution(folder: str, scenario: str) -> None
     requests = [v for v in views if isinstance(v, CommandApprovalRequest)]
     assert len(requests) == 1
     request = requests[0]
-    assert request.command is not None and "touch" in request.command
+    assert request.command is not None and request.command.startswith("/bin/bash -c 'touch ")
+    assert len(request.actions) == 1 and request.actions[0].startswith("touch ")
+    assert request.actions[0] in request.command
     assert request.cwd is not None and request.cwd.endswith(f"work-{scenario}")
     assert request.reason and "outside the sandbox" in request.reason
     assert [d.name for d in request.decisions] == ["accept", "acceptWithExecpolicyAmendment", "cancel"]

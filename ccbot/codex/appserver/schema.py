@@ -72,7 +72,11 @@ USED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
     "v2/ServerRequestResolvedNotification": {"threadId": "string", "requestId": None},
     "CommandExecutionRequestApprovalParams": {"threadId": "string", "turnId": "string", "itemId": "string",
                                               "command": "string", "cwd": None, "reason": "string",
-                                              "proposedExecpolicyAmendment": "array"},
+                                              "proposedExecpolicyAmendment": "array", "commandActions": "array"},
+    "v2/CommandAction:read": {"command": "string"},
+    "v2/CommandAction:listFiles": {"command": "string"},
+    "v2/CommandAction:search": {"command": "string"},
+    "v2/CommandAction:unknown": {"command": "string"},
     "CommandExecutionRequestApprovalResponse": {"decision": None},
 }
 

@@ -198,10 +198,11 @@ class CommandApprovalRequest:
     thread_id: str
     turn_id: str
     item_id: str
-    command: str | None
+    command: str | None  # as run, e.g. "/bin/bash -c 'touch x'" (measured)
     cwd: str | None
     reason: str | None
     decisions: tuple[ApprovalDecision, ...]
+    actions: tuple[str, ...]  # commandActions[].command, the parsed commands for display ("touch x")
     execpolicy_amendment: tuple[str, ...]
 
     def decision(self, name: str) -> ApprovalDecision | None:
@@ -313,8 +314,15 @@ def command_approval_request(request_id: RequestId, params: Mapping[str, Any]) -
         cwd=_opt_str(params, "cwd"),
         reason=_opt_str(params, "reason"),
         decisions=decisions,
+        actions=_action_commands(params.get("commandActions")),
         execpolicy_amendment=amendment,
     )
+
+
+def _action_commands(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(a["command"] for a in value if isinstance(a, dict) and isinstance(a.get("command"), str))
 
 
 def _offered(value: object) -> tuple[ApprovalDecision, ...]:
