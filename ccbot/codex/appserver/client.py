@@ -11,8 +11,10 @@ in its own nursery (``await nursery.start(client.run)``). Contract:
 * Notifications and server requests go, in arrival order, to the ``incoming`` channel given at
   construction (``run`` waits while it is full: back-pressure on the socket). ``run`` closes it when it ends.
 * Unknown or unmatched messages are logged and ignored, never fatal.
-* ``run`` returns when the peer closes the connection and raises on a protocol error; either way every
-  pending and later request fails with :class:`ConnectionLost`.
+* ``run`` returns when the connection ends (the peer closed it, the stream broke, a frame broke the
+  protocol: logged, as a warning unless the close was normal) and raises only if reading itself fails (e.g.
+  the ``incoming`` receiver was closed); either way every pending and later request fails with
+  :class:`ConnectionLost`. Start ``run`` before the first request: answers are only read there.
 * ``tap`` (optional) sees every message both ways as ``tap("in"|"out", decoded JSON)``, e.g. to record it.
 """
 
