@@ -1,0 +1,344 @@
+"""Typed views of the app-server payloads ccbot uses (pure), checked against Codex 0.169/0.171's schema.
+
+Each ``parse`` function takes a message's ``params`` object and returns a frozen dataclass, or raises
+:class:`ShapeError` when a field the view needs is missing or has the wrong type. Fields the schema marks
+optional become None / empty; unknown extra fields are ignored (Codex adds fields often).
+:func:`ccbot.codex.appserver.protocol.view` catches :class:`ShapeError` and gives None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+RequestId: TypeAlias = int | str
+
+# Offered when a request carries no ``availableDecisions``. Codex 0.169/0.171 send that list on the wire
+# (e.g. accept, acceptWithExecpolicyAmendment, cancel) although their generated schema does not declare it.
+FALLBACK_DECISIONS = ("accept", "acceptForSession", "decline", "cancel")
+EXECPOLICY_DECISION = "acceptWithExecpolicyAmendment"
+
+
+class ShapeError(ValueError):
+    """A payload lacks a field a view needs, or has it with another type."""
+
+
+def _str(params: Mapping[str, Any], key: str) -> str:
+    value = params.get(key)
+    if not isinstance(value, str):
+        raise ShapeError(f"{key} is not a string")
+    return value
+
+
+def _opt_str(params: Mapping[str, Any], key: str) -> str | None:
+    value = params.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _opt_int(params: Mapping[str, Any], key: str) -> int | None:
+    value = params.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _obj(params: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = params.get(key)
+    if not isinstance(value, dict):
+        raise ShapeError(f"{key} is not an object")
+    return value
+
+
+def _request_id(params: Mapping[str, Any], key: str) -> RequestId:
+    value = params.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ShapeError(f"{key} is not a request id")
+    return value
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadStatus:
+    """``type``: notLoaded | idle | systemError | active; ``active_flags`` e.g. ``waitingOnApproval``."""
+
+    type: str
+    active_flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadInfo:
+    """The parts of a ``Thread`` ccbot uses. The user's thread has a ``path`` and ``thread_source`` "user"
+    (a title-generation side thread may be loaded too)."""
+
+    id: str
+    cwd: str
+    path: str | None
+    thread_source: str | None
+    status: ThreadStatus
+    name: str | None
+    preview: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnInfo:
+    """A ``Turn``: ``status`` is completed | interrupted | failed | inProgress."""
+
+    id: str
+    status: str
+    error_message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserMessageItem:
+    id: str
+    text: str  # the text parts joined by newlines; images and other inputs are left out
+
+
+@dataclass(frozen=True, slots=True)
+class AgentMessageItem:
+    id: str
+    text: str
+    phase: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandExecutionItem:
+    """``status`` is inProgress | completed | failed | declined."""
+
+    id: str
+    command: str
+    cwd: str
+    status: str
+    exit_code: int | None
+    output: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OtherItem:
+    """Any other item type (reasoning, fileChange, …), kept by type and id only."""
+
+    id: str
+    type: str
+
+
+Item: TypeAlias = UserMessageItem | AgentMessageItem | CommandExecutionItem | OtherItem
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadStarted:
+    thread: ThreadInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadStatusChanged:
+    thread_id: str
+    status: ThreadStatus
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted:
+    thread_id: str
+    turn: TurnInfo
+
+
+@dataclass(frozen=True, slots=True)
+class TurnCompleted:
+    thread_id: str
+    turn: TurnInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ItemStarted:
+    thread_id: str
+    turn_id: str
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCompleted:
+    thread_id: str
+    turn_id: str
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class AgentMessageDelta:
+    """A piece of an agent message's text; the pieces of one ``item_id`` concatenate to its final text."""
+
+    thread_id: str
+    turn_id: str
+    item_id: str
+    delta: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecision:
+    """One decision offered: ``name`` (``accept``, ``acceptForSession``, ``acceptWithExecpolicyAmendment``,
+    ``decline``, ``cancel``, …) and ``value``, the exact JSON to send back as ``decision``."""
+
+    name: str
+    value: str | Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandApprovalRequest:
+    """``item/commandExecution/requestApproval``: answer with ``{"decision": decisions[i].value}``.
+
+    ``decisions`` are the request's ``availableDecisions`` in order; when it has none, the schema's plain
+    decisions (:data:`FALLBACK_DECISIONS`, with ``acceptWithExecpolicyAmendment`` carrying the proposed
+    ``execpolicy_amendment`` after ``acceptForSession`` when there is one). The "always" variants are
+    ``acceptForSession`` and ``acceptWithExecpolicyAmendment``.
+    """
+
+    request_id: RequestId
+    thread_id: str
+    turn_id: str
+    item_id: str
+    command: str | None  # as run, e.g. "/bin/bash -c 'touch x'" (measured)
+    cwd: str | None
+    reason: str | None
+    decisions: tuple[ApprovalDecision, ...]
+    actions: tuple[str, ...]  # commandActions[].command, the parsed commands for display ("touch x")
+    execpolicy_amendment: tuple[str, ...]
+
+    def decision(self, name: str) -> ApprovalDecision | None:
+        """The offered decision called ``name``, or None when it is not offered."""
+        return next((d for d in self.decisions if d.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRequestResolved:
+    """Another client (or the server) answered server request ``request_id`` first."""
+
+    thread_id: str
+    request_id: RequestId
+
+
+def thread_status(value: object) -> ThreadStatus:
+    if not isinstance(value, dict):
+        raise ShapeError("status is not an object")
+    return ThreadStatus(_str(value, "type"), _strings(value.get("activeFlags")))
+
+
+def thread_info(value: Mapping[str, Any]) -> ThreadInfo:
+    return ThreadInfo(
+        id=_str(value, "id"),
+        cwd=_str(value, "cwd"),
+        path=_opt_str(value, "path"),
+        thread_source=_opt_str(value, "threadSource"),
+        status=thread_status(value.get("status")),
+        name=_opt_str(value, "name"),
+        preview=_opt_str(value, "preview") or "",
+    )
+
+
+def turn_info(value: Mapping[str, Any]) -> TurnInfo:
+    error = value.get("error")
+    message = _opt_str(error, "message") if isinstance(error, dict) else None
+    return TurnInfo(_str(value, "id"), _str(value, "status"), message)
+
+
+def item(value: Mapping[str, Any]) -> Item:
+    """The typed thread item (``userMessage``, ``agentMessage``, ``commandExecution``, else OtherItem)."""
+    kind, item_id = _str(value, "type"), _str(value, "id")
+    if kind == "userMessage":
+        content = value.get("content")
+        parts = content if isinstance(content, list) else []
+        texts = [p["text"] for p in parts if isinstance(p, dict) and p.get("type") == "text" and "text" in p]
+        return UserMessageItem(item_id, "\n".join(t for t in texts if isinstance(t, str)))
+    if kind == "agentMessage":
+        return AgentMessageItem(item_id, _str(value, "text"), _opt_str(value, "phase"))
+    if kind == "commandExecution":
+        return CommandExecutionItem(
+            id=item_id,
+            command=_str(value, "command"),
+            cwd=_str(value, "cwd"),
+            status=_str(value, "status"),
+            exit_code=_opt_int(value, "exitCode"),
+            output=_opt_str(value, "aggregatedOutput"),
+        )
+    return OtherItem(item_id, kind)
+
+
+def thread_started(params: Mapping[str, Any]) -> ThreadStarted:
+    return ThreadStarted(thread_info(_obj(params, "thread")))
+
+
+def thread_status_changed(params: Mapping[str, Any]) -> ThreadStatusChanged:
+    return ThreadStatusChanged(_str(params, "threadId"), thread_status(params.get("status")))
+
+
+def turn_started(params: Mapping[str, Any]) -> TurnStarted:
+    return TurnStarted(_str(params, "threadId"), turn_info(_obj(params, "turn")))
+
+
+def turn_completed(params: Mapping[str, Any]) -> TurnCompleted:
+    return TurnCompleted(_str(params, "threadId"), turn_info(_obj(params, "turn")))
+
+
+def item_started(params: Mapping[str, Any]) -> ItemStarted:
+    return ItemStarted(_str(params, "threadId"), _str(params, "turnId"), item(_obj(params, "item")))
+
+
+def item_completed(params: Mapping[str, Any]) -> ItemCompleted:
+    return ItemCompleted(_str(params, "threadId"), _str(params, "turnId"), item(_obj(params, "item")))
+
+
+def agent_message_delta(params: Mapping[str, Any]) -> AgentMessageDelta:
+    return AgentMessageDelta(
+        _str(params, "threadId"), _str(params, "turnId"), _str(params, "itemId"), _str(params, "delta")
+    )
+
+
+def command_approval_request(request_id: RequestId, params: Mapping[str, Any]) -> CommandApprovalRequest:
+    amendment = _strings(params.get("proposedExecpolicyAmendment"))
+    decisions = _offered(params.get("availableDecisions"))
+    if not decisions:
+        names = list(FALLBACK_DECISIONS)
+        decisions = tuple(ApprovalDecision(name, name) for name in names)
+        if amendment:
+            extra = ApprovalDecision(
+                EXECPOLICY_DECISION, {EXECPOLICY_DECISION: {"execpolicy_amendment": list(amendment)}}
+            )
+            decisions = (*decisions[:2], extra, *decisions[2:])
+    return CommandApprovalRequest(
+        request_id=request_id,
+        thread_id=_str(params, "threadId"),
+        turn_id=_str(params, "turnId"),
+        item_id=_str(params, "itemId"),
+        command=_opt_str(params, "command"),
+        cwd=_opt_str(params, "cwd"),
+        reason=_opt_str(params, "reason"),
+        decisions=decisions,
+        actions=_action_commands(params.get("commandActions")),
+        execpolicy_amendment=amendment,
+    )
+
+
+def _action_commands(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(a["command"] for a in value if isinstance(a, dict) and isinstance(a.get("command"), str))
+
+
+def _offered(value: object) -> tuple[ApprovalDecision, ...]:
+    """``availableDecisions``: strings, or objects with exactly one key naming the decision."""
+    if not isinstance(value, list):
+        return ()
+    offered: list[ApprovalDecision] = []
+    for entry in value:
+        if isinstance(entry, str):
+            offered.append(ApprovalDecision(entry, entry))
+        elif isinstance(entry, dict) and len(entry) == 1:
+            name = next(iter(entry))
+            if isinstance(name, str):
+                offered.append(ApprovalDecision(name, entry))
+    return tuple(offered)
+
+
+def server_request_resolved(params: Mapping[str, Any]) -> ServerRequestResolved:
+    return ServerRequestResolved(_str(params, "threadId"), _request_id(params, "requestId"))

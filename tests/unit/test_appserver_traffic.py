@@ -1,0 +1,136 @@
+"""Protocol parsing on real recorded app-server traffic (tests/data/appserver-<minor>/*.jsonl, made by
+tools.record_appserver against Codex 0.169 and 0.171)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ccbot.codex.appserver import protocol
+from ccbot.codex.appserver.protocol import Notification, Response, ServerRequest, Unknown
+from ccbot.codex.appserver.views import (
+    AgentMessageDelta,
+    AgentMessageItem,
+    CommandApprovalRequest,
+    CommandExecutionItem,
+    ItemCompleted,
+    ServerRequestResolved,
+    ThreadStatusChanged,
+    TurnCompleted,
+    TurnStarted,
+    UserMessageItem,
+)
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+VERSIONS = ["appserver-0.169", "appserver-0.171"]
+
+
+def frames(folder: str, scenario: str) -> list[tuple[str, protocol.Message]]:
+    lines = (DATA / folder / f"{scenario}.jsonl").read_text("utf-8").splitlines()
+    out = []
+    for line in lines:
+        frame = json.loads(line)
+        assert "jsonrpc" not in frame["msg"]
+        out.append((frame["dir"], protocol.classify(frame["msg"])))
+    return out
+
+
+def incoming_views(folder: str, scenario: str) -> list[protocol.View]:
+    views = []
+    for way, message in frames(folder, scenario):
+        if way == "in" and isinstance(message, Notification | ServerRequest):
+            seen = protocol.view(message)
+            if seen is not None:
+                views.append(seen)
+    return views
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+@pytest.mark.parametrize("scenario", ["plain", "approve_client", "approve_tui", "interrupt"])
+def test_every_message_classifies_and_every_used_method_has_a_view(folder: str, scenario: str) -> None:
+    for way, message in frames(folder, scenario):
+        assert not isinstance(message, Unknown), message
+        if way == "in" and isinstance(message, Notification | ServerRequest):
+            used = protocol.NOTIFICATION_METHODS | protocol.SERVER_REQUEST_METHODS
+            assert (protocol.view(message) is not None) == (message.method in used), message
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+def test_handshake_results(folder: str) -> None:
+    results = {m.id: m.result for way, m in frames(folder, "plain") if way == "in" and isinstance(m, Response)}
+    init = protocol.initialize_result(results[1])
+    assert init is not None and init.user_agent.startswith(f"codex-tui/{folder.split('-')[1]}.")
+    loaded = protocol.loaded_threads(results[2])
+    assert loaded is not None and len(loaded.ids) <= 1
+    sent = [m for way, m in frames(folder, "plain") if way == "out" and isinstance(m, ServerRequest)]
+    resume = next(m for m in sent if m.method == protocol.THREAD_RESUME)
+    thread = protocol.resumed_thread(results[resume.id])
+    assert thread is not None and thread.id == resume.params["threadId"]
+    assert thread.path is not None and thread.path.endswith(".jsonl") and thread.thread_source == "user"
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+def test_deltas_concatenate_to_the_completed_agent_message(folder: str) -> None:
+    views = incoming_views(folder, "plain")
+    deltas = [v for v in views if isinstance(v, AgentMessageDelta)]
+    completed = [v.item for v in views if isinstance(v, ItemCompleted) and isinstance(v.item, AgentMessageItem)]
+    assert len(completed) == 1 and len(deltas) > 3  # "slow 3" streams word by word
+    assert {d.item_id for d in deltas} == {completed[0].id}
+    assert "".join(d.delta for d in deltas) == completed[0].text == "MOCK_REPLY: you said: slow 3 hello from the tui"
+    users = [v.item for v in views if isinstance(v, ItemCompleted) and isinstance(v.item, UserMessageItem)]
+    assert [u.text for u in users] == ["slow 3 hello from the tui"]
+    kinds = [type(v) for v in views if isinstance(v, TurnStarted | TurnCompleted)]
+    assert kinds == [TurnStarted, TurnCompleted]
+    assert next(v for v in views if isinstance(v, TurnCompleted)).turn.status == "completed"
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+@pytest.mark.parametrize("scenario", ["approve_client", "approve_tui"])
+def test_approval_request_and_its_resolution(folder: str, scenario: str) -> None:
+    views = incoming_views(folder, scenario)
+    requests = [v for v in views if isinstance(v, CommandApprovalRequest)]
+    assert len(requests) == 1
+    request = requests[0]
+    assert request.command is not None and request.command.startswith("/bin/bash -c 'touch ")
+    assert len(request.actions) == 1 and request.actions[0].startswith("touch ")
+    assert request.actions[0] in request.command
+    assert request.cwd is not None and request.cwd.endswith(f"work-{scenario}")
+    assert request.reason and "outside the sandbox" in request.reason
+    assert [d.name for d in request.decisions] == ["accept", "acceptWithExecpolicyAmendment", "cancel"]
+    amendment = request.decision("acceptWithExecpolicyAmendment")
+    assert amendment is not None and amendment.value == {
+        "acceptWithExecpolicyAmendment": {"execpolicy_amendment": list(request.execpolicy_amendment)}
+    }
+    resolved = [v for v in views if isinstance(v, ServerRequestResolved)]
+    assert resolved == [ServerRequestResolved(request.thread_id, request.request_id)]
+    flags = [v.status.active_flags for v in views if isinstance(v, ThreadStatusChanged)]
+    assert ("waitingOnApproval",) in flags
+    commands = [v.item for v in views if isinstance(v, ItemCompleted) and isinstance(v.item, CommandExecutionItem)]
+    assert [(c.id, c.status, c.exit_code) for c in commands] == [(request.item_id, "completed", 0)]
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+def test_client_answer_names_the_request(folder: str) -> None:
+    sent = [m for way, m in frames(folder, "approve_client") if way == "out" and isinstance(m, Response)]
+    request = next(v for v in incoming_views(folder, "approve_client") if isinstance(v, CommandApprovalRequest))
+    assert sent == [Response(request.request_id, {"decision": "accept"})]
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+def test_interrupt_from_the_client_ends_the_turn_as_interrupted(folder: str) -> None:
+    messages = frames(folder, "interrupt")
+    views = incoming_views(folder, "interrupt")
+    started = next(v for v in views if isinstance(v, TurnStarted))
+    sent = [m for way, m in messages if way == "out" and isinstance(m, Notification | ServerRequest)]
+    interrupt = next(m for m in sent if m.method == protocol.TURN_INTERRUPT)
+    assert interrupt.params == protocol.turn_interrupt_params(started.thread_id, started.turn.id)
+    assert isinstance(interrupt, ServerRequest)  # an outgoing request classifies as one: it has an id
+    answer = next(m for way, m in messages if way == "in" and isinstance(m, Response) and m.id == interrupt.id)
+    assert answer.result == {}
+    completed = [v for v in views if isinstance(v, TurnCompleted)]
+    assert [(c.turn.id, c.turn.status) for c in completed] == [(started.turn.id, "interrupted")]
+    # The partly streamed answer gets no item/completed: a draft must be closed on turn/completed.
+    assert any(isinstance(v, AgentMessageDelta) for v in views)
+    assert not any(isinstance(v, ItemCompleted) and isinstance(v.item, AgentMessageItem) for v in views)
