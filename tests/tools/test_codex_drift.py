@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import DATA
 from tools.codex_drift.__main__ import main
-from tools.codex_drift.compare import compare
+from tools.codex_drift.compare import Recording, compare
 
 FIXTURES = DATA / "codex-0.169"
 
@@ -51,6 +51,15 @@ def test_other_scratch_paths_times_and_version_are_noise(copy: Path) -> None:
     drift = compare(FIXTURES, copy)
     assert drift.screens == [] and not drift.parser_visible, report(drift)
     assert "0.169.0 (recorded fixtures) → 0.171.0" in report(drift)
+
+
+def test_every_folder_of_the_run_is_masked() -> None:
+    run = Recording(Path("x"), {"sessions": {"s": {"workdir": "/root/.cache/ccbot/scratch/record-a1/work",
+                                                   "codex_home": "/root/.cache/ccbot/scratch/record-a1/home-s"}}})
+    text = "(/root/.cache/ccbot/scratch/record-a1/other) ~/.cache/ccbot/scratch/record-a1/work/x"
+    if str(Path.home()) != "/root":
+        text = text.replace("~", "/root")
+    assert run.mask(text, "s") == "(<scratch>/other) <work>/x"
 
 
 def test_a_reworded_approval_is_named_with_the_field_the_screen_parser_loses(copy: Path) -> None:

@@ -67,12 +67,14 @@ class Recording:
     def mask(self, text: str, session: str) -> str:
         """``text`` with this run's scratch paths and volatile numbers replaced by placeholders."""
         info = self.manifest.get("sessions", {}).get(session, {})
-        for key, placeholder in (("codex_home", "<home>"), ("workdir", "<work>")):
-            path = info.get(key)
+        paths = [(info.get("codex_home"), "<home>"), (info.get("workdir"), "<work>")]
+        if info.get("workdir"):  # the run's scratch root holds other folders too (resume_cwd's "other")
+            paths.append((str(Path(info["workdir"]).parent), "<scratch>"))
+        home = str(Path.home())
+        for path, placeholder in paths:
             if not path:
                 continue
             text = text.replace(path, placeholder)
-            home = str(Path.home())
             if path.startswith(home + "/"):
                 text = text.replace("~" + path[len(home):], placeholder)
         for pattern, placeholder in _VOLATILE:
