@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from ccbot.codex.versions import NEWEST_TESTED
 from tests.conftest import DATA
 from tools.codex_drift.__main__ import main
 from tools.codex_drift.compare import Recording, compare
+from tools.codex_harness import ensure_codex
 
 FIXTURES = DATA / "codex-0.169"
 
@@ -125,3 +127,17 @@ def test_a_scenario_the_new_codex_cannot_get_through_is_listed(copy: Path, capsy
     assert "capture hooks_review: only in 0.169.0" in out
     assert main(["--against", str(FIXTURES), "--recording", str(FIXTURES)]) == 0
     assert main(["--against", str(FIXTURES), "--recording", str(copy / "nowhere")]) == 2
+
+
+@pytest.mark.codex
+@pytest.mark.tmux
+def test_the_newest_tested_codex_shows_no_drift_the_parsers_see(
+        tmux_bin: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole tool on a real release: every scenario recorded with the newest tested Codex reads as the
+    fixtures do (else the tested range in ccbot/codex/versions.py claims too much)."""
+    codex = ensure_codex(NEWEST_TESTED)
+    status = main(["--codex", str(codex)])
+    out = capsys.readouterr().out
+    assert f"→ {NEWEST_TESTED} (fresh recording)" in out
+    assert "## Coverage\nno change" in out  # every scenario got through, every capture was made
+    assert status == 0, out

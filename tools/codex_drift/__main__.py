@@ -1,4 +1,4 @@
-"""``python -m tools.codex_drift [VERSION] [--against DIR] [--recording DIR] [--keep]``
+"""``python -m tools.codex_drift [VERSION] [--against DIR] [--codex BIN | --recording DIR] [--keep]``
 
 1. VERSION defaults to the newest published Codex (``npm view @openai/codex version``).
 2. It is installed into a temporary npm prefix (nothing global changes).
@@ -7,7 +7,8 @@
 4. ``tools.codex_drift.compare`` prints what changed against the fixtures (default
    ``tests/data/codex-0.169``) and which parser it touches.
 
-``--recording DIR`` skips steps 1 to 3 and compares an existing recording. Exit status: 0 when no parser reads
+``--codex BIN`` records with an installed binary (skips steps 1 and 2); ``--recording DIR`` skips steps 1 to 3
+and compares an existing recording. Exit status: 0 when no parser reads
 anything differently, 1 when one does, 2 when installing or recording failed. This is how the tested range
 (``ccbot/codex/versions.py``) moves up: run it on the new release, mend what it names, add the release.
 """
@@ -42,15 +43,20 @@ def newest_published() -> str:
     return version
 
 
-def record_with(version: str, work: Path) -> Path:
-    """Install ``version`` under ``work`` and record every scenario with it; returns the recording folder."""
+def install(version: str, work: Path) -> Path:
+    """Install ``version`` into ``work/prefix``; returns its binary."""
     prefix = work / "prefix"
     print(f"installing codex {version} into {prefix} …", flush=True)
     install_codex(prefix, version)
+    return prefix / "bin" / "codex"
+
+
+def record_with(codex: Path, work: Path) -> Path:
+    """Record every scenario with the ``codex`` binary into ``work/recording``; returns that folder."""
     out = work / "recording"
-    print(f"recording with codex {version} into {out} (several minutes) …", flush=True)
+    print(f"recording with {codex} into {out} (a minute or two) …", flush=True)
     done = subprocess.run([sys.executable, "-m", "tools.record_codex", "--out", str(out),
-                           "--codex", str(prefix / "bin" / "codex"), "--keep-going"],
+                           "--codex", str(codex), "--keep-going"],
                           cwd=ROOT, timeout=RECORD_TIMEOUT, check=False)
     if done.returncode != 0 or not (out / "manifest.json").exists():
         raise RuntimeError(f"tools.record_codex exited {done.returncode}")
@@ -64,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("version", nargs="?", help="the Codex release to check (default: newest published)")
     parser.add_argument("--against", type=Path, default=FIXTURES, help="the recorded fixtures to compare with")
     parser.add_argument("--recording", type=Path, help="compare this existing recording instead of recording")
+    parser.add_argument("--codex", type=Path, help="record with this installed binary instead of installing one")
     parser.add_argument("--keep", action="store_true", help="keep the temporary install and recording")
     args = parser.parse_args(argv)
     work: Path | None = None
@@ -71,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.recording is not None:
             recording = args.recording
         else:
-            version = args.version or newest_published()
             work = scratch_dir("drift-")
-            recording = record_with(version, work)
+            codex = args.codex or install(args.version or newest_published(), work)
+            recording = record_with(codex, work)
         drift = compare(args.against, recording)
     except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
         print(f"codex_drift: {exc}", file=sys.stderr)
