@@ -14,6 +14,9 @@ import trio.testing
 from ccbot.actors import window as window_module
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.window import Piece, WindowActor, WindowDeps, merge_pieces
+from ccbot.actors.window import inputs as window_inputs
+from ccbot.actors.window import pieces as window_pieces
+from ccbot.actors.window import rollout as window_rollout
 from ccbot.messages import Outbound, PressKeys, TopicRequest, UserText, WindowCommand
 from ccbot.render.messages import Rendered
 from ccbot.state.keeper import StateKeeper
@@ -163,9 +166,9 @@ async def test_multiline_goes_as_one_paste(tmp_path: Path, nursery: trio.Nursery
 
 async def test_long_single_line_goes_as_one_paste(tmp_path: Path, nursery: trio.Nursery) -> None:
     # typed key by key, Codex's paste-burst detection swallows the Enter after long text
-    long_line = "x" * (window_module.PASTE_OVER + 1)
+    long_line = "x" * (window_inputs.PASTE_OVER + 1)
     tmux, _, binding, inbox, _ = await start(tmp_path, "idle.txt", nursery)
-    for n, text in enumerate(("y" * window_module.PASTE_OVER, long_line)):
+    for n, text in enumerate(("y" * window_inputs.PASTE_OVER, long_line)):
         binding.pending_inputs.append({"text": text, "message_id": 10 + n, "origin": "text"})
         await inbox.send(UserText(text, 10 + n))
     await until(lambda: tmux.typed.count(("keys", "Enter")) == 2)
@@ -215,7 +218,7 @@ async def _start_with_journal(tmp_path: Path, nursery: trio.Nursery) -> tuple[Fa
 
 async def test_an_idle_window_with_a_still_screen_reads_a_rollout_write_at_once(
         tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(window_module, "TAIL_IDLE_MAX", 30.0)  # the safety poll must not be what finds it
+    monkeypatch.setattr(window_rollout, "TAIL_IDLE_MAX", 30.0)  # the safety poll must not be what finds it
     watch = RolloutWatch(interval=0.05)
     nursery.start_soon(watch.run)
     _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery, changes=QuietPanes(), rollouts=watch)
@@ -227,7 +230,7 @@ async def test_an_idle_window_with_a_still_screen_reads_a_rollout_write_at_once(
 
 async def test_without_the_watcher_that_write_waits_for_the_safety_poll(
         tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(window_module, "TAIL_IDLE_MAX", 30.0)
+    monkeypatch.setattr(window_rollout, "TAIL_IDLE_MAX", 30.0)
     _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery, changes=QuietPanes())
     await trio.sleep(0.5)
     with open(binding.rollout_path or "", "a") as fh:
@@ -239,7 +242,7 @@ async def test_without_the_watcher_that_write_waits_for_the_safety_poll(
 def test_merged_pieces_commit_the_offset_of_their_last_member() -> None:
     def piece(action: str, kind: str | None, end: int) -> Piece:
         rendered = Rendered(kind, f"<i>{kind} {end}</i>", f"{kind} {end}", "turn") if kind else None
-        return Piece(action, rendered, window_module._Mark(end, {"at": end}, f"ts{end}"))
+        return Piece(action, rendered, window_pieces.Mark(end, {"at": end}, f"ts{end}"))
 
     pieces = [piece("send", "tool", 10), piece("send", "tool", 20), piece("status_step", "tool", 30),
               piece("send", "assistant", 40), piece("send", "status", 50), piece("send", "turn_done", 60)]
@@ -514,7 +517,7 @@ async def test_an_end_line_written_later_is_edited_in_under_the_answer(
     with open(binding.rollout_path or "", "a") as fh:
         fh.writelines(head)
     await until(lambda: sender.texts() != [])
-    await trio.sleep(window_module.ANSWER_LINGER * 4)
+    await trio.sleep(window_rollout.ANSWER_LINGER * 4)
     with open(binding.rollout_path or "", "a") as fh:
         fh.writelines(rest)
     await until(lambda: any(o.method == "edit_message_text" for o in sender.sent))
@@ -632,11 +635,11 @@ async def _never_gone(b: Binding, why: str) -> None:
 
 def test_a_lines_stamp_tells_apart_lines_written_in_one_millisecond() -> None:
     lines = [json.loads(x) for x in MIGRATED.read_text().splitlines()]
-    stamps, prev = [], window_module._Mark(0, {})
+    stamps, prev = [], window_pieces.Mark(0, {})
     for line in lines:
         stamp = window_module.stamp_of(line["timestamp"], prev)
         stamps.append(stamp)
-        prev = window_module._Mark(0, {}, *stamp)
+        prev = window_pieces.Mark(0, {}, *stamp)
     assert len(set(stamps)) == len(stamps)  # every line of the real file has its own stamp
     assert stamps == sorted(stamps)  # and they grow with the file
     # the turn's end and the next turn's start, written in one millisecond, are told apart
