@@ -1,8 +1,9 @@
 """Codex approval prompts and numbered-choice menus as inline buttons in the window's topic.
 
 Flow: the prompt-state machine reports ``PromptShown(prompt)`` → one message with the prompt's text and a
-button per option; a press re-reads the pane and, only if the window bound to the button's topic still
-shows *the same* prompt (``prompt_identity``), presses that option's keys; ``PromptCleared`` → the message
+button per option; a press is queued to the actor of the window bound to the button's topic
+(``PressForScreen``), which checks the pane's owner mark, re-reads it and, only if it still shows *the
+same* prompt (``prompt_identity``), presses that option's keys; ``PromptCleared`` → the message
 loses its buttons and says what was chosen (or that the prompt was answered at the terminal).
 
 The pure part (no I/O): :func:`describe_prompt` (prompt → message HTML and button labels),
@@ -16,18 +17,20 @@ allowlist) is reached with Up/Down from the highlighted option, then Enter.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
+import trio
 
-from ccbot.messages import Lane
+from ccbot.actors.topics.core import Queued
+from ccbot.messages import Lane, NotPressed, OneShot, PaneFailed, PressForScreen, PressResult
 from ccbot.render.markdown import escape
-from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, parse_screen
+from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, ScreenModel
 from ccbot.screen.prompt_state import Exited, PromptCleared, PromptShown, prompt_identity
 from ccbot.telegram.types import InlineButton, InlineKeyboard
-from ccbot.tmux.adapter import TmuxError, ensure_owned
 from ccbot.tmux.keys import ALLOWED_KEYS
 from ccbot.ui import shorten
 from ccbot.ui.callbacks import NOOP, PROMPT_OPT, BadCallback, Callback, encode
@@ -59,6 +62,7 @@ MAX_TITLE = 200
 BUTTON_LABEL = 40
 MAX_OPTIONS = 9  # more are listed as buttons only, to keep the message short
 KEEP_GONE = 20  # answered prompts per topic whose stale buttons still get "This prompt is gone"
+PRESS_WAIT = 10.0  # the window handles commands in order: a press may wait for a text being typed
 PRESS_GUARD = 3.0  # seconds in which a second press of the same prompt is refused (Codex is redrawing)
 
 GONE_TEXT = "This prompt is gone."
@@ -237,42 +241,51 @@ async def _on_press(topics: Topics, session: UiSession, parsed: Callback, query:
     if ticket.gone:
         await topics.answer(query, GONE_TEXT)
         return
-    running = topics.running.get(session.key)
-    if running is None or running.binding.window_id != ticket.window_id:
-        log.warning("prompt button for a window no longer bound here", window=ticket.window_id)
-        await topics.answer(query, GONE_TEXT + " Its window is no longer bound to this topic.")
-        return
     now = time.monotonic()
     if ticket.pressed_at is not None and now - ticket.pressed_at < PRESS_GUARD:
         await topics.answer(query, "Already sent; waiting for Codex.")
         return
-    pane = running.binding.pane_id
-    try:
-        await ensure_owned(topics.tmux, pane, running.binding.owner_mark)
-        model = parse_screen(await topics.tmux.capture(pane))
-    except TmuxError as exc:
-        await topics.answer(query, f"Could not read the window: {exc}")
+    reply = OneShot[PressResult]()
+    command = PressForScreen(ticket.window_id, functools.partial(_choose, ticket.identity, index),
+                             trio.current_time() + PRESS_WAIT, reply)
+    queued = topics.command_window(session.key, ticket.window_id, command)
+    if queued is Queued.GONE:
+        log.warning("prompt button for a window no longer bound here", window=ticket.window_id)
+        await topics.answer(query, GONE_TEXT + " Its window is no longer bound to this topic.")
         return
-    current = model.approval or model.popup_detail
-    if current is None or prompt_identity(current) != ticket.identity:
-        log.info("prompt button refused: the window shows another prompt", window=ticket.window_id)
-        await topics.answer(query, GONE_TEXT)
+    result: PressResult | None = None
+    if queued is Queued.OK:
+        with trio.move_on_after(PRESS_WAIT):
+            result = await reply.wait()
+    if result is None:
+        await topics.answer(query, "The window is busy; nothing was pressed. Try again in a moment.")
         return
-    try:
-        keys = option_keys(current, index, current.selected)
-    except ValueError:
-        await topics.answer(query, "Can't tell which option is highlighted; nothing was pressed.")
+    if isinstance(result, PaneFailed):
+        verb = "read the window" if result.stage == "read" else "press the keys"
+        await topics.answer(query, f"Could not {verb}: {result.error}")
         return
-    try:
-        await topics.tmux.send_keys(pane, *keys)
-    except TmuxError as exc:
-        await topics.answer(query, f"Could not press the keys: {exc}")
+    if isinstance(result, NotPressed):
+        if result.reason == GONE_TEXT:
+            log.info("prompt button refused: the window shows another prompt", window=ticket.window_id)
+        await topics.answer(query, result.reason)
         return
+    keys = result.keys
     ticket.pressed_at = now
     label = ticket.view.labels[index].split(". ", 1)[-1]
     ticket.chosen = label
     log.info("prompt answered from Telegram", window=ticket.window_id, option=index, keys=keys)
     await topics.answer(query, f"Sent: {label}")
+
+
+def _choose(identity: tuple[object, ...], index: int, model: ScreenModel) -> tuple[str, ...] | str:
+    """The keys for option ``index`` if ``model`` still shows the prompt ``identity``; else the refusal."""
+    current = model.approval or model.popup_detail
+    if current is None or prompt_identity(current) != identity:
+        return GONE_TEXT
+    try:
+        return option_keys(current, index, current.selected)
+    except ValueError:
+        return "Can't tell which option is highlighted; nothing was pressed."
 
 
 def install(topics: Topics) -> None:

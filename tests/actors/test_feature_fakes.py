@@ -11,8 +11,9 @@ from typing import Any
 import trio
 
 from ccbot.actors.topics import RunningWindow, Topics
+from ccbot.actors.window.screen import read_and_press
 from ccbot.config import Config
-from ccbot.messages import Outbound, WindowCommand
+from ccbot.messages import Outbound, PressForScreen, WindowCommand
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, State
 from ccbot.state.store import StateStore
@@ -80,12 +81,24 @@ def make_topics(tmp_path: Path, outbox: trio.MemorySendChannel[Outbound], tmux: 
     return Topics(cfg, keeper, outbox, tmux, index=None)  # type: ignore[arg-type]
 
 
-def bind(topics: Topics, topic: int, window: str, pane: str, owner_mark: str = "") -> Binding:
+def bind(topics: Topics, topic: int, window: str, pane: str, owner_mark: str = "",
+         *, serve: tuple[trio.Nursery, FakeTmux] | None = None) -> Binding:
+    """Bind ``topic`` to a window with no actor; with ``serve``, a stand-in executes the pane actions
+    features queue (``PressForScreen``) with the window actor's own code, in that nursery on that tmux."""
     binding = Binding(chat_id=CHAT, topic_id=topic, window_id=window, window_name=f"w{topic}", cwd="/tmp",
                       pane_id=pane, owner_mark=owner_mark)
-    send, _recv = trio.open_memory_channel[WindowCommand](4)
+    send, recv = trio.open_memory_channel[WindowCommand](4)
     topics.running[binding.key] = RunningWindow(binding, send, trio.CancelScope())
+    if serve is not None:
+        nursery, tmux = serve
+        nursery.start_soon(_stand_in, binding, tmux, recv)
     return binding
+
+
+async def _stand_in(binding: Binding, tmux: FakeTmux, recv: trio.MemoryReceiveChannel[WindowCommand]) -> None:
+    async for command in recv:
+        if isinstance(command, PressForScreen):
+            command.reply.set(await read_and_press(tmux, binding, command))  # type: ignore[arg-type]
 
 
 def query(topic: int, message_id: int, data: str, qid: str = "q") -> CallbackQuery:

@@ -72,10 +72,10 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     tmux = FakeTmux()
     topics = make_topics(tmp_path, send, tmux)
     approvals.install(topics)
-    a = bind(topics, 11, "@1", "%1")
-    b = bind(topics, 22, "@2", "%2")
     async with trio.open_nursery() as nursery:
         topics._nursery = nursery  # what Topics.run provides: spawned feature tasks run here
+        a = bind(topics, 11, "@1", "%1", serve=(nursery, tmux))
+        b = bind(topics, 22, "@2", "%2", serve=(nursery, tmux))
         nursery.start_soon(bot.run, recv)
         yield Rig(topics, bot, tmux, a, b)
         nursery.cancel_scope.cancel()

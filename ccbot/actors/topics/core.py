@@ -8,6 +8,7 @@ thread picker, window creation) and the routing of messages, commands and button
 
 from __future__ import annotations
 
+import enum
 import html
 import re
 import secrets
@@ -63,6 +64,14 @@ class UiSession:
     message_id: int | None = None
     state: Any = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+class Queued(enum.Enum):
+    """What became of a command handed to a window (``TopicsCore.command_window``)."""
+
+    OK = "queued"
+    BUSY = "the window's inbox is full"
+    GONE = "the window is gone or no longer bound here"
 
 
 @dataclass(slots=True)
@@ -152,6 +161,21 @@ class TopicsCore:
         stop every window."""
         assert self._nursery is not None, "Topics.run has not started"
         self._nursery.start_soon(fn, *args)
+
+    def command_window(self, key: TopicKey, window_id: str, command: WindowCommand) -> Queued:
+        """Queue ``command`` for ``key``'s window actor, only if that topic is still bound to ``window_id``;
+        never waits (a full inbox is ``Queued.BUSY``, a window gone or another one bound is ``Queued.GONE``).
+        For commands that are not text (text goes through the journal, see ``Topics``)."""
+        running = self.running.get(key)
+        if running is None or running.binding.window_id != window_id:
+            return Queued.GONE
+        try:
+            running.inbox.send_nowait(command)
+        except trio.WouldBlock:
+            return Queued.BUSY
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            return Queued.GONE
+        return Queued.OK
 
     def owns(self, key: TopicKey) -> bool:
         return key in self.running or any(s.key == key for s in self.ui.values())

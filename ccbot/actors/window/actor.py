@@ -20,6 +20,7 @@ Contracts:
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import structlog
@@ -28,7 +29,10 @@ import trio
 from ccbot.actors.window.inputs import InputPart
 from ccbot.actors.window.rollout import RolloutPart
 from ccbot.actors.window.screen import ScreenPart
-from ccbot.messages import UserText, WindowCommand
+from ccbot.messages import PressForScreen, PressKeys, TopicRequest, UserText, WindowCommand
+from ccbot.tmux.adapter import TmuxError
+
+log = structlog.get_logger("ccbot.window")
 
 
 class WindowActor(InputPart, ScreenPart, RolloutPart):
@@ -55,3 +59,26 @@ class WindowActor(InputPart, ScreenPart, RolloutPart):
                 await self._handle_safely(item)
             async for command in inbox:
                 await self._handle_safely(command)
+
+    # -- inbox ----------------------------------------------------------------------------------------
+    async def _handle_safely(self, command: WindowCommand) -> None:
+        try:
+            await self._handle(command)
+        except TmuxError as exc:
+            log.warning("tmux command failed", error=str(exc))
+            await self.say(f"⚠️ tmux error: <code>{html.escape(str(exc))}</code>")
+
+    async def _handle(self, command: WindowCommand) -> None:
+        match command:
+            case UserText():
+                await self._take_text(command)
+            case PressKeys(keys=keys):
+                await self.press_keys(*keys)
+            case PressForScreen():
+                await self._press_for_screen(command)
+            case TopicRequest(name=name, args=args):
+                handler = self.deps.hooks.requests.get(name)
+                if handler is None:
+                    await self.say(f"Unknown request {html.escape(name)}")
+                else:
+                    await handler(self, args)

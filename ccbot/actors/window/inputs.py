@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import trio
@@ -19,7 +19,7 @@ from ccbot.actors.window.core import PROOF_WINDOW, WindowCore, file_size, norm, 
 from ccbot.codex import records
 from ccbot.codex import rollout as rec
 from ccbot.codex.tail import read_lines
-from ccbot.messages import Outbound, PressKeys, TopicRequest, UserText, WindowCommand
+from ccbot.messages import Outbound, UserText
 from ccbot.screen.parse import ApprovalPrompt, Popup
 from ccbot.screen.prompt_state import (
     State,
@@ -31,7 +31,7 @@ from ccbot.tmux.adapter import TmuxError
 from ccbot.tmux.keys import clean_user_text
 
 if TYPE_CHECKING:
-    from ccbot.actors.window.actor import WindowActor  # features see the whole actor
+    pass  # features see the whole actor
 
 log = structlog.get_logger("ccbot.window")
 
@@ -46,33 +46,14 @@ RECOVERY_WAIT = 3.0
 PASTE_OVER = 200
 
 class InputPart(WindowCore):
-    async def _handle_safely(self, command: WindowCommand) -> None:
-        try:
-            await self._handle(command)
-        except TmuxError as exc:
-            log.warning("tmux command failed", error=str(exc))
-            await self.say(f"⚠️ tmux error: <code>{html.escape(str(exc))}</code>")
-
-    # -- inbox ----------------------------------------------------------------------------------------
-    async def _handle(self, command: WindowCommand) -> None:
-        match command:
-            case UserText():
-                entry = self._pending_entry(command)
-                if entry is None or self._is_held(command):
-                    return  # a restarted actor already handled (or holds) it from the journal
-                if entry.get("typing") and await self._recover_interrupted_typing(command):
-                    return
-                await self._deliver_text(command)
-            case PressKeys(keys=keys):
-                await self._ensure_own_pane()
-                await self.deps.tmux.send_keys(self.binding.pane_id, *keys)
-                self._bump_activity()
-            case TopicRequest(name=name, args=args):
-                handler = self.deps.hooks.requests.get(name)
-                if handler is None:
-                    await self.say(f"Unknown request {html.escape(name)}")
-                else:
-                    await handler(cast("WindowActor", self), args)
+    async def _take_text(self, command: UserText) -> None:
+        """Handle a text from the inbox (or the journal at start): type it, keep it, or refuse it."""
+        entry = self._pending_entry(command)
+        if entry is None or self._is_held(command):
+            return  # a restarted actor already handled (or holds) it from the journal
+        if entry.get("typing") and await self._recover_interrupted_typing(command):
+            return
+        await self._deliver_text(command)
 
     def _pending_entry(self, item: UserText) -> dict[str, Any] | None:
         """``item``'s entry in the binding's input journal; None when a restarted actor already took it."""

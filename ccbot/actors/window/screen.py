@@ -13,7 +13,7 @@ import trio
 
 from ccbot.actors.sender import post
 from ccbot.actors.window.core import PROOF_WINDOW, WindowCore
-from ccbot.messages import Lane, Outbound, Priority
+from ccbot.messages import Lane, NotPressed, Outbound, PaneFailed, Pressed, PressForScreen, PressResult, Priority
 from ccbot.screen.parse import parse_screen
 from ccbot.screen.prompt_state import (
     BecameBusy,
@@ -24,7 +24,8 @@ from ccbot.screen.prompt_state import (
     State,
     is_startup_prompt,
 )
-from ccbot.tmux.adapter import TmuxError, TmuxNoTarget, TmuxServerDown
+from ccbot.state.model import Binding
+from ccbot.tmux.adapter import Tmux, TmuxError, TmuxNoTarget, TmuxServerDown, ensure_owned
 
 if TYPE_CHECKING:
     from ccbot.actors.window.actor import WindowActor  # features see the whole actor
@@ -38,6 +39,24 @@ SERVER_GRACE = 30.0  # how long a dead tmux server may take to come back with th
 TYPING_EVERY = 4.5
 
 class ScreenPart(WindowCore):
+    # -- pane actions (the only keys pressed outside typed text) --------------------------------------
+    async def press_keys(self, *keys: str) -> None:
+        """Press named ``keys`` (tmux's allowlist applies) in this binding's pane, after checking its owner
+        mark; never between the keys of a text being typed. Raises TmuxError (``UnknownKeyError`` for a
+        key outside the allowlist)."""
+        async with self.type_lock:
+            await self._ensure_own_pane()
+            await self.deps.tmux.send_keys(self.binding.pane_id, *keys)
+        self._bump_activity()
+
+    async def _press_for_screen(self, command: PressForScreen) -> None:
+        """Execute ``command`` (see ``PressForScreen``) and set its reply; never raises a tmux error."""
+        async with self.type_lock:
+            result = await read_and_press(self.deps.tmux, self.binding, command)
+        if isinstance(result, Pressed):
+            self._bump_activity()
+        command.reply.set(result)
+
     async def _screen_loop(self, cancel_scope: trio.CancelScope) -> None:
         failures = 0
         while True:
@@ -162,3 +181,27 @@ class ScreenPart(WindowCore):
                 await trio.sleep(TYPING_EVERY)
             else:
                 await self.changed.wait()
+
+
+async def read_and_press(tmux: Tmux, binding: Binding, command: PressForScreen) -> PressResult:
+    """``PressForScreen``'s work in ``binding``'s pane: refused for another window or past its deadline;
+    otherwise the owner mark is checked, the pane read and parsed, and the keys ``command.choose`` picks
+    pressed. tmux errors are returned, not raised."""
+    if command.window_id != binding.window_id:
+        return NotPressed("this window is no longer the one the request was for")
+    if trio.current_time() > command.not_after:
+        return NotPressed("the request came too late")  # its asker already gave up
+    pane = binding.pane_id
+    try:
+        await ensure_owned(tmux, pane, binding.owner_mark)
+        model = parse_screen(await tmux.capture(pane))
+    except TmuxError as exc:
+        return PaneFailed("read", str(exc))
+    choice = command.choose(model)
+    if isinstance(choice, str):
+        return NotPressed(choice)
+    try:
+        await tmux.send_keys(pane, *choice)
+    except TmuxError as exc:
+        return PaneFailed("press", str(exc))
+    return Pressed(choice)
