@@ -140,11 +140,9 @@ class PressKeys:
 
 
 @dataclass(frozen=True, slots=True)
-class TopicRequest:
-    """A topic-level request handled by the window actor: "screenshot", "history", "status"."""
-
-    name: str
-    args: str = ""
+class FeatureRequest:
+    """Base of a feature's typed request to a window actor (e.g. /screenshot, /history, /status, a media
+    job); the actor runs the handler the feature registered for the request's type, in inbox order."""
 
 
 class OneShot(Generic[T]):
@@ -210,4 +208,4 @@ class PressForScreen:
     reply: OneShot[PressResult] = field(default_factory=OneShot)
 
 
-WindowCommand = UserText | PressKeys | TopicRequest | PressForScreen
+WindowCommand = UserText | PressKeys | PressForScreen | FeatureRequest

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import structlog
 import trio
 
-from ccbot.actors.topics.core import Queued
+from ccbot.features.ports import Queued, TopicPort, WindowPort
 from ccbot.messages import Lane, NotPressed, OneShot, PaneFailed, PressForScreen, PressResult
 from ccbot.render.markdown import escape
 from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, ScreenModel
@@ -36,9 +36,9 @@ from ccbot.ui import shorten
 from ccbot.ui.callbacks import NOOP, PROMPT_OPT, BadCallback, Callback, encode
 
 if TYPE_CHECKING:
-    from ccbot.actors.topics import Topics, UiSession
-    from ccbot.actors.window import WindowActor
+    from ccbot.actors.topics import Topics
     from ccbot.telegram.types import CallbackQuery
+    from ccbot.ui.session import UiSession
 
 __all__ = [
     "KIND",
@@ -169,18 +169,18 @@ class PromptTicket:
     gone: bool = False
 
 
-def _sessions(topics: Topics, key: tuple[int, int]) -> list[UiSession]:
-    return [s for s in topics.ui.values() if s.kind == KIND and s.key == key]
+def _sessions(topics: TopicPort, key: tuple[int, int]) -> list[UiSession]:
+    return topics.sessions(KIND, key)
 
 
-async def _on_shown(topics: Topics, actor: WindowActor, prompt: ApprovalPrompt | Popup) -> None:
+async def _on_shown(topics: TopicPort, window: WindowPort, prompt: ApprovalPrompt | Popup) -> None:
     view = describe_prompt(prompt)
     if view is None:
         return
-    key, window_id = actor.binding.key, actor.binding.window_id
+    key, window_id = window.key, window.window_id
     identity = prompt_identity(prompt)
     for session in _sessions(topics, key):
-        ticket: PromptTicket = session.state
+        ticket = session.state_as(PromptTicket)
         if ticket.gone:
             continue
         if ticket.window_id == window_id and ticket.identity == identity:
@@ -191,9 +191,9 @@ async def _on_shown(topics: Topics, actor: WindowActor, prompt: ApprovalPrompt |
     topics.spawn(_post, topics, session)
 
 
-async def _post(topics: Topics, session: UiSession) -> None:
+async def _post(topics: TopicPort, session: UiSession) -> None:
     """Send the prompt message; if the prompt went away meanwhile, show it answered right away."""
-    ticket: PromptTicket = session.state
+    ticket = session.state_as(PromptTicket)
     try:
         message_id = await topics.ask(session.key, ticket.view.html, prompt_keyboard(ticket.view, session.token),
                                       lane=Lane.ANSWER)
@@ -208,28 +208,28 @@ async def _post(topics: Topics, session: UiSession) -> None:
         topics.close_ui(session)
 
 
-async def _finish(topics: Topics, session: UiSession) -> None:
+async def _finish(topics: TopicPort, session: UiSession) -> None:
     """Mark the prompt answered; edit its message now, or let ``_post`` do it once the message exists."""
-    ticket: PromptTicket = session.state
+    ticket = session.state_as(PromptTicket)
     ticket.gone = True
     if session.message_id is not None:
         await topics.edit(session.key, session.message_id, answered_html(ticket.view, ticket.chosen), None)
 
 
-async def _on_cleared(topics: Topics, actor: WindowActor) -> None:
-    key, window_id = actor.binding.key, actor.binding.window_id
+async def _on_cleared(topics: TopicPort, window: WindowPort) -> None:
+    key, window_id = window.key, window.window_id
     sessions = _sessions(topics, key)
     for session in sessions:
-        ticket: PromptTicket = session.state
+        ticket = session.state_as(PromptTicket)
         if not ticket.gone and ticket.window_id == window_id:
             await _finish(topics, session)
-    gone = [s for s in sessions if s.state.gone]
+    gone = [s for s in sessions if s.state_as(PromptTicket).gone]
     for session in gone[:-KEEP_GONE]:
         topics.close_ui(session)
 
 
-async def _on_press(topics: Topics, session: UiSession, parsed: Callback, query: CallbackQuery) -> None:
-    ticket: PromptTicket = session.state
+async def _on_press(topics: TopicPort, session: UiSession, parsed: Callback, query: CallbackQuery) -> None:
+    ticket = session.state_as(PromptTicket)
     if parsed.kind == NOOP:
         await topics.answer(query)
         return
@@ -291,11 +291,11 @@ def _choose(identity: tuple[object, ...], index: int, model: ScreenModel) -> tup
 def install(topics: Topics) -> None:
     """Register the prompt effect hook and the ``prompt`` button handler on ``topics``."""
 
-    async def on_effect(actor: WindowActor, effect: object) -> None:
+    async def on_effect(window: WindowPort, effect: object) -> None:
         if isinstance(effect, PromptShown):
-            await _on_shown(topics, actor, effect.prompt)
+            await _on_shown(topics, window, effect.prompt)
         elif isinstance(effect, PromptCleared | Exited):
-            await _on_cleared(topics, actor)
+            await _on_cleared(topics, window)
 
     topics.hooks.effects.append(on_effect)
     topics.callback_handlers[KIND] = _on_press

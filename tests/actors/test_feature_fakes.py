@@ -78,7 +78,8 @@ class FakeTmux:
 def make_topics(tmp_path: Path, outbox: trio.MemorySendChannel[Outbound], tmux: FakeTmux) -> Topics:
     cfg = Config(telegram_bot_token="1:x", allowed_users=frozenset({OWNER}), ccbot_dir=tmp_path)
     keeper = StateKeeper(StateStore(tmp_path / "state.json"), State())
-    return Topics(cfg, keeper, outbox, tmux, index=None)  # type: ignore[arg-type]
+    return Topics(cfg, keeper, outbox, tmux, index=None, files=None, changes=None,  # type: ignore[arg-type]
+                  rollouts=None)
 
 
 def bind(topics: Topics, topic: int, window: str, pane: str, owner_mark: str = "",

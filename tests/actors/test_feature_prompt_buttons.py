@@ -42,7 +42,7 @@ class Rig:
 
     async def effect(self, binding: Binding, effect: object) -> None:
         for hook in self.topics.hooks.effects:
-            await hook(SimpleNamespace(binding=binding), effect)  # type: ignore[arg-type]
+            await hook(SimpleNamespace(key=binding.key, window_id=binding.window_id), effect)  # type: ignore[arg-type]
         await settle()
 
     def prompt_messages(self, topic: int) -> list[dict[str, Any]]:
@@ -83,7 +83,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 def token_and_id(r: Rig, topic: int) -> tuple[str, int]:
     (session,) = [s for s in r.topics.ui.values() if s.kind == approvals.KIND and s.key == (CHAT, topic)
-                  and not s.state.gone]
+                  and not s.state_as(approvals.PromptTicket).gone]
     assert session.message_id is not None
     return session.token, session.message_id
 
@@ -197,7 +197,7 @@ async def test_menu_option_is_reached_from_the_current_highlight(tmp_path: Path)
 
 async def test_prompt_gone_before_its_message_was_sent(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
-        actor = SimpleNamespace(binding=r.a)
+        actor = SimpleNamespace(key=r.a.key, window_id=r.a.window_id)
         for hook in r.topics.hooks.effects:  # shown and cleared before the paced send could finish
             await hook(actor, PromptShown(prompt_in(APPROVAL)))  # type: ignore[arg-type]
             await hook(actor, PromptCleared())  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from ccbot.actors.window import Piece, WindowActor, WindowDeps, merge_pieces
 from ccbot.actors.window import inputs as window_inputs
 from ccbot.actors.window import pieces as window_pieces
 from ccbot.actors.window import rollout as window_rollout
-from ccbot.messages import Outbound, PressKeys, TopicRequest, UserText, WindowCommand
+from ccbot.features.ports import WindowPort
+from ccbot.messages import FeatureRequest, Outbound, PressKeys, UserText, WindowCommand
 from ccbot.render.messages import Rendered
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, State
@@ -448,13 +450,17 @@ async def test_a_features_text_is_kept_and_journaled_too(
         tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
     w = Held(tmp_path, nursery, TRUST)
 
-    async def voice(actor: WindowActor, args: str) -> None:
-        await actor.deliver_text(UserText(args, 4, origin="voice"))
+    @dataclass(frozen=True, slots=True)
+    class Voice(FeatureRequest):
+        text: str
 
-    w.hooks.requests["voice"] = voice
+    async def voice(window: WindowPort, request: Voice) -> None:
+        await window.deliver_text(UserText(request.text, 4, origin="voice"))
+
+    w.hooks.on_request(Voice, voice)
     await w.start()
     assert w.inbox is not None
-    await w.inbox.send(TopicRequest("voice", "transcribed words"))
+    await w.inbox.send(Voice("transcribed words"))
     await until(lambda: w.notices())
     assert w.binding.pending_inputs == [{"text": "transcribed words", "message_id": 4, "origin": "voice",
                                          "held": True, "told": "Trust this folder?"}]

@@ -8,12 +8,11 @@ thread picker, window creation) and the routing of messages, commands and button
 
 from __future__ import annotations
 
-import enum
 import html
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -25,6 +24,7 @@ from ccbot.actors.sender import call
 from ccbot.actors.window import WindowHooks
 from ccbot.codex.sessions import SessionIndex
 from ccbot.config import Config
+from ccbot.features.ports import FileSource, Queued, TopicPort
 from ccbot.messages import Lane, Outbound, UserText, WindowCommand
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, TopicKey
@@ -34,9 +34,10 @@ from ccbot.tmux.adapter import Tmux
 from ccbot.tmux.control import ControlClient
 from ccbot.ui import callbacks
 from ccbot.ui.caps import IntakeCaps
+from ccbot.ui.session import UiSession
 
 if TYPE_CHECKING:
-    from ccbot.actors.topics.routing import Topics
+    pass
 
 log = structlog.get_logger("ccbot.topics")
 
@@ -55,34 +56,14 @@ DIALOGUES = ("browser", "picker")  # the binding dialogue's UI kinds
 
 
 @dataclass(slots=True)
-class UiSession:
-    """An open inline-keyboard dialogue; ``token`` is the id carried in its callback data."""
-
-    token: str
-    kind: str  # "browser", "picker", or a kind registered by a feature (history, screenshot, prompt)
-    key: TopicKey
-    message_id: int | None = None
-    state: Any = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-class Queued(enum.Enum):
-    """What became of a command handed to a window (``TopicsCore.command_window``)."""
-
-    OK = "queued"
-    BUSY = "the window's inbox is full"
-    GONE = "the window is gone or no longer bound here"
-
-
-@dataclass(slots=True)
 class RunningWindow:
     binding: Binding
     inbox: trio.MemorySendChannel[WindowCommand]
     scope: trio.CancelScope
 
 
-CallbackHandler = Callable[["Topics", UiSession, callbacks.Callback, CallbackQuery], Awaitable[None]]
-MessageConverter = Callable[["Topics", TopicKey, Message], Awaitable[WindowCommand | None]]
+CallbackHandler = Callable[[TopicPort, UiSession, callbacks.Callback, CallbackQuery], Awaitable[None]]
+MessageConverter = Callable[[TopicPort, TopicKey, Message], Awaitable[WindowCommand | None]]
 
 
 class TopicsCore:
@@ -95,7 +76,13 @@ class TopicsCore:
         outbox: trio.MemorySendChannel[Outbound],
         tmux: Tmux,
         index: SessionIndex,
+        *,
+        files: FileSource,
+        changes: ControlClient | None,
+        rollouts: RolloutWatch | None,
     ) -> None:
+        """``files``: Telegram downloads for features; ``changes``: one tmux control-mode client (None: windows
+        poll their panes); ``rollouts``: one watcher of every bound rollout (None: idle rollouts are polled)."""
         self.cfg = cfg
         self.keeper = keeper
         self.outbox = outbox
@@ -105,9 +92,9 @@ class TopicsCore:
         self.pending: dict[TopicKey, list[Message | UserText]] = {}
         self.running: dict[TopicKey, RunningWindow] = {}
         self.hooks = WindowHooks()
-        self.changes: ControlClient | None = None  # set by the app: one tmux control-mode client
-        self.rollouts: RolloutWatch | None = None  # set by the app: one watcher of all rollout files
-        self.api: Any = None  # BotApi, for features that download files
+        self.files = files
+        self.changes = changes
+        self.rollouts = rollouts
         self.callback_handlers: dict[str, CallbackHandler] = {}
         self.converters: list[MessageConverter] = []
         self._nursery: trio.Nursery | None = None
@@ -147,13 +134,21 @@ class TopicsCore:
             query.message.chat.id if query.message is not None else query.from_user.id,
             "answer_callback_query", {"callback_query_id": query.id, "text": text}, lane=Lane.USER))
 
-    def open_ui(self, kind: str, key: TopicKey, state: Any = None) -> UiSession:
+    def open_ui(self, kind: str, key: TopicKey, state: object = None) -> UiSession:
         session = UiSession(token=callbacks.new_token(), kind=kind, key=key, state=state)
         self.ui[session.token] = session
         return session
 
     def close_ui(self, session: UiSession) -> None:
         self.ui.pop(session.token, None)
+
+    def session(self, token: str) -> UiSession | None:
+        """The open UI session with ``token``, if any."""
+        return self.ui.get(token)
+
+    def sessions(self, kind: str, key: TopicKey) -> list[UiSession]:
+        """The open UI sessions of ``kind`` in ``key``'s topic, oldest first."""
+        return [s for s in self.ui.values() if s.kind == kind and s.key == key]
 
     def spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Run a feature task beside the windows, e.g. a send that waits for Telegram's pacing, so that a

@@ -8,12 +8,14 @@ import functools
 import html
 import re
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 import trio
 
-from ccbot.actors.topics.core import BIND_RECHECK, THREAD_ID, UiSession, new_owner_mark
+from ccbot.actors.topics.core import BIND_RECHECK, THREAD_ID, new_owner_mark
 from ccbot.actors.topics.pool import WindowPool
 from ccbot.codex import identity, procfs
 from ccbot.codex.sessions import ThreadInfo, is_user_rollout
@@ -23,8 +25,27 @@ from ccbot.state.model import Binding, TopicKey
 from ccbot.telegram.types import CallbackQuery
 from ccbot.tmux.adapter import PLACEHOLDER_NAME, TmuxError, WindowInfo
 from ccbot.ui import Cancelled, browser, callbacks, picker
+from ccbot.ui.session import UiSession
 
 log = structlog.get_logger("ccbot.topics")
+
+
+@dataclass(slots=True)
+class BrowserDialog:
+    """The folder browser's UI state: where it is and the folder names its buttons index."""
+
+    state: browser.BrowserState
+    entries: Sequence[str] = ()
+
+
+@dataclass(slots=True)
+class PickerDialog:
+    """The thread/window picker's UI state: its choices for folder ``cwd`` and the page shown."""
+
+    threads: list[ThreadInfo]
+    windows: list[picker.WindowChoice]
+    cwd: Path
+    page: int = 0
 
 
 class BindingDialogue(WindowPool):
@@ -35,10 +56,10 @@ class BindingDialogue(WindowPool):
     async def _open_browser(self, key: TopicKey, note: str = "🆕 This topic has no Codex session yet.") -> None:
         root = self.cfg.browse_root
         state = browser.BrowserState(root=Path("/"), path=root, show_hidden=self.cfg.show_hidden_dirs)
-        session = self.open_ui("browser", key, state)
+        session = self.open_ui("browser", key, BrowserDialog(state))
         self.caps.forget(key)
         listing = await self._list(state)
-        session.data["entries"] = listing.names
+        session.state_as(BrowserDialog).entries = listing.names
         text, keyboard = browser.render_browser(state, listing.names, session.token, unreadable=listing.unreadable)
         text = note + "\n" + text
         session.message_id = await self.ask(key, text, keyboard)
@@ -47,7 +68,8 @@ class BindingDialogue(WindowPool):
         if parsed.kind == callbacks.BROWSER_HIDDEN and not self.cfg.show_hidden_dirs:
             await self.answer(query, "Hidden folders are off (CCBOT_SHOW_HIDDEN_DIRS).")
             return
-        outcome = browser.apply(session.state, parsed, session.data.get("entries", ()))
+        dialog = session.state_as(BrowserDialog)
+        outcome = browser.apply(dialog.state, parsed, dialog.entries)
         await self.answer(query)
         if isinstance(outcome, Cancelled):
             self.close_ui(session)
@@ -61,9 +83,9 @@ class BindingDialogue(WindowPool):
             self.close_ui(session)
             await self._folder_chosen(session, outcome.path)
             return
-        session.state = outcome
+        dialog.state = outcome
         listing = await self._list(outcome)
-        session.data["entries"] = listing.names
+        dialog.entries = listing.names
         text, keyboard = browser.render_browser(outcome, listing.names, session.token, unreadable=listing.unreadable)
         if session.message_id:
             await self.edit(session.key, session.message_id, text, keyboard)
@@ -78,9 +100,8 @@ class BindingDialogue(WindowPool):
                                 f"📂 <code>{html.escape(str(path))}</code>\n✨ Starting a new Codex thread…", None)
             await self._create_window(session.key, path, resume=None, dialog=session.message_id)
             return
-        picker_session = self.open_ui("picker", session.key, 0)
+        picker_session = self.open_ui("picker", session.key, PickerDialog(threads, unbound, path))
         picker_session.message_id = session.message_id
-        picker_session.data.update(threads=threads, windows=unbound, cwd=path)
         text, keyboard = picker.render_picker(threads, unbound, 0, picker_session.token, time.time(), cwd=path)
         if session.message_id:
             await self.edit(session.key, session.message_id, text, keyboard)
@@ -102,13 +123,12 @@ class BindingDialogue(WindowPool):
             self.keeper.state.bindings, key, window.window_id) is None
 
     async def _picker_callback(self, session: UiSession, parsed: callbacks.Callback, query: CallbackQuery) -> None:
-        threads: list[ThreadInfo] = session.data["threads"]
-        windows = session.data["windows"]
-        cwd: Path = session.data["cwd"]
-        outcome = picker.apply(threads, windows, session.state, parsed)
+        dialog = session.state_as(PickerDialog)
+        threads, windows, cwd = dialog.threads, dialog.windows, dialog.cwd
+        outcome = picker.apply(threads, windows, dialog.page, parsed)
         await self.answer(query)
         if isinstance(outcome, picker.Page):
-            session.state = outcome.n
+            dialog.page = outcome.n
             text, keyboard = picker.render_picker(threads, windows, outcome.n, session.token, time.time(), cwd=cwd)
             if session.message_id:
                 await self.edit(session.key, session.message_id, text, keyboard)

@@ -21,7 +21,7 @@ import trio
 from ccbot.actors.topics.core import CODEX_COMMANDS, DIALOGUES, RunningWindow
 from ccbot.actors.topics.dialogue import BindingDialogue
 from ccbot.actors.window import not_sent_text
-from ccbot.messages import PressKeys, TopicRequest, UserText, WindowCommand
+from ccbot.messages import PressKeys, UserText, WindowCommand
 from ccbot.state.model import TopicKey
 from ccbot.telegram.types import CallbackQuery, Message
 from ccbot.ui import callbacks
@@ -136,8 +136,9 @@ class Topics(BindingDialogue):
         if command == "esc":
             await self._to_window(key, running, PressKeys(("Escape",), reason="/esc"))
             return
-        if command in ("screenshot", "history") or command in self.hooks.requests:
-            await self._to_window(key, running, TopicRequest(command, args))
+        make_request = self.hooks.commands.get(command)
+        if make_request is not None:
+            await self._to_window(key, running, make_request(args))
             return
         text = f"/{command} {args}".strip()
         await self._to_window(key, running, UserText(text, message.message_id, origin="command"))

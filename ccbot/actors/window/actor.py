@@ -29,7 +29,7 @@ import trio
 from ccbot.actors.window.inputs import InputPart
 from ccbot.actors.window.rollout import RolloutPart
 from ccbot.actors.window.screen import ScreenPart
-from ccbot.messages import PressForScreen, PressKeys, TopicRequest, UserText, WindowCommand
+from ccbot.messages import FeatureRequest, PressForScreen, PressKeys, UserText, WindowCommand
 from ccbot.tmux.adapter import TmuxError
 
 log = structlog.get_logger("ccbot.window")
@@ -76,9 +76,9 @@ class WindowActor(InputPart, ScreenPart, RolloutPart):
                 await self.press_keys(*keys)
             case PressForScreen():
                 await self._press_for_screen(command)
-            case TopicRequest(name=name, args=args):
-                handler = self.deps.hooks.requests.get(name)
+            case FeatureRequest():
+                handler = self.deps.hooks.handler_for(command)
                 if handler is None:
-                    await self.say(f"Unknown request {html.escape(name)}")
+                    await self.say(f"Unknown request {html.escape(type(command).__name__)}")
                 else:
-                    await handler(self, args)
+                    await handler(self, command)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar, cast
 
 import structlog
 import trio
@@ -23,19 +23,14 @@ import trio
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.sender import call
 from ccbot.codex import rollout as rec
-from ccbot.messages import Outbound, UserText
+from ccbot.features.ports import PaneSize, WindowPort
+from ccbot.messages import FeatureRequest, Outbound, UserText
 from ccbot.screen.parse import ApprovalPrompt, Popup, ScreenModel
-from ccbot.screen.prompt_state import (
-    PromptStateMachine,
-    State,
-)
+from ccbot.screen.prompt_state import PromptStateMachine, State, Verdict
 from ccbot.state.keeper import StateKeeper
-from ccbot.state.model import Binding
+from ccbot.state.model import Binding, TopicKey
 from ccbot.tmux.adapter import Tmux, ensure_owned
 from ccbot.tmux.control import ControlClient
-
-if TYPE_CHECKING:
-    from ccbot.actors.window.actor import WindowActor
 
 log = structlog.get_logger("ccbot.window")
 
@@ -54,20 +49,34 @@ def thread_start_time(thread_id: str) -> float | None:
         return None
 
 
-RequestHandler = Callable[["WindowActor", str], Awaitable[None]]
-EffectHook = Callable[["WindowActor", object], Awaitable[None]]
+R = TypeVar("R", bound=FeatureRequest)
+EffectHook = Callable[[WindowPort, object], Awaitable[None]]
+_Handler = Callable[[WindowPort, FeatureRequest], Awaitable[None]]
 
 
 @dataclass(slots=True)
 class WindowHooks:
     """Feature plug-ins (see ccbot.features): shared by every window actor, registered at start-up.
 
-    ``requests[name]`` handles ``TopicRequest(name, args)``; ``effects`` see every prompt-state effect
-    (e.g. PromptShown → approval buttons).
+    ``on_request(kind, handler)``: the window actor runs ``handler`` for each request of type ``kind`` in its
+    inbox; ``commands[name]`` makes ``/name args`` in a bound topic such a request; ``effects`` see every
+    prompt-state effect (e.g. PromptShown → approval buttons), in the screen loop's task.
     """
 
-    requests: dict[str, RequestHandler] = field(default_factory=dict)
     effects: list[EffectHook] = field(default_factory=list)
+    commands: dict[str, Callable[[str], FeatureRequest]] = field(default_factory=dict)
+    _requests: dict[type[FeatureRequest], _Handler] = field(default_factory=dict)
+
+    def on_request(self, kind: type[R], handler: Callable[[WindowPort, R], Awaitable[None]]) -> None:
+        async def run(port: WindowPort, request: FeatureRequest) -> None:
+            assert isinstance(request, kind)
+            await handler(port, request)
+
+        self._requests[kind] = run
+
+    def handler_for(self, request: FeatureRequest) -> _Handler | None:
+        """The handler registered for ``request``'s type, if any."""
+        return self._requests.get(type(request))
 
 
 @dataclass(slots=True)
@@ -154,6 +163,46 @@ class WindowCore:
         await self.deps.outbox.send(item)
         return None
 
+
+    # -- the feature port (``WindowPort``) ---------------------------------------------------------------
+    @property
+    def key(self) -> TopicKey:
+        return self.binding.key
+
+    @property
+    def window_id(self) -> str:
+        return self.binding.window_id
+
+    @property
+    def window_name(self) -> str:
+        return self.binding.window_name
+
+    @property
+    def rollout_path(self) -> str | None:
+        return self.binding.rollout_path
+
+    @property
+    def prompt_state(self) -> State:
+        return self.machine.state
+
+    def can_accept_text(self) -> Verdict:
+        return self.machine.can_accept_text()
+
+    async def call(self, item: Outbound) -> Any:
+        """Send ``item`` and wait for Telegram's answer (raises its TelegramError)."""
+        return await call(self.deps.outbox, item)
+
+    async def capture(self, *, ansi: bool = False) -> str:
+        """The pane's visible text (with colours when ``ansi``). Raises TmuxError."""
+        return await self.deps.tmux.capture(self.binding.pane_id, ansi=ansi)
+
+    async def pane_size(self) -> PaneSize:
+        """The pane's size in cells. Raises TmuxError."""
+        state = await self.deps.tmux.pane_state(self.binding.pane_id)
+        return PaneSize(state.width, state.height)
+
+    def _port(self) -> WindowPort:
+        return cast("WindowPort", self)  # the composed WindowActor; its parts are never instantiated alone
 
     async def wait_state(self, accept: Callable[[State], bool], seconds: float) -> bool:
         """Wait until the prompt state satisfies ``accept``; False after ``seconds``."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import html
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import structlog
 import trio
@@ -28,7 +28,7 @@ from ccbot.state.model import Binding
 from ccbot.tmux.adapter import Tmux, TmuxError, TmuxNoTarget, TmuxServerDown, ensure_owned
 
 if TYPE_CHECKING:
-    from ccbot.actors.window.actor import WindowActor  # features see the whole actor
+    pass  # features see the whole actor
 
 log = structlog.get_logger("ccbot.window")
 
@@ -153,7 +153,7 @@ class ScreenPart(WindowCore):
             # Here, not in the held loop: the screen loop ends the actor right after this effect.
             await self._report_held("Codex exited")
         for hook in self.deps.hooks.effects:
-            await hook(cast("WindowActor", self), effect)
+            await hook(self._port(), effect)
 
     async def _gone(self, why: str) -> None:
         if self.gone:
