@@ -14,15 +14,15 @@ import trio.testing
 
 from ccbot.actors import window as window_module
 from ccbot.actors.rollout_watch import RolloutWatch
-from ccbot.actors.window import Piece, WindowActor, WindowDeps, merge_pieces
+from ccbot.actors.window import Piece, WindowActor, WindowDeps, hand_text, merge_pieces
 from ccbot.actors.window import inputs as window_inputs
 from ccbot.actors.window import pieces as window_pieces
 from ccbot.actors.window import rollout as window_rollout
-from ccbot.features.ports import WindowPort
+from ccbot.features.ports import Queued, WindowPort
 from ccbot.messages import FeatureRequest, Outbound, PressKeys, UserText, WindowCommand
 from ccbot.render.messages import Rendered
 from ccbot.state.keeper import StateKeeper
-from ccbot.state.model import Binding, State
+from ccbot.state.model import Binding, PendingInput, State
 from ccbot.state.store import StateStore
 from ccbot.tmux.adapter import PaneState, TmuxError
 
@@ -134,6 +134,11 @@ async def start(tmp_path: Path, screen_name: str, nursery: trio.Nursery, **deps_
     return tmux, sender, binding, inbox_send, keeper
 
 
+def hand(binding: Binding, inbox: trio.MemorySendChannel[WindowCommand], item: UserText) -> None:
+    """Queue ``item`` as Topics does: journaled and handed over by ``hand_text``."""
+    assert hand_text(binding, inbox, item) is Queued.OK
+
+
 async def until(predicate: Any, seconds: float = 10.0) -> None:
     with trio.fail_after(seconds):
         while not predicate():
@@ -143,8 +148,7 @@ async def until(predicate: Any, seconds: float = 10.0) -> None:
 async def test_text_is_typed_literally_confirmed_and_output_delivered(tmp_path: Path,
                                                                        nursery: trio.Nursery) -> None:
     tmux, sender, binding, inbox, _ = await start(tmp_path, "idle.txt", nursery)
-    binding.pending_inputs.append({"text": "C-c Enter ; rm", "message_id": 5, "origin": "text"})
-    await inbox.send(UserText("C-c Enter ; rm", 5))
+    hand(binding, inbox, UserText("C-c Enter ; rm", 5))
     await until(lambda: ("keys", "Enter") in tmux.typed)
     assert tmux.typed[0] == ("text", "C-c Enter ; rm")
     assert binding.pending_inputs == []  # the journal entry is gone once Enter was pressed
@@ -160,8 +164,7 @@ async def test_text_is_typed_literally_confirmed_and_output_delivered(tmp_path: 
 
 async def test_multiline_goes_as_one_paste(tmp_path: Path, nursery: trio.Nursery) -> None:
     tmux, _, binding, inbox, _ = await start(tmp_path, "idle.txt", nursery)
-    binding.pending_inputs.append({"text": "a\nb", "message_id": 6, "origin": "text"})
-    await inbox.send(UserText("a\nb", 6))
+    hand(binding, inbox, UserText("a\nb", 6))
     await until(lambda: ("keys", "Enter") in tmux.typed)
     assert tmux.typed[0] == ("paste", "a\nb")
 
@@ -171,16 +174,14 @@ async def test_long_single_line_goes_as_one_paste(tmp_path: Path, nursery: trio.
     long_line = "x" * (window_inputs.PASTE_OVER + 1)
     tmux, _, binding, inbox, _ = await start(tmp_path, "idle.txt", nursery)
     for n, text in enumerate(("y" * window_inputs.PASTE_OVER, long_line)):
-        binding.pending_inputs.append({"text": text, "message_id": 10 + n, "origin": "text"})
-        await inbox.send(UserText(text, 10 + n))
+        hand(binding, inbox, UserText(text, 10 + n))
     await until(lambda: tmux.typed.count(("keys", "Enter")) == 2)
     assert [kind for kind, _ in tmux.typed] == ["text", "keys", "paste", "keys"]
 
 
 async def test_blocked_by_approval_prompt_types_nothing(tmp_path: Path, nursery: trio.Nursery) -> None:
     tmux, sender, binding, inbox, _ = await start(tmp_path, "approval_prompt.txt", nursery)
-    binding.pending_inputs.append({"text": "hello", "message_id": 7, "origin": "text"})
-    await inbox.send(UserText("hello", 7))
+    hand(binding, inbox, UserText("hello", 7))
     await until(lambda: any("Not sent" in t for t in sender.texts()))
     refusal = next(t for t in sender.texts() if "Not sent" in t)
     assert "Would you like to run the following command" in refusal
@@ -201,7 +202,7 @@ async def _start_with_journal(tmp_path: Path, nursery: trio.Nursery) -> tuple[Fa
     rollout.write_text("")
     tmux = FakeTmux((CAPTURES / "idle.txt").read_text(), rollout)
     binding = Binding(chat_id=-100, topic_id=8, window_id="@2", window_name="w2", cwd=str(tmp_path), pane_id="%2",
-                      rollout_path=str(rollout), pending_inputs=[{"text": "kept across a kill", "message_id": 9}])
+                      rollout_path=str(rollout), pending_inputs=[PendingInput("kept across a kill", 9)])
     state = State()
     state.bindings[binding.key] = binding
     keeper = StateKeeper(StateStore(tmp_path / "state.json"), state)
@@ -273,7 +274,7 @@ class Held:
     """One window actor on a fake tmux, restartable with the same binding and journal (a new process)."""
 
     def __init__(self, tmp_path: Path, nursery: trio.Nursery, screen: str,
-                 pending: list[dict[str, Any]] | None = None) -> None:
+                 pending: list[PendingInput] | None = None) -> None:
         rollout = tmp_path / "rollout-2026-11-23T21-00-00-01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"
         rollout.write_text("")
         self.nursery = nursery
@@ -312,10 +313,9 @@ class Held:
         await self.nursery.start(run)
 
     async def send(self, text: str, message_id: int) -> None:
-        """What the router does: journal the text, then hand it to the window's inbox."""
-        self.binding.pending_inputs.append({"text": text, "message_id": message_id, "origin": "text"})
+        """What the router does: journal the text and queue it (``hand_text``)."""
         assert self.inbox is not None
-        await self.inbox.send(UserText(text, message_id))
+        hand(self.binding, self.inbox, UserText(text, message_id))
 
     def typed_texts(self) -> list[str]:
         return [text for kind, text in self.tmux.typed if kind in ("text", "paste")]
@@ -339,9 +339,9 @@ async def test_text_on_the_trust_screen_is_typed_after_it_in_order_once(
     assert len(w.notices()) == 1  # once per screen, not per message
     assert "Trust this folder?" in w.notices()[0] and "kept" in w.notices()[0]
     assert not w.refusals()
-    assert [(e["text"], e.get("held")) for e in w.binding.pending_inputs] == [("first", True), ("second", True)]
+    assert [(e.text, e.held) for e in w.binding.pending_inputs] == [("first", True), ("second", True)]
     saved = StateStore(tmp_path / "state.json").load()[0].bindings[w.binding.key]
-    assert [e["text"] for e in saved.pending_inputs] == ["first", "second"]  # survives a kill
+    assert [e.text for e in saved.pending_inputs] == ["first", "second"]  # survives a kill
 
     w.tmux.screen = AFTER_TRUST  # the user answered the screen
     await until(lambda: w.typed_texts() == ["first"])
@@ -430,8 +430,8 @@ async def test_a_restart_keeps_the_kept_text_and_types_it_once(
     await w.send("across a restart", 1)
     await until(lambda: w.notices())
     stored = StateStore(tmp_path / "state.json").load()[0].bindings[w.binding.key].pending_inputs
-    assert stored == [{"text": "across a restart", "message_id": 1, "origin": "text", "held": True,
-                       "told": "Trust this folder?"}]
+    assert [e.to_json() for e in stored] == [{"text": "across a restart", "message_id": 1, "origin": "text",
+                                              "held": True, "told": "Trust this folder?"}]
 
     w.binding.pending_inputs = stored  # the new process reads its journal from the state file
     await w.start()  # the old actor is cancelled (shutdown): nothing reported, the journal keeps the text
@@ -462,8 +462,8 @@ async def test_a_features_text_is_kept_and_journaled_too(
     assert w.inbox is not None
     await w.inbox.send(Voice("transcribed words"))
     await until(lambda: w.notices())
-    assert w.binding.pending_inputs == [{"text": "transcribed words", "message_id": 4, "origin": "voice",
-                                         "held": True, "told": "Trust this folder?"}]
+    assert w.binding.pending_inputs == [PendingInput("transcribed words", 4, "voice", held=True,
+                                                     told="Trust this folder?")]
     w.tmux.screen = AFTER_TRUST
     await until(lambda: w.binding.pending_inputs == [] and w.typed_texts() == ["transcribed words"])
 

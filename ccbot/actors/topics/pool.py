@@ -54,10 +54,7 @@ class WindowPool(TopicsCore):
                 await self.say(key, self._gone_text(binding, "⏹ The tmux window of this topic is gone "
                                                              "(tmux restarted?)."))
                 continue
-            if found.window_id != binding.window_id or found.pane_id != binding.pane_id:
-                log.info("window re-found by its owner mark", old=binding.window_id, new=found.window_id)
-                binding.window_id, binding.pane_id = found.window_id, found.pane_id
-            self._start_actor(binding)
+            self._start_actor(binding, found)  # the actor adopts the window's ids (tmux may have renumbered)
         await self.keeper.save()
 
     async def _find_own_window(self, windows: list[WindowInfo], binding: Binding) -> WindowInfo | None:
@@ -73,7 +70,9 @@ class WindowPool(TopicsCore):
         return legacy
 
 
-    def _start_actor(self, binding: Binding) -> None:
+    def _start_actor(self, binding: Binding, found: WindowInfo | None = None) -> None:
+        """Start ``binding``'s supervised window actor; ``found``: its window as re-found by the owner mark,
+        whose ids the first incarnation adopts (the binding's window and pane ids are the actor's to write)."""
         assert self._nursery is not None
         send, recv = trio.open_memory_channel[WindowCommand](INBOX_SIZE)
         scope = trio.CancelScope()
@@ -84,17 +83,20 @@ class WindowPool(TopicsCore):
             on_gone=self._on_window_gone, hooks=self.hooks, hang_after=self.cfg.hang_after,
             changes=self.changes, rollouts=self.rollouts,
         )
-        self._nursery.start_soon(self._run_window, binding, deps, recv, scope,
-                                 name=f"window {binding.window_id}")
+        window_id = found.window_id if found is not None else binding.window_id
+        self._nursery.start_soon(self._run_window, binding, deps, recv, scope, found,
+                                 name=f"window {window_id}")
 
     async def _run_window(self, binding: Binding, deps: WindowDeps, recv: trio.MemoryReceiveChannel[WindowCommand],
-                          scope: trio.CancelScope) -> None:
+                          scope: trio.CancelScope, found: WindowInfo | None) -> None:
+        adopt = [found] if found is not None else []  # the first incarnation only: later ones follow the mark
         with scope:
             async with recv:
                 try:
                     await supervise(
-                        f"window {binding.window_id}",
-                        lambda task_status: WindowActor(binding, deps).run(recv.clone(), task_status=task_status),
+                        f"window {found.window_id if found is not None else binding.window_id}",
+                        lambda task_status: WindowActor(binding, deps, adopt=adopt.pop() if adopt else None).run(
+                            recv.clone(), task_status=task_status),
                         RestartPolicy(initial_backoff=1.0, max_restarts=5, window=300.0),
                     )
                 except GaveUp as exc:

@@ -20,7 +20,8 @@ import trio
 
 from ccbot.actors.topics.core import CODEX_COMMANDS, DIALOGUES, RunningWindow
 from ccbot.actors.topics.dialogue import BindingDialogue
-from ccbot.actors.window import not_sent_text
+from ccbot.actors.window import hand_text, not_sent_text
+from ccbot.features.ports import Queued
 from ccbot.messages import PressKeys, UserText, WindowCommand
 from ccbot.state.model import TopicKey
 from ccbot.telegram.types import CallbackQuery, Message
@@ -76,23 +77,18 @@ class Topics(BindingDialogue):
         return None
 
     async def _to_window(self, key: TopicKey, running: RunningWindow, command: WindowCommand) -> None:
-        """Queue ``command`` for the window. Text is also journaled in the binding (saved before the router
-        confirms the update), so a kill before it was typed does not lose it: the next window actor types
-        what is still pending. Text for a window that just went away is kept for the next binding."""
-        entry = None
+        """Queue ``command`` for the window. Text is also journaled in the binding (``hand_text``; saved here,
+        before the router confirms the update). Text for a window that just went away is kept for the next
+        binding."""
         if isinstance(command, UserText):
-            entry = {"text": command.text, "message_id": command.message_id, "origin": command.origin}
-            running.binding.pending_inputs.append(entry)
-        try:
-            running.inbox.send_nowait(command)
-        except trio.WouldBlock:
-            if entry is not None:
-                running.binding.pending_inputs.remove(entry)
+            queued = hand_text(running.binding, running.inbox, command)
+        else:
+            queued = self.command_window(key, running.binding.window_id, command)
+        if queued is Queued.BUSY:
             await self.say(key, "⏳ Codex's window is still busy with earlier messages; nothing was typed. "
                                 "Try again in a moment.")
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            if entry is not None and isinstance(command, UserText):
-                running.binding.pending_inputs.remove(entry)
+        elif queued is Queued.GONE:
+            if isinstance(command, UserText):
                 await self._keep_for_next_binding(key, command)
                 return
             await self.say(key, "This topic's window just went away; nothing was sent.")
@@ -125,8 +121,7 @@ class Topics(BindingDialogue):
         if command == "unbind":
             binding = running.binding
             # what the window had not started typing never will be (an entry being typed may be in the pane)
-            unsent = [UserText(e["text"], int(e["message_id"])) for e in binding.pending_inputs
-                      if not e.get("typing")]
+            unsent = [UserText(e.text, e.message_id) for e in binding.pending_inputs if not e.typing]
             await self._remove_binding(binding, kill=False)
             await self.say(key, f"🔓 Unbound. The tmux window <code>{html.escape(binding.window_name)}"
                                 "</code> keeps running; send a message to bind this topic again.")

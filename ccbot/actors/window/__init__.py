@@ -2,6 +2,7 @@
 
 from ccbot.actors.window.actor import WindowActor
 from ccbot.actors.window.core import WindowCore, WindowDeps, WindowHooks, not_sent_text, thread_start_time
+from ccbot.actors.window.inputs import hand_text
 from ccbot.actors.window.pieces import Piece, merge_pieces, stamp_of
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "WindowCore",
     "WindowDeps",
     "WindowHooks",
+    "hand_text",
     "merge_pieces",
     "not_sent_text",
     "stamp_of",

@@ -43,6 +43,9 @@ class WindowActor(InputPart, ScreenPart, RolloutPart):
         self, inbox: trio.MemoryReceiveChannel[WindowCommand], *, task_status: Any = trio.TASK_STATUS_IGNORED
     ) -> None:
         structlog.contextvars.clear_contextvars()  # not the spawning update's context
+        if self.adopt is not None:
+            await self._adopt(self.adopt)
+            self.adopt = None
         structlog.contextvars.bind_contextvars(
             window=self.binding.window_id, chat=self.binding.chat_id, topic=self.binding.topic_id,
             thread=self.binding.thread_id,
@@ -53,8 +56,7 @@ class WindowActor(InputPart, ScreenPart, RolloutPart):
             nursery.start_soon(self._typing_loop)
             nursery.start_soon(self._held_loop)
             task_status.started()
-            journaled = [UserText(e["text"], int(e["message_id"]), str(e.get("origin", "text")))
-                         for e in self.binding.pending_inputs]
+            journaled = [UserText(e.text, e.message_id, e.origin) for e in self.binding.pending_inputs]
             for item in journaled:
                 await self._handle_safely(item)
             async for command in inbox:

@@ -29,7 +29,7 @@ from ccbot.screen.parse import ApprovalPrompt, Popup, ScreenModel
 from ccbot.screen.prompt_state import PromptStateMachine, State, Verdict
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, TopicKey
-from ccbot.tmux.adapter import Tmux, ensure_owned
+from ccbot.tmux.adapter import Tmux, WindowInfo, ensure_owned
 from ccbot.tmux.control import ControlClient
 
 log = structlog.get_logger("ccbot.window")
@@ -109,8 +109,10 @@ def file_size(path: str | None) -> int | None:
 class WindowCore:
     """State shared by the window actor's parts; never instantiated alone (see ``WindowActor``)."""
 
-    def __init__(self, binding: Binding, deps: WindowDeps) -> None:
+    def __init__(self, binding: Binding, deps: WindowDeps, *, adopt: WindowInfo | None = None) -> None:
+        """``adopt``: the window as Topics re-found it by the owner mark at start; ``run`` takes its ids."""
         self.binding = binding
+        self.adopt = adopt
         self.deps = deps
         self.machine = PromptStateMachine()
         self.model: ScreenModel | None = None

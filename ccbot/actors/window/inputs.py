@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 import trio
@@ -19,7 +19,7 @@ from ccbot.actors.window.core import PROOF_WINDOW, WindowCore, file_size, norm, 
 from ccbot.codex import records
 from ccbot.codex import rollout as rec
 from ccbot.codex.tail import read_lines
-from ccbot.messages import Outbound, UserText
+from ccbot.messages import Outbound, UserText, WindowCommand
 from ccbot.screen.parse import ApprovalPrompt, Popup
 from ccbot.screen.prompt_state import (
     State,
@@ -32,6 +32,8 @@ from ccbot.tmux.keys import clean_user_text
 
 if TYPE_CHECKING:
     pass  # features see the whole actor
+from ccbot.features.ports import Queued
+from ccbot.state.model import Binding, PendingInput
 
 log = structlog.get_logger("ccbot.window")
 
@@ -51,16 +53,13 @@ class InputPart(WindowCore):
         entry = self._pending_entry(command)
         if entry is None or self._is_held(command):
             return  # a restarted actor already handled (or holds) it from the journal
-        if entry.get("typing") and await self._recover_interrupted_typing(command):
+        if entry.typing and await self._recover_interrupted_typing(command):
             return
         await self._deliver_text(command)
 
-    def _pending_entry(self, item: UserText) -> dict[str, Any] | None:
+    def _pending_entry(self, item: UserText) -> PendingInput | None:
         """``item``'s entry in the binding's input journal; None when a restarted actor already took it."""
-        for entry in self.binding.pending_inputs:
-            if entry.get("message_id") == item.message_id and entry.get("text") == item.text:
-                return entry
-        return None
+        return next((e for e in self.binding.pending_inputs if e.matches(item.text, item.message_id)), None)
 
     def _is_held(self, item: UserText) -> bool:
         """Whether ``item`` is already kept by this actor (held, or being typed by the held loop)."""
@@ -74,8 +73,8 @@ class InputPart(WindowCore):
         if entry is None:
             return
         if typing:
-            entry["typing"] = True
-            entry["rollout_size"] = file_size(self.binding.rollout_path)
+            entry.typing = True
+            entry.rollout_size = file_size(self.binding.rollout_path)
         else:
             self.binding.pending_inputs.remove(entry)
         await self.deps.keeper.save()
@@ -91,8 +90,8 @@ class InputPart(WindowCore):
             await self.deps.tmux.send_keys(self.binding.pane_id, "Enter")
             await self._mark_pending(item, typing=False)
             return True
-        entry = self._pending_entry(item) or {}
-        if await self._recorded_since(want, int(entry.get("rollout_size") or 0)):
+        entry = self._pending_entry(item)
+        if await self._recorded_since(want, (entry.rollout_size if entry is not None else None) or 0):
             await self._mark_pending(item, typing=False)
             return True
         return False
@@ -176,12 +175,12 @@ class InputPart(WindowCore):
         screen = self.machine.startup_prompt
         entry = self._pending_entry(item)
         if entry is None:  # a feature's text (voice, file): the router did not journal it
-            entry = {"text": item.text, "message_id": item.message_id, "origin": item.origin}
+            entry = PendingInput(item.text, item.message_id, item.origin)
             self.binding.pending_inputs.append(entry)
-        told_before = entry.get("told")
-        entry["held"] = True
+        told_before = entry.told
+        entry.held = True
         if screen is not None:
-            entry["told"] = prompt_title(screen)
+            entry.told = prompt_title(screen)
         await self.deps.keeper.save()
         if screen is not None:
             await self._tell_held(screen, item, quiet=told_before == prompt_title(screen))
@@ -275,3 +274,21 @@ class InputPart(WindowCore):
             elif attempt >= 1:
                 break
         return False
+
+
+def hand_text(binding: Binding, inbox: trio.MemorySendChannel[WindowCommand], item: UserText) -> Queued:
+    """Journal ``item`` in ``binding`` and queue it for the window actor, without waiting: the only way text
+    enters a window from outside (the caller saves the state before the update is confirmed, so a kill before
+    it was typed loses nothing: the next actor types what is still journaled). Text the inbox refuses
+    (``Queued.BUSY``: full; ``Queued.GONE``: closed) is taken back out of the journal."""
+    entry = PendingInput(item.text, item.message_id, item.origin)
+    binding.pending_inputs.append(entry)
+    try:
+        inbox.send_nowait(item)
+    except trio.WouldBlock:
+        binding.pending_inputs.remove(entry)
+        return Queued.BUSY
+    except (trio.ClosedResourceError, trio.BrokenResourceError):
+        binding.pending_inputs.remove(entry)
+        return Queued.GONE
+    return Queued.OK

@@ -25,7 +25,7 @@ from ccbot.screen.prompt_state import (
     is_startup_prompt,
 )
 from ccbot.state.model import Binding
-from ccbot.tmux.adapter import Tmux, TmuxError, TmuxNoTarget, TmuxServerDown, ensure_owned
+from ccbot.tmux.adapter import Tmux, TmuxError, TmuxNoTarget, TmuxServerDown, WindowInfo, ensure_owned
 
 if TYPE_CHECKING:
     pass  # features see the whole actor
@@ -108,6 +108,15 @@ class ScreenPart(WindowCore):
                 await trio.sleep(FAST_POLL)  # coalesce a burst of output into one capture
             else:
                 await trio.sleep(self.deps.poll_interval)
+
+    async def _adopt(self, window: WindowInfo) -> None:
+        """Follow ``window``, found by this binding's owner mark when the bot started: tmux may have given it
+        new ids since the state was saved."""
+        b = self.binding
+        if (window.window_id, window.pane_id) != (b.window_id, b.pane_id):
+            log.info("window re-found by its owner mark", old=b.window_id, new=window.window_id)
+            b.window_id, b.pane_id = window.window_id, window.pane_id
+            await self.deps.keeper.save()
 
     async def _refind_window(self) -> bool:
         """The window id failed: find the window that carries this binding's owner mark (tmux restarted
