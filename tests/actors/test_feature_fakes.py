@@ -1,9 +1,9 @@
-"""Fakes shared by the feature actor tests (no tests here): a Telegram outbox that answers at once, a
-scripted tmux, and a real ``Topics`` wired to them with bound windows (no window actors are started)."""
+"""Fakes shared by the feature actor tests (no tests here): a Telegram outbox that answers at once, the
+scripted tmux (``tests.actors.fake_tmux``), and a real ``Topics`` wired to them with bound windows (no window
+actors are started)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +18,7 @@ from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, State
 from ccbot.state.store import StateStore
 from ccbot.telegram.types import CallbackQuery
-from ccbot.tmux.adapter import PaneState
+from tests.actors.fake_tmux import FakeTmux
 
 CHAT = -1001234
 OWNER = 7
@@ -45,34 +45,6 @@ class FakeBot:
 
     def answers(self) -> list[str | None]:
         return [kw.get("text") for kw in self.of("answer_callback_query")]
-
-
-@dataclass
-class FakeTmux:
-    """``screens[pane]`` is what capture returns (a list is consumed one capture at a time, the last
-    entry repeating); ``pressed`` records send_keys calls, ``typed`` send_text calls."""
-
-    screens: dict[str, Any] = field(default_factory=dict)
-    pressed: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
-    typed: list[tuple[str, str]] = field(default_factory=list)
-    owners: dict[str, str] = field(default_factory=dict)  # pane -> its window's owner mark
-
-    async def pane_state(self, pane_id: str) -> PaneState:
-        return PaneState(cursor_x=0, cursor_y=0, width=120, height=40, in_mode=False, dead=False,
-                         dead_status=None, dead_signal=None, pid=1, current_command="codex",
-                         owner=self.owners.get(pane_id, ""))
-
-    async def capture(self, pane_id: str, *, ansi: bool = False, start: int | None = None) -> str:
-        screen = self.screens[pane_id]
-        if isinstance(screen, list):
-            return str(screen.pop(0) if len(screen) > 1 else screen[0])
-        return str(screen)
-
-    async def send_keys(self, pane_id: str, *keys: str) -> None:
-        self.pressed.append((pane_id, keys))
-
-    async def send_text(self, pane_id: str, text: str) -> None:
-        self.typed.append((pane_id, text))
 
 
 def make_topics(tmp_path: Path, outbox: trio.MemorySendChannel[Outbound], tmux: FakeTmux) -> Topics:

@@ -16,8 +16,8 @@ from ccbot.render.tg_html import parse_html
 from ccbot.ui.callbacks import HISTORY_PAGE, NOOP, encode
 from ccbot.ui.history import PAGE_CHARS, visible_length
 from tests.actors.test_feature_fakes import CHAT, FakeBot, FakeTmux, bind, make_topics, query
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 PLAIN = DATA / "codex-0.169" / "rollouts" / "plain.jsonl"
 LONG = DATA / "codex-0.169" / "rollouts" / "long.jsonl"
 MAIN = DATA / "rollouts" / "codex-0.169-main.jsonl"

@@ -19,12 +19,13 @@ from ccbot.screen.prompt_state import PromptCleared, PromptShown
 from ccbot.state.model import Binding
 from ccbot.ui.callbacks import PROMPT_OPT, encode
 from tests.actors.test_feature_fakes import CHAT, FakeBot, FakeTmux, bind, make_topics, query
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "codex-0.169"
-APPROVAL = (DATA / "captures" / "approval_prompt.txt").read_text("utf-8")
-APPROVAL_2ND = (DATA / "captures" / "approval_second_selected.txt").read_text("utf-8")
-REVIEW = (DATA / "captures" / "review_menu.txt").read_text("utf-8")
-IDLE = (DATA / "captures" / "idle.txt").read_text("utf-8")
+CODEX_0169 = DATA / "codex-0.169"
+APPROVAL = (CODEX_0169 / "captures" / "approval_prompt.txt").read_text("utf-8")
+APPROVAL_2ND = (CODEX_0169 / "captures" / "approval_second_selected.txt").read_text("utf-8")
+REVIEW = (CODEX_0169 / "captures" / "review_menu.txt").read_text("utf-8")
+IDLE = (CODEX_0169 / "captures" / "idle.txt").read_text("utf-8")
 
 
 def prompt_in(screen: str) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,10 +21,11 @@ from ccbot.render.tg_html import parse_html
 from ccbot.screen.parse import parse_screen
 from ccbot.screen.prompt_state import PromptStateMachine, State, Verdict
 from tests.actors.test_feature_fakes import FakeTmux
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "codex-0.169"
-CAPTURES = DATA / "captures"
-REFERENCE = DATA / "reference"
+CODEX_0169 = DATA / "codex-0.169"
+CAPTURES = CODEX_0169 / "captures"
+REFERENCE = CODEX_0169 / "reference"
 STATUS = (CAPTURES / "slash_status.txt").read_text("utf-8")
 IDLE = (CAPTURES / "idle.txt").read_text("utf-8")
 APPROVAL = (CAPTURES / "approval_prompt.txt").read_text("utf-8")
@@ -133,26 +133,26 @@ class FakeWindow:
 
 async def test_status_request_types_it_and_posts_the_panel_once(autojump_clock: Any) -> None:
     typing = IDLE.replace("\u203a Ask Codex to do anything", "\u203a /status")
-    tmux = FakeTmux({"%1": [IDLE, typing, typing, STATUS]})
+    tmux = FakeTmux(screens={"%1": [IDLE, typing, typing, STATUS]})
     window = FakeWindow(tmux, IDLE)
     await request_status(window, ShowStatus())  # type: ignore[arg-type]
-    assert tmux.typed == [("%1", "/status")]
+    assert tmux.texts == [("%1", "/status")]
     assert tmux.pressed == [("%1", ("Enter",))]
     (message,) = window.said
     assert message.startswith("<pre>&gt;_ OpenAI Codex") and "01a20a9d-fc5e-7ec3-9cce-44f647aad64e" in message
 
 
 async def test_status_request_refused_while_a_prompt_is_open(autojump_clock: Any) -> None:
-    tmux = FakeTmux({"%1": APPROVAL})
+    tmux = FakeTmux(screens={"%1": APPROVAL})
     window = FakeWindow(tmux, APPROVAL)
     await request_status(window, ShowStatus())  # type: ignore[arg-type]
-    assert tmux.typed == [] and tmux.pressed == []
+    assert tmux.texts == [] and tmux.pressed == []
     (message,) = window.said
     assert "Not sent" in message and "Would you like to run" in message
 
 
 async def test_status_request_gives_up_after_a_bounded_wait(autojump_clock: Any) -> None:
-    tmux = FakeTmux({"%1": [IDLE, IDLE.replace("\u203a Ask Codex to do anything", "\u203a /status")]})
+    tmux = FakeTmux(screens={"%1": [IDLE, IDLE.replace("\u203a Ask Codex to do anything", "\u203a /status")]})
     window = FakeWindow(tmux, IDLE)
     start = trio.current_time()
     await request_status(window, ShowStatus())  # type: ignore[arg-type]

@@ -24,61 +24,17 @@ from ccbot.render.messages import Rendered
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, PendingInput, State
 from ccbot.state.store import StateStore
-from ccbot.tmux.adapter import PaneState, TmuxError
+from ccbot.tmux.adapter import TmuxError
+from tests.actors.fake_tmux import FakeTmux
+from tests.conftest import DATA
 
-CAPTURES = Path(__file__).resolve().parents[1] / "data" / "codex-0.169" / "captures"
-
-
-def user_line(text: str) -> str:
-    return json.dumps({"timestamp": "2026-11-23T21:00:00.000Z", "ordinal": 1, "type": "event_msg", "payload": {
-        "type": "item_completed", "thread_id": "t", "turn_id": "u",
-        "item": {"type": "UserMessage", "id": "x", "content": [{"type": "text", "text": text}]}}}) + "\n"
+CAPTURES = DATA / "codex-0.169" / "captures"
 
 
 def agent_line(text: str) -> str:
     return json.dumps({"timestamp": "2026-11-23T21:00:01.000Z", "ordinal": 2, "type": "event_msg", "payload": {
         "type": "item_completed", "thread_id": "t", "turn_id": "u",
         "item": {"type": "AgentMessage", "id": "m", "content": [{"type": "Text", "text": text}]}}}) + "\n"
-
-
-class FakeTmux:
-    """Shows a captured screen; records what is typed; 'Enter' makes Codex record the typed text."""
-
-    def __init__(self, screen: str, rollout: Path) -> None:
-        self.screen = screen
-        self.rollout = rollout
-        self.typed: list[tuple[str, str]] = []
-        self.composer = ""
-
-    async def pane_state(self, pane_id: str) -> PaneState:
-        await trio.lowlevel.checkpoint()
-        return PaneState(cursor_x=0, cursor_y=0, width=120, height=40, in_mode=False, dead=False,
-                         dead_status=None, dead_signal=None, pid=999999999, current_command="node")
-
-    async def capture(self, pane_id: str, **_: Any) -> str:
-        await trio.lowlevel.checkpoint()
-        return self.screen
-
-    async def send_text(self, pane_id: str, text: str) -> None:
-        self.typed.append(("text", text))
-        self.composer += text
-
-    async def paste_text(self, pane_id: str, text: str) -> None:
-        self.typed.append(("paste", text))
-        self.composer += text
-
-    async def send_keys(self, pane_id: str, *keys: str) -> None:
-        self.typed.append(("keys", " ".join(keys)))
-        if "Enter" in keys and self.composer:
-            with open(self.rollout, "a") as fh:
-                fh.write(user_line(self.composer))
-            self.composer = ""
-
-    async def window_exists(self, window_id: str) -> bool:
-        return True
-
-    async def list_windows(self) -> list[Any]:
-        return []
 
 
 class FakeSender:
@@ -484,7 +440,7 @@ async def test_a_second_startup_screen_keeps_the_text_and_is_told_once(
     await until(lambda: w.typed_texts() == ["after both screens"] and w.binding.pending_inputs == [])
 
 
-RECORDED = Path(__file__).resolve().parents[1] / "data" / "rollouts" / "codex-0.169-main.jsonl"
+RECORDED = DATA / "rollouts" / "codex-0.169-main.jsonl"
 
 
 def first_turn() -> tuple[list[str], list[str]]:
