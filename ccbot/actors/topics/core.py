@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 import trio
@@ -35,9 +35,6 @@ from ccbot.tmux.control import ControlClient
 from ccbot.ui import callbacks
 from ccbot.ui.caps import IntakeCaps
 from ccbot.ui.session import UiSession
-
-if TYPE_CHECKING:
-    pass
 
 log = structlog.get_logger("ccbot.topics")
 

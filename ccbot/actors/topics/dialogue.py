@@ -49,6 +49,8 @@ class PickerDialog:
 
 
 class BindingDialogue(WindowPool):
+    """The folder browser and picker that end in a window created or bound for the topic."""
+
     # -- directory browser ----------------------------------------------------------------------------
     async def _list(self, state: browser.BrowserState) -> browser.Listing:
         return await trio.to_thread.run_sync(browser.list_subdirs, state.path, state.show_hidden)

@@ -21,6 +21,8 @@ log = structlog.get_logger("ccbot.topics")
 
 
 class WindowPool(TopicsCore):
+    """One supervised window actor per binding, in the windows nursery Topics owns."""
+
     # -- lifecycle ------------------------------------------------------------------------------------
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Own the windows nursery: re-find windows of saved bindings, start their actors, then wait."""

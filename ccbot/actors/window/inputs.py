@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import structlog
 import trio
@@ -19,21 +18,13 @@ from ccbot.actors.window.core import PROOF_WINDOW, WindowCore, file_size, norm, 
 from ccbot.codex import records
 from ccbot.codex import rollout as rec
 from ccbot.codex.tail import read_lines
+from ccbot.features.ports import Queued
 from ccbot.messages import Outbound, UserText, WindowCommand
 from ccbot.screen.parse import ApprovalPrompt, Popup
-from ccbot.screen.prompt_state import (
-    State,
-    Verdict,
-    prompt_identity,
-    prompt_title,
-)
+from ccbot.screen.prompt_state import State, Verdict, prompt_identity, prompt_title
+from ccbot.state.model import Binding, PendingInput
 from ccbot.tmux.adapter import TmuxError
 from ccbot.tmux.keys import clean_user_text
-
-if TYPE_CHECKING:
-    pass  # features see the whole actor
-from ccbot.features.ports import Queued
-from ccbot.state.model import Binding, PendingInput
 
 log = structlog.get_logger("ccbot.window")
 
@@ -47,7 +38,10 @@ RECOVERY_WAIT = 3.0
 # A bracketed paste is one paste event to Codex and submits.
 PASTE_OVER = 200
 
+
 class InputPart(WindowCore):
+    """Text into the pane: the input journal, text kept behind a startup screen, typing and its confirmation."""
+
     async def _take_text(self, command: UserText) -> None:
         """Handle a text from the inbox (or the journal at start): type it, keep it, or refuse it."""
         entry = self._pending_entry(command)

@@ -37,9 +37,7 @@ from ccbot.messages import Lane, Outbound, Priority
 from ccbot.render.markdown import html_to_plain
 from ccbot.render.messages import Rendered, render
 from ccbot.render.split import split_html
-from ccbot.screen.prompt_state import (
-    State,
-)
+from ccbot.screen.prompt_state import State
 from ccbot.state import ownership
 from ccbot.telegram.errors import CantParseEntities, Forbidden, TelegramError, ThreadNotFound, TopicClosed
 
@@ -53,7 +51,10 @@ TAIL_IDLE_MAX = 5.0  # with change notifications an idle rollout is still stat'e
 THREAD_CLOCK_SLACK = 2.0
 UNPROVABLE_GRACE = 3.0  # an in-process Codex may take a moment after its first screen to take its thread lock
 
+
 class RolloutPart(WindowCore):
+    """The proven rollout: its proof, its pump through decoder and renderer, delivery, and the commit."""
+
     async def _rollout_loop(self) -> None:
         watch = self.deps.rollouts
         try:

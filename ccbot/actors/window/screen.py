@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-from typing import TYPE_CHECKING
 
 import structlog
 import trio
@@ -15,20 +14,9 @@ from ccbot.actors.sender import post
 from ccbot.actors.window.core import PROOF_WINDOW, WindowCore
 from ccbot.messages import Lane, NotPressed, Outbound, PaneFailed, Pressed, PressForScreen, PressResult, Priority
 from ccbot.screen.parse import parse_screen
-from ccbot.screen.prompt_state import (
-    BecameBusy,
-    Exited,
-    Kind,
-    Observation,
-    PromptShown,
-    State,
-    is_startup_prompt,
-)
+from ccbot.screen.prompt_state import BecameBusy, Exited, Kind, Observation, PromptShown, State, is_startup_prompt
 from ccbot.state.model import Binding
 from ccbot.tmux.adapter import Tmux, TmuxError, TmuxNoTarget, TmuxServerDown, WindowInfo, ensure_owned
-
-if TYPE_CHECKING:
-    pass  # features see the whole actor
 
 log = structlog.get_logger("ccbot.window")
 
@@ -38,7 +26,10 @@ SERVER_RETRY = 2.0
 SERVER_GRACE = 30.0  # how long a dead tmux server may take to come back with this window
 TYPING_EVERY = 4.5
 
+
 class ScreenPart(WindowCore):
+    """The tmux control plane: the screen loop and its effects, pane actions, the window's identity and end."""
+
     # -- pane actions (the only keys pressed outside typed text) --------------------------------------
     async def press_keys(self, *keys: str) -> None:
         """Press named ``keys`` (tmux's allowlist applies) in this binding's pane, after checking its owner
