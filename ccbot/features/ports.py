@@ -9,7 +9,7 @@
 * ``FeatureRequest``: base of the typed requests a feature queues to a window (``TopicPort.command_window``
   or a converter's result) and handles there (``WindowHooks.on_request``).
 
-Types only: no trio, no I/O.
+Types only: nothing here runs or does I/O.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ __all__ = ["FeatureRequest", "FileSource", "PaneSize", "Queued", "TopicPort", "W
 
 @dataclass(frozen=True, slots=True)
 class PaneSize:
+    """A pane's size in character cells."""
+
     width: int
     height: int
 

@@ -16,6 +16,7 @@ import structlog
 import trio
 
 from ccbot.actors.topics.core import BIND_RECHECK, THREAD_ID, new_owner_mark
+from ccbot.actors.topics.folders import list_subdirs
 from ccbot.actors.topics.pool import WindowPool
 from ccbot.codex import identity, procfs
 from ccbot.codex.sessions import ThreadInfo, is_user_rollout
@@ -53,7 +54,7 @@ class BindingDialogue(WindowPool):
 
     # -- directory browser ----------------------------------------------------------------------------
     async def _list(self, state: browser.BrowserState) -> browser.Listing:
-        return await trio.to_thread.run_sync(browser.list_subdirs, state.path, state.show_hidden)
+        return await trio.to_thread.run_sync(list_subdirs, state.path, state.show_hidden)
 
     async def _open_browser(self, key: TopicKey, note: str = "🆕 This topic has no Codex session yet.") -> None:
         root = self.cfg.browse_root
