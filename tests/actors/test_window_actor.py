@@ -19,8 +19,18 @@ from ccbot.actors.window import inputs as window_inputs
 from ccbot.actors.window import pieces as window_pieces
 from ccbot.actors.window import rollout as window_rollout
 from ccbot.features.ports import Queued, WindowPort
-from ccbot.messages import FeatureRequest, Outbound, PressKeys, UserText, WindowCommand
+from ccbot.messages import (
+    FeatureRequest,
+    NotPressed,
+    Outbound,
+    Pressed,
+    PressForScreen,
+    PressKeys,
+    UserText,
+    WindowCommand,
+)
 from ccbot.render.messages import Rendered
+from ccbot.screen.parse import ScreenModel
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, PendingInput, State
 from ccbot.state.store import StateStore
@@ -624,3 +634,27 @@ async def test_a_rollout_replaced_by_an_empty_file_that_fills_later_resends_noth
     await until(lambda: any("news in the refilled" in t for t in sender.texts()))
     await trio.sleep(0.3)
     assert sender.texts() == [*delivered, sender.texts()[-1]]
+
+
+async def test_a_press_for_the_screen_goes_through_the_inbox_and_is_answered(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    tmux, _, binding, inbox, _ = await start(tmp_path, "approval_prompt.txt", nursery)
+    seen: list[bool] = []
+
+    def choose(model: ScreenModel) -> tuple[str, ...] | str:
+        seen.append(model.approval is not None)
+        return ("y",)
+
+    pressed = PressForScreen(binding.window_id, choose, trio.current_time() + 5)
+    await inbox.send(pressed)
+    with trio.fail_after(5):
+        assert await pressed.reply.wait() == Pressed(("y",))
+    assert seen == [True] and ("keys", "y") in tmux.typed
+    # a request for another window, or one whose asker gave up, presses nothing
+    other = PressForScreen("@9", choose, trio.current_time() + 5)
+    late = PressForScreen(binding.window_id, choose, trio.current_time() - 1)
+    for request in (other, late):
+        await inbox.send(request)
+        with trio.fail_after(5):
+            assert isinstance(await request.reply.wait(), NotPressed)
+    assert seen == [True] and tmux.typed.count(("keys", "y")) == 1
