@@ -21,7 +21,7 @@ from ccbot.actors.sender import Sender
 from ccbot.actors.topics import Topics
 from ccbot.codex.sessions import SessionIndex
 from ccbot.config import Config
-from ccbot.features import FEATURES
+from ccbot.features.catalog import FEATURES
 from ccbot.messages import Outbound
 from ccbot.sdnotify import Notifier
 from ccbot.state.keeper import StateKeeper
@@ -111,10 +111,8 @@ def build_topics(
     """The sessions layer with its tmux adapter, sessions index and feature plug-ins."""
     tmux = Tmux(cfg.tmux_session_name, socket_name=cfg.tmux_socket_name, secrets=cfg.secrets)
     index = SessionIndex(cfg.codex_home, cache_path=cfg.ccbot_dir / "sessions-index.json")
-    topics = Topics(cfg, keeper, outbox, tmux, index)
-    topics.api = api
-    topics.changes = ControlClient(cfg.tmux_session_name, socket_name=cfg.tmux_socket_name, secrets=cfg.secrets)
-    topics.rollouts = RolloutWatch()
+    changes = ControlClient(cfg.tmux_session_name, socket_name=cfg.tmux_socket_name, secrets=cfg.secrets)
+    topics = Topics(cfg, keeper, outbox, tmux, index, files=api, changes=changes, rollouts=RolloutWatch())
     for install in FEATURES:
         install(topics)
     return topics

@@ -9,11 +9,16 @@ best-effort ones — typing, status edits — may be coalesced or dropped under 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
+
+if TYPE_CHECKING:
+    from ccbot.screen.parse import ScreenModel
+
+T = TypeVar("T")
 
 
 class Priority(enum.IntEnum):
@@ -135,11 +140,72 @@ class PressKeys:
 
 
 @dataclass(frozen=True, slots=True)
-class TopicRequest:
-    """A topic-level request handled by the window actor: "screenshot", "history", "status"."""
-
-    name: str
-    args: str = ""
+class FeatureRequest:
+    """Base of a feature's typed request to a window actor (e.g. /screenshot, /history, /status, a media
+    job); the actor runs the handler the feature registered for the request's type, in inbox order."""
 
 
-WindowCommand = UserText | PressKeys | TopicRequest
+class OneShot(Generic[T]):
+    """One answer from the task that executes a command to the task that asked: ``set`` once (later calls
+    are ignored), ``wait`` any number of times. The asker bounds its wait; the executor never waits."""
+
+    __slots__ = ("_event", "_value")
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+        self._value: T | None = None
+
+    def set(self, value: T) -> None:
+        if not self._event.is_set():
+            self._value = value
+            self._event.set()
+
+    async def wait(self) -> T:
+        await self._event.wait()
+        return self._value  # type: ignore[return-value]  # set before the event: a T
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """The pane showed what the asker expected and ``keys`` were pressed."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NotPressed:
+    """Nothing was pressed: ``reason`` is the asker's own refusal (from ``choose``), or says the request
+    came too late or for a window that is not this actor's."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaneFailed:
+    """tmux failed while reading the pane (``stage`` "read": also a pane without this binding's owner mark)
+    or while pressing (``stage`` "press"); ``error`` is tmux's message."""
+
+    stage: str
+    error: str
+
+
+PressResult = Pressed | NotPressed | PaneFailed
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PressForScreen:
+    """Press keys chosen for what the pane shows right now, e.g. an approval prompt's option.
+
+    The window actor handles it in its inbox order: if it still runs ``window_id`` and the trio clock is not
+    past ``not_after`` (the asker stopped waiting), it checks the pane's owner mark, captures and parses the
+    pane, calls ``choose`` (pure: the keys to press, or a refusal text) and presses those keys, never
+    interleaved with text being typed. The outcome is set on ``reply``.
+    """
+
+    window_id: str
+    choose: Callable[[ScreenModel], tuple[str, ...] | str]
+    not_after: float
+    reply: OneShot[PressResult] = field(default_factory=OneShot)
+
+
+WindowCommand = UserText | PressKeys | PressForScreen | FeatureRequest

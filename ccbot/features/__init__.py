@@ -1,29 +1,6 @@
-"""Feature plug-ins that extend the sessions layer (history, screenshots, approvals, media).
+"""Feature plug-ins that extend the sessions layer (history, screenshots, approvals, media, /status).
 
-Each feature is a function ``install(topics)`` that registers callback handlers, message converters,
-window requests (``topics.window_extra["request:<name>"]``) and screen-effect hooks.
+Each feature has an ``install(topics)`` that registers callback handlers, message converters, typed window
+requests, commands and screen-effect hooks; a feature reaches a topic and a window only through the ports
+in :mod:`ccbot.features.ports`. The installed list is :data:`ccbot.features.catalog.FEATURES`.
 """
-
-from __future__ import annotations
-
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ccbot.actors.topics import Topics
-
-from ccbot.features import (
-    approvals,
-    history,
-    media,
-    screenshot,
-    status_panel,
-)
-
-FEATURES: list[Callable[[Topics], None]] = [
-    media.install,
-    screenshot.install,
-    approvals.install,
-    status_panel.install,
-    history.install,
-]

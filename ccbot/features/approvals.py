@@ -1,8 +1,9 @@
 """Codex approval prompts and numbered-choice menus as inline buttons in the window's topic.
 
 Flow: the prompt-state machine reports ``PromptShown(prompt)`` → one message with the prompt's text and a
-button per option; a press re-reads the pane and, only if the window bound to the button's topic still
-shows *the same* prompt (``prompt_identity``), presses that option's keys; ``PromptCleared`` → the message
+button per option; a press is queued to the actor of the window bound to the button's topic
+(``PressForScreen``), which checks the pane's owner mark, re-reads it and, only if it still shows *the
+same* prompt (``prompt_identity``), presses that option's keys; ``PromptCleared`` → the message
 loses its buttons and says what was chosen (or that the prompt was answered at the terminal).
 
 The pure part (no I/O): :func:`describe_prompt` (prompt → message HTML and button labels),
@@ -16,26 +17,28 @@ allowlist) is reached with Up/Down from the highlighted option, then Enter.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
+import trio
 
-from ccbot.messages import Lane
+from ccbot.features.ports import Queued, TopicPort, WindowPort
+from ccbot.messages import Lane, NotPressed, OneShot, PaneFailed, PressForScreen, PressResult
 from ccbot.render.markdown import escape
-from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, parse_screen
+from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, ScreenModel
 from ccbot.screen.prompt_state import Exited, PromptCleared, PromptShown, prompt_identity
 from ccbot.telegram.types import InlineButton, InlineKeyboard
-from ccbot.tmux.adapter import TmuxError, ensure_owned
 from ccbot.tmux.keys import ALLOWED_KEYS
 from ccbot.ui import shorten
 from ccbot.ui.callbacks import NOOP, PROMPT_OPT, BadCallback, Callback, encode
 
 if TYPE_CHECKING:
-    from ccbot.actors.topics import Topics, UiSession
-    from ccbot.actors.window import WindowActor
+    from ccbot.actors.topics import Topics
     from ccbot.telegram.types import CallbackQuery
+    from ccbot.ui.session import UiSession
 
 __all__ = [
     "KIND",
@@ -59,6 +62,7 @@ MAX_TITLE = 200
 BUTTON_LABEL = 40
 MAX_OPTIONS = 9  # more are listed as buttons only, to keep the message short
 KEEP_GONE = 20  # answered prompts per topic whose stale buttons still get "This prompt is gone"
+PRESS_WAIT = 10.0  # the window handles commands in order: a press may wait for a text being typed
 PRESS_GUARD = 3.0  # seconds in which a second press of the same prompt is refused (Codex is redrawing)
 
 GONE_TEXT = "This prompt is gone."
@@ -165,18 +169,18 @@ class PromptTicket:
     gone: bool = False
 
 
-def _sessions(topics: Topics, key: tuple[int, int]) -> list[UiSession]:
-    return [s for s in topics.ui.values() if s.kind == KIND and s.key == key]
+def _sessions(topics: TopicPort, key: tuple[int, int]) -> list[UiSession]:
+    return topics.sessions(KIND, key)
 
 
-async def _on_shown(topics: Topics, actor: WindowActor, prompt: ApprovalPrompt | Popup) -> None:
+async def _on_shown(topics: TopicPort, window: WindowPort, prompt: ApprovalPrompt | Popup) -> None:
     view = describe_prompt(prompt)
     if view is None:
         return
-    key, window_id = actor.binding.key, actor.binding.window_id
+    key, window_id = window.key, window.window_id
     identity = prompt_identity(prompt)
     for session in _sessions(topics, key):
-        ticket: PromptTicket = session.state
+        ticket = session.state_as(PromptTicket)
         if ticket.gone:
             continue
         if ticket.window_id == window_id and ticket.identity == identity:
@@ -187,9 +191,9 @@ async def _on_shown(topics: Topics, actor: WindowActor, prompt: ApprovalPrompt |
     topics.spawn(_post, topics, session)
 
 
-async def _post(topics: Topics, session: UiSession) -> None:
+async def _post(topics: TopicPort, session: UiSession) -> None:
     """Send the prompt message; if the prompt went away meanwhile, show it answered right away."""
-    ticket: PromptTicket = session.state
+    ticket = session.state_as(PromptTicket)
     try:
         message_id = await topics.ask(session.key, ticket.view.html, prompt_keyboard(ticket.view, session.token),
                                       lane=Lane.ANSWER)
@@ -204,28 +208,28 @@ async def _post(topics: Topics, session: UiSession) -> None:
         topics.close_ui(session)
 
 
-async def _finish(topics: Topics, session: UiSession) -> None:
+async def _finish(topics: TopicPort, session: UiSession) -> None:
     """Mark the prompt answered; edit its message now, or let ``_post`` do it once the message exists."""
-    ticket: PromptTicket = session.state
+    ticket = session.state_as(PromptTicket)
     ticket.gone = True
     if session.message_id is not None:
         await topics.edit(session.key, session.message_id, answered_html(ticket.view, ticket.chosen), None)
 
 
-async def _on_cleared(topics: Topics, actor: WindowActor) -> None:
-    key, window_id = actor.binding.key, actor.binding.window_id
+async def _on_cleared(topics: TopicPort, window: WindowPort) -> None:
+    key, window_id = window.key, window.window_id
     sessions = _sessions(topics, key)
     for session in sessions:
-        ticket: PromptTicket = session.state
+        ticket = session.state_as(PromptTicket)
         if not ticket.gone and ticket.window_id == window_id:
             await _finish(topics, session)
-    gone = [s for s in sessions if s.state.gone]
+    gone = [s for s in sessions if s.state_as(PromptTicket).gone]
     for session in gone[:-KEEP_GONE]:
         topics.close_ui(session)
 
 
-async def _on_press(topics: Topics, session: UiSession, parsed: Callback, query: CallbackQuery) -> None:
-    ticket: PromptTicket = session.state
+async def _on_press(topics: TopicPort, session: UiSession, parsed: Callback, query: CallbackQuery) -> None:
+    ticket = session.state_as(PromptTicket)
     if parsed.kind == NOOP:
         await topics.answer(query)
         return
@@ -237,37 +241,35 @@ async def _on_press(topics: Topics, session: UiSession, parsed: Callback, query:
     if ticket.gone:
         await topics.answer(query, GONE_TEXT)
         return
-    running = topics.running.get(session.key)
-    if running is None or running.binding.window_id != ticket.window_id:
-        log.warning("prompt button for a window no longer bound here", window=ticket.window_id)
-        await topics.answer(query, GONE_TEXT + " Its window is no longer bound to this topic.")
-        return
     now = time.monotonic()
     if ticket.pressed_at is not None and now - ticket.pressed_at < PRESS_GUARD:
         await topics.answer(query, "Already sent; waiting for Codex.")
         return
-    pane = running.binding.pane_id
-    try:
-        await ensure_owned(topics.tmux, pane, running.binding.owner_mark)
-        model = parse_screen(await topics.tmux.capture(pane))
-    except TmuxError as exc:
-        await topics.answer(query, f"Could not read the window: {exc}")
+    reply = OneShot[PressResult]()
+    command = PressForScreen(ticket.window_id, functools.partial(_choose, ticket.identity, index),
+                             trio.current_time() + PRESS_WAIT, reply)
+    queued = topics.command_window(session.key, ticket.window_id, command)
+    if queued is Queued.GONE:
+        log.warning("prompt button for a window no longer bound here", window=ticket.window_id)
+        await topics.answer(query, GONE_TEXT + " Its window is no longer bound to this topic.")
         return
-    current = model.approval or model.popup_detail
-    if current is None or prompt_identity(current) != ticket.identity:
-        log.info("prompt button refused: the window shows another prompt", window=ticket.window_id)
-        await topics.answer(query, GONE_TEXT)
+    result: PressResult | None = None
+    if queued is Queued.OK:
+        with trio.move_on_after(PRESS_WAIT):
+            result = await reply.wait()
+    if result is None:
+        await topics.answer(query, "The window is busy; nothing was pressed. Try again in a moment.")
         return
-    try:
-        keys = option_keys(current, index, current.selected)
-    except ValueError:
-        await topics.answer(query, "Can't tell which option is highlighted; nothing was pressed.")
+    if isinstance(result, PaneFailed):
+        verb = "read the window" if result.stage == "read" else "press the keys"
+        await topics.answer(query, f"Could not {verb}: {result.error}")
         return
-    try:
-        await topics.tmux.send_keys(pane, *keys)
-    except TmuxError as exc:
-        await topics.answer(query, f"Could not press the keys: {exc}")
+    if isinstance(result, NotPressed):
+        if result.reason == GONE_TEXT:
+            log.info("prompt button refused: the window shows another prompt", window=ticket.window_id)
+        await topics.answer(query, result.reason)
         return
+    keys = result.keys
     ticket.pressed_at = now
     label = ticket.view.labels[index].split(". ", 1)[-1]
     ticket.chosen = label
@@ -275,14 +277,25 @@ async def _on_press(topics: Topics, session: UiSession, parsed: Callback, query:
     await topics.answer(query, f"Sent: {label}")
 
 
+def _choose(identity: tuple[object, ...], index: int, model: ScreenModel) -> tuple[str, ...] | str:
+    """The keys for option ``index`` if ``model`` still shows the prompt ``identity``; else the refusal."""
+    current = model.approval or model.popup_detail
+    if current is None or prompt_identity(current) != identity:
+        return GONE_TEXT
+    try:
+        return option_keys(current, index, current.selected)
+    except ValueError:
+        return "Can't tell which option is highlighted; nothing was pressed."
+
+
 def install(topics: Topics) -> None:
     """Register the prompt effect hook and the ``prompt`` button handler on ``topics``."""
 
-    async def on_effect(actor: WindowActor, effect: object) -> None:
+    async def on_effect(window: WindowPort, effect: object) -> None:
         if isinstance(effect, PromptShown):
-            await _on_shown(topics, actor, effect.prompt)
+            await _on_shown(topics, window, effect.prompt)
         elif isinstance(effect, PromptCleared | Exited):
-            await _on_cleared(topics, actor)
+            await _on_cleared(topics, window)
 
     topics.hooks.effects.append(on_effect)
     topics.callback_handlers[KIND] = _on_press

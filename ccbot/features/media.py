@@ -1,13 +1,13 @@
 """Voice notes, photos and documents sent into a bound topic.
 
 Flow: the message converter (on the router's path) only classifies the message and returns
-``TopicRequest("media", <job JSON>)``; it never downloads. The window actor runs the job in its own task,
+a ``MediaJob`` request for the window; it never downloads. The window actor runs the job in its own task,
 in inbox order, so a voice note followed by a text message reaches Codex in that order, and a slow
 download or transcription holds up only this topic.
 
 * Voice: size check (``Voice.file_size`` against the 20 MB download limit) → API key check → getFile +
   download (``FileTooBig`` handled) → OpenAI transcription (:mod:`ccbot.transcribe`) → the transcript is
-  echoed in the topic and typed like a text message (``WindowActor.deliver_text``: same prompt-safe rules).
+  echoed in the topic and typed like a text message (``WindowPort.deliver_text``: same prompt-safe rules).
 * Photo (largest size) / document: size check → download → saved under
   ``$CCBOT_DIR/inbox/<topic>/<safe unique name>`` (:mod:`ccbot.inbox`, created exclusively, mode 0600) →
   a prompt naming the absolute path (plus the caption) is typed.
@@ -19,10 +19,9 @@ appears in a message or a log line (:class:`ccbot.transcribe.TranscriptionError`
 from __future__ import annotations
 
 import html
-import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,8 @@ import structlog
 import trio
 
 from ccbot import inbox
-from ccbot.messages import TopicRequest, UserText, WindowCommand
+from ccbot.features.ports import TopicPort, WindowPort
+from ccbot.messages import FeatureRequest, UserText, WindowCommand
 from ccbot.state.model import TopicKey
 from ccbot.telegram.api import MAX_DOWNLOAD_BYTES
 from ccbot.telegram.errors import FileTooBig, TelegramError
@@ -40,11 +40,9 @@ from ccbot.transcribe import TranscriptionError, transcribe
 
 if TYPE_CHECKING:
     from ccbot.actors.topics import Topics
-    from ccbot.actors.window import WindowActor
 
 log = structlog.get_logger("ccbot.media")
 
-REQUEST = "media"
 DOWNLOAD_TIMEOUT = 120.0
 TRANSCRIBE_TIMEOUT = 180.0
 ECHO_LIMIT = 3500  # characters of transcript echoed (the whole transcript is typed)
@@ -59,8 +57,8 @@ NO_KEY_TEXT = (
 
 
 @dataclass(frozen=True, slots=True)
-class MediaJob:
-    """What to fetch for one media message; travels as JSON in ``TopicRequest.args``."""
+class MediaJob(FeatureRequest):
+    """What to fetch for one media message: the request the converter queues to the window."""
 
     kind: str  # one of KINDS
     file_id: str
@@ -69,20 +67,6 @@ class MediaJob:
     caption: str | None = None
     file_name: str | None = None
     mime_type: str | None = None
-
-    def to_args(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
-
-    @classmethod
-    def from_args(cls, args: str) -> MediaJob:
-        """Parse :meth:`to_args` output; ``ValueError`` for anything else."""
-        raw = json.loads(args)
-        if not isinstance(raw, dict) or raw.get("kind") not in KINDS:
-            raise ValueError("not a media job")
-        job = cls(**raw)
-        if not isinstance(job.file_id, str) or not isinstance(job.message_id, int):
-            raise ValueError("bad media job fields")
-        return job
 
 
 def job_for(message: Message) -> MediaJob | None:
@@ -147,20 +131,14 @@ def _default_client() -> httpx.AsyncClient:
 class MediaFeature:
     """The converter and the window request handler, sharing the Topics' config and Bot API."""
 
-    def __init__(self, topics: Topics, client_factory: ClientFactory = _default_client) -> None:
+    def __init__(self, topics: TopicPort, client_factory: ClientFactory = _default_client) -> None:
         self.topics = topics
         self.client_factory = client_factory
 
-    async def convert(self, topics: Topics, key: TopicKey, message: Message) -> WindowCommand | None:
-        job = job_for(message)
-        return None if job is None else TopicRequest(REQUEST, job.to_args())
+    async def convert(self, topics: TopicPort, key: TopicKey, message: Message) -> WindowCommand | None:
+        return job_for(message)
 
-    async def handle(self, actor: WindowActor, args: str) -> None:
-        try:
-            job = MediaJob.from_args(args)
-        except (ValueError, TypeError) as exc:
-            log.warning("bad media job refused", error=str(exc))
-            return
+    async def handle(self, actor: WindowPort, job: MediaJob) -> None:
         reply: dict[str, Any] = {"reply_to_message_id": job.message_id}
         if job.file_size is not None and job.file_size > MAX_DOWNLOAD_BYTES:
             await actor.say(too_big_text(job.kind, job.file_size), **reply)
@@ -177,9 +155,9 @@ class MediaFeature:
         else:
             await self._file(actor, job, data, file_path)
 
-    async def _download(self, actor: WindowActor, job: MediaJob) -> tuple[bytes | None, str | None]:
+    async def _download(self, actor: WindowPort, job: MediaJob) -> tuple[bytes | None, str | None]:
         reply: dict[str, Any] = {"reply_to_message_id": job.message_id}
-        api = self.topics.api
+        api = self.topics.files
         try:
             with trio.fail_after(DOWNLOAD_TIMEOUT):
                 info = await api.get_file(job.file_id)
@@ -199,7 +177,7 @@ class MediaFeature:
             return None, None
         return data, info.file_path
 
-    async def _voice(self, actor: WindowActor, job: MediaJob, data: bytes, file_path: str | None) -> None:
+    async def _voice(self, actor: WindowPort, job: MediaJob, data: bytes, file_path: str | None) -> None:
         cfg = self.topics.cfg
         reply: dict[str, Any] = {"reply_to_message_id": job.message_id}
         ext = inbox.extension_of(file_path) or ".ogg"
@@ -227,9 +205,9 @@ class MediaFeature:
         await actor.say(f"🎤 <i>{html.escape(echo)}</i>", disable_notification=True, **reply)
         await actor.deliver_text(UserText(text, job.message_id, origin="voice"))
 
-    async def _file(self, actor: WindowActor, job: MediaJob, data: bytes, file_path: str | None) -> None:
+    async def _file(self, actor: WindowPort, job: MediaJob, data: bytes, file_path: str | None) -> None:
         reply: dict[str, Any] = {"reply_to_message_id": job.message_id}
-        key = actor.binding.key
+        key = actor.key
         directory = self.topics.cfg.ccbot_dir / "inbox" / inbox.topic_dir_name(*key)
         default_ext = inbox.extension_of(file_path) or (".jpg" if job.kind == "photo" else "")
         name = inbox.safe_file_name(job.file_name, default_stem=f"{job.kind}-{job.message_id}",
@@ -250,7 +228,7 @@ class MediaFeature:
 
 
 def install(topics: Topics) -> None:
-    """Register the media converter and the ``media`` window request."""
+    """Register the media converter and the ``MediaJob`` window request."""
     feature = MediaFeature(topics)
     topics.converters.append(feature.convert)
-    topics.hooks.requests[REQUEST] = feature.handle
+    topics.hooks.on_request(MediaJob, feature.handle)

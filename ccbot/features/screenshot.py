@@ -1,43 +1,42 @@
 """/screenshot: the pane as a PNG with key buttons that press a key and refresh the picture.
 
-* ``/screenshot`` → ``TopicRequest("screenshot")`` → the window actor captures the pane with colours
+* ``/screenshot`` → ``TakeScreenshot()`` → the window actor captures the pane with colours
   (``capture-pane -e``), renders it with :func:`ccbot.render.screenshot.render_png` in a worker thread
   (one render at a time: the feature's own ``CapacityLimiter(1)``), and sends it (``send_photo``) with
   a keyboard bound to a UI session of kind ``"screenshot"``.
 * A button press reaches :func:`on_callback` only after Topics checked it belongs to this topic. It is
-  queued to the window actor as ``TopicRequest("screenshot_update", "<token> <key>")`` — in order with
-  typed text, and off the router's path — where the key is pressed (through the tmux adapter's
-  allowlist; only this keyboard's keys are accepted), the pane re-captured and the photo replaced
-  (``edit_message_media``).
+  queued to the window actor as ``ScreenshotKey(token, key)`` — in order with typed text, and off the
+  router's path — where the key is pressed (``WindowPort.press_keys``: owner mark checked, the tmux
+  adapter's allowlist; only this keyboard's keys are accepted), the pane re-captured and the photo
+  replaced (``edit_message_media``).
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 import trio
 
 from ccbot.actors.router import thread_kwargs
-from ccbot.actors.sender import call
-from ccbot.messages import Lane, Outbound, TopicRequest
+from ccbot.features.ports import Queued, TopicPort, WindowPort
+from ccbot.messages import FeatureRequest, Lane, Outbound
 from ccbot.render.screenshot import MAX_SIDE_PX, MIN_FONT_SIZE, metrics, render_png
 from ccbot.telegram.errors import MessageToEditNotFound, TelegramError
 from ccbot.telegram.types import CallbackQuery, InlineButton, InlineKeyboard
-from ccbot.tmux.adapter import ensure_owned
 from ccbot.tmux.keys import UnknownKeyError
 from ccbot.ui import callbacks
 
 if TYPE_CHECKING:
-    from ccbot.actors.topics import Topics, UiSession
-    from ccbot.actors.window import WindowActor
+    from ccbot.actors.topics import Topics
+    from ccbot.state.model import TopicKey
+    from ccbot.ui.session import UiSession
 
 log = structlog.get_logger("ccbot.screenshot")
 
 KIND = "screenshot"
-REQUEST = "screenshot"
-UPDATE_REQUEST = "screenshot_update"
 FONT_SIZE = 16
 KEY_SETTLE = 0.4  # Codex redraws within a few frames of a key; capture after that
 MAX_SESSIONS_PER_TOPIC = 3  # older screenshots' buttons answer "expired"
@@ -51,6 +50,20 @@ KEY_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
     (("^C Ctrl-C", "C-c"),),
 )
 KEY_LABELS: dict[str, str] = {key: label for row in KEY_ROWS for label, key in row}
+
+@dataclass(frozen=True, slots=True)
+class TakeScreenshot(FeatureRequest):
+    """``/screenshot``: send the pane as a photo with key buttons."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenshotKey(FeatureRequest):
+    """A button of screenshot ``token`` was pressed: press ``key`` (one of ``KEY_LABELS``; "-" only
+    refreshes) and replace the photo."""
+
+    token: str
+    key: str
+
 
 def keyboard(token: str) -> InlineKeyboard:
     rows = [tuple(InlineButton(label, callbacks.encode(callbacks.SCREENSHOT_KEY, token, key))
@@ -71,12 +84,11 @@ def fit_font_size(cols: int, rows: int, preferred: int = FONT_SIZE) -> int:
     return MIN_FONT_SIZE
 
 
-async def capture_png(actor: WindowActor, limiter: trio.CapacityLimiter) -> bytes:
-    """Capture the actor's pane with colours and render it in a worker thread under ``limiter``.
+async def capture_png(window: WindowPort, limiter: trio.CapacityLimiter) -> bytes:
+    """Capture the window's pane with colours and render it in a worker thread under ``limiter``.
     Raises TmuxError, ValueError (an image the renderer refuses)."""
-    pane = actor.binding.pane_id
-    state = await actor.deps.tmux.pane_state(pane)
-    text = await actor.deps.tmux.capture(pane, ansi=True)
+    state = await window.pane_size()
+    text = await window.capture(ansi=True)
     size = fit_font_size(state.width, state.height)
 
     def render() -> bytes:
@@ -85,46 +97,46 @@ async def capture_png(actor: WindowActor, limiter: trio.CapacityLimiter) -> byte
     return await trio.to_thread.run_sync(render, limiter=limiter)
 
 
-def caption(actor: WindowActor, pressed: str | None = None) -> str:
-    head = f"🖥 <code>{html.escape(actor.binding.window_name)}</code>"
+def caption(window: WindowPort, pressed: str | None = None) -> str:
+    head = f"🖥 <code>{html.escape(window.window_name)}</code>"
     return head + (f" · after {html.escape(KEY_LABELS.get(pressed, pressed))}" if pressed else "")
 
 
 class ScreenshotFeature:
-    def __init__(self, topics: Topics) -> None:
+    def __init__(self, topics: TopicPort) -> None:
         self.topics = topics
         # One render at a time for the whole bot: renders are CPU-bound and the host may have 2 cores.
         self.limiter = trio.CapacityLimiter(1)
 
     # -- /screenshot (in the window actor) ---------------------------------------------------------------
-    async def on_request(self, actor: WindowActor, args: str) -> None:
+    async def on_request(self, window: WindowPort, request: TakeScreenshot) -> None:
         try:
-            png = await capture_png(actor, self.limiter)
+            png = await capture_png(window, self.limiter)
         except ValueError as exc:
-            await actor.say(f"⚠️ Could not render the screenshot: {html.escape(str(exc))}")
+            await window.say(f"⚠️ Could not render the screenshot: {html.escape(str(exc))}")
             return
-        key = actor.binding.key
-        session = self.topics.open_ui(KIND, key, actor.binding.window_id)
+        key = window.key
+        session = self.topics.open_ui(KIND, key, window.window_id)
         self._trim_sessions(key)
         item = Outbound(key[0], "send_photo", {
-            "chat_id": key[0], "photo": png, "filename": "screen.png", "caption": caption(actor),
+            "chat_id": key[0], "photo": png, "filename": "screen.png", "caption": caption(window),
             "reply_markup": keyboard(session.token), **thread_kwargs(key)}, lane=Lane.USER)
         try:
-            message = await call(actor.deps.outbox, item)
+            message = await window.call(item)
         except TelegramError as exc:
             self.topics.close_ui(session)
             log.warning("screenshot not sent", error=exc.description)
-            await actor.say(f"⚠️ Could not send the screenshot: {html.escape(exc.description)}")
+            await window.say(f"⚠️ Could not send the screenshot: {html.escape(exc.description)}")
             return
         session.message_id = int(message.message_id)
 
-    def _trim_sessions(self, key: Any) -> None:
-        mine = [s for s in self.topics.ui.values() if s.kind == KIND and s.key == key]
+    def _trim_sessions(self, key: TopicKey) -> None:
+        mine = self.topics.sessions(KIND, key)
         for old in mine[:-MAX_SESSIONS_PER_TOPIC]:
             self.topics.close_ui(old)
 
     # -- a key button (router path: only validate and queue) ---------------------------------------------
-    async def on_callback(self, topics: Topics, session: UiSession, parsed: callbacks.Callback,
+    async def on_callback(self, topics: TopicPort, session: UiSession, parsed: callbacks.Callback,
                           query: CallbackQuery) -> None:
         if parsed.kind == callbacks.SCREENSHOT_KEY:
             key = str(parsed.args[0])
@@ -134,51 +146,45 @@ class ScreenshotFeature:
             key = "-"
         else:
             raise callbacks.BadCallback(f"{parsed.kind} is not a screenshot button")
-        running = topics.running.get(session.key)
-        if running is None or running.binding.window_id != session.state:
+        queued = topics.command_window(session.key, session.state_as(str), ScreenshotKey(session.token, key))
+        if queued is Queued.GONE:
             topics.close_ui(session)
             await topics.answer(query, "This window is gone.")
             return
-        try:
-            running.inbox.send_nowait(TopicRequest(UPDATE_REQUEST, f"{session.token} {key}"))
-        except trio.WouldBlock:
+        if queued is Queued.BUSY:
             await topics.answer(query, "The window is busy; try again in a moment.")
-            return
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            await topics.answer(query, "This window is gone.")
             return
         await topics.answer(query, None if key == "-" else f"Pressed {KEY_LABELS[key]}")
 
     # -- press + refresh (in the window actor) -----------------------------------------------------------
-    async def on_update(self, actor: WindowActor, args: str) -> None:
-        token, _, key = args.partition(" ")
-        session = self.topics.ui.get(token)
-        if session is None or session.kind != KIND or session.key != actor.binding.key \
-                or session.state != actor.binding.window_id or session.message_id is None:
+    async def on_update(self, window: WindowPort, request: ScreenshotKey) -> None:
+        token, key = request.token, request.key
+        session = self.topics.session(token)
+        if session is None or session.kind != KIND or session.key != window.key \
+                or session.state != window.window_id or session.message_id is None:
             log.info("screenshot update for a closed or foreign session ignored", token=token)
             return
         pressed: str | None = None
         if key in KEY_LABELS:
             try:
-                await ensure_owned(actor.deps.tmux, actor.binding.pane_id, actor.binding.owner_mark)
-                await actor.deps.tmux.send_keys(actor.binding.pane_id, key)
+                await window.press_keys(key)
             except UnknownKeyError as exc:  # the tmux allowlist is the last word
                 log.warning("screenshot key refused", error=str(exc))
                 return
             pressed = key
             await trio.sleep(KEY_SETTLE)
         try:
-            png = await capture_png(actor, self.limiter)
+            png = await capture_png(window, self.limiter)
         except ValueError as exc:
             log.warning("screenshot render failed", error=str(exc))
             return
-        chat = actor.binding.chat_id
+        chat = window.key[0]
         item = Outbound(chat, "edit_message_media", {
             "chat_id": chat, "message_id": session.message_id, "photo": png, "filename": "screen.png",
-            "caption": caption(actor, pressed), "reply_markup": keyboard(session.token)},
+            "caption": caption(window, pressed), "reply_markup": keyboard(session.token)},
             coalesce_key=f"screenshot:{session.message_id}", lane=Lane.USER)
         try:
-            await call(actor.deps.outbox, item)
+            await window.call(item)
         except MessageToEditNotFound:
             self.topics.close_ui(session)
         except TelegramError as exc:
@@ -188,6 +194,7 @@ class ScreenshotFeature:
 def install(topics: Topics) -> None:
     """Register /screenshot, its refresh request and the key-button handler."""
     feature = ScreenshotFeature(topics)
-    topics.hooks.requests[REQUEST] = feature.on_request
-    topics.hooks.requests[UPDATE_REQUEST] = feature.on_update
+    topics.hooks.on_request(TakeScreenshot, feature.on_request)
+    topics.hooks.on_request(ScreenshotKey, feature.on_update)
+    topics.hooks.commands["screenshot"] = lambda args: TakeScreenshot()
     topics.callback_handlers[KIND] = feature.on_callback

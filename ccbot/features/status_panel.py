@@ -31,14 +31,15 @@ from typing import TYPE_CHECKING
 import structlog
 import trio
 
+from ccbot.features.ports import WindowPort
+from ccbot.messages import FeatureRequest
 from ccbot.screen.parse import PROMPT_GLYPH, parse_screen, strip_ansi
 from ccbot.screen.prompt_state import State
 
 if TYPE_CHECKING:
     from ccbot.actors.topics import Topics
-    from ccbot.actors.window import WindowActor
 
-__all__ = ["StatusPanel", "find_status_panels", "install", "new_panel", "status_html"]
+__all__ = ["ShowStatus", "StatusPanel", "find_status_panels", "install", "new_panel", "status_html"]
 
 log = structlog.get_logger("ccbot.status")
 
@@ -49,6 +50,11 @@ READY_WAIT = 30.0
 _HEADER = re.compile(r"^  >_ OpenAI Codex \(v[^()\s]+\)\s*$")
 _FIELD = re.compile(r"^  (?P<name>[A-Za-z][A-Za-z0-9 ._()/-]{0,40}?):(?:\s+(?P<value>.*))?$")
 _CONTINUATION = re.compile(r"^ {4,}\S")
+
+
+@dataclass(frozen=True, slots=True)
+class ShowStatus(FeatureRequest):
+    """``/status`` in a bound topic: type it into Codex and post the panel it draws."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +138,14 @@ def status_html(panel: StatusPanel) -> str:
 # -- live part ------------------------------------------------------------------------------------------
 
 
-async def _wait_for_panel(actor: WindowActor, before_text: str) -> StatusPanel | None:
-    tmux, pane = actor.deps.tmux, actor.binding.pane_id
+async def _wait_for_panel(window: WindowPort, before_text: str) -> StatusPanel | None:
     before = find_status_panels(before_text)
     candidate: StatusPanel | None = None
     fallback: StatusPanel | None = None
     with trio.move_on_after(STATUS_WAIT):
         while True:
             await trio.sleep(POLL)
-            text = await tmux.capture(pane)
+            text = await window.capture()
             if text == before_text:
                 continue
             model = parse_screen(text)
@@ -159,24 +164,25 @@ async def _wait_for_panel(actor: WindowActor, before_text: str) -> StatusPanel |
     return candidate or fallback
 
 
-async def request_status(actor: WindowActor, args: str) -> None:
+async def request_status(window: WindowPort, request: ShowStatus) -> None:
     """Handle ``/status``: type it when the pane accepts text, then post the panel it draws once."""
-    if actor.machine.state is State.STARTING:
-        await actor.wait_state(lambda s: s is not State.STARTING, READY_WAIT)
-    verdict = actor.machine.can_accept_text()
+    if window.prompt_state is State.STARTING:
+        await window.wait_state(lambda s: s is not State.STARTING, READY_WAIT)
+    verdict = window.can_accept_text()
     if not verdict.ok:
-        await actor.say(f"⛔ Not sent: {html.escape(verdict.reason, quote=False)}. Nothing was typed.")
+        await window.say(f"⛔ Not sent: {html.escape(verdict.reason, quote=False)}. Nothing was typed.")
         return
-    before = await actor.deps.tmux.capture(actor.binding.pane_id)
-    await actor.type_text("/status")
-    panel = await _wait_for_panel(actor, before)
+    before = await window.capture()
+    await window.type_text("/status")
+    panel = await _wait_for_panel(window, before)
     if panel is None:
         log.info("no status panel appeared")
-        await actor.say("⚠️ <code>/status</code> was typed, but no status panel appeared. Try /screenshot.")
+        await window.say("⚠️ <code>/status</code> was typed, but no status panel appeared. Try /screenshot.")
         return
-    await actor.say(status_html(panel), disable_notification=True)
+    await window.say(status_html(panel), disable_notification=True)
 
 
 def install(topics: Topics) -> None:
     """Register the ``status`` topic request (``/status`` in a bound topic)."""
-    topics.hooks.requests["status"] = request_status
+    topics.hooks.on_request(ShowStatus, request_status)
+    topics.hooks.commands["status"] = lambda args: ShowStatus()

@@ -28,6 +28,46 @@ def parse_topic_key(text: str) -> TopicKey:
 
 
 @dataclass(slots=True)
+class PendingInput:
+    """One entry of a binding's input journal: text handed to its window and not typed yet (survives a kill).
+
+    ``typing``: keys may have reached the pane (set right before typing; ``rollout_size`` is the rollout's size
+    then, so a restart can tell whether Codex recorded it). ``held``: kept behind a startup screen; ``told``:
+    the title of the screen the topic was told about.
+    """
+
+    text: str
+    message_id: int
+    origin: str = "text"
+    typing: bool = False
+    rollout_size: int | None = None
+    held: bool = False
+    told: str | None = None
+
+    def matches(self, text: str, message_id: int) -> bool:
+        return self.message_id == message_id and self.text == text
+
+    def to_json(self) -> dict[str, Any]:
+        """The saved form: the three base keys, and the others only once set (the file's shape since v1)."""
+        data: dict[str, Any] = {"text": self.text, "message_id": self.message_id, "origin": self.origin}
+        if self.typing:
+            data.update(typing=True, rollout_size=self.rollout_size)
+        if self.held:
+            data["held"] = True
+        if self.told is not None:
+            data["told"] = self.told
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PendingInput:
+        """Read a saved entry (any v1 file; unknown keys ignored). Raises KeyError/ValueError/TypeError."""
+        size = data.get("rollout_size")
+        return cls(text=str(data["text"]), message_id=int(data["message_id"]), origin=str(data.get("origin", "text")),
+                   typing=bool(data.get("typing")), rollout_size=int(size) if size is not None else None,
+                   held=bool(data.get("held")), told=str(data["told"]) if data.get("told") is not None else None)
+
+
+@dataclass(slots=True)
 class Binding:
     """One topic bound to one tmux window running Codex.
 
@@ -63,20 +103,26 @@ class Binding:
     # the turn's last answer message (id, HTML): a plain turn's end line is edited in under it
     turn_answer_id: int | None = None
     turn_answer_html: str = ""
-    # Text handed to the window but not typed yet ({"text", "message_id", "origin"}): survives a kill
-    pending_inputs: list[dict[str, Any]] = field(default_factory=list)
+    # The input journal: text handed to the window and not typed yet. A producer/consumer log like a channel:
+    # Topics only appends (``ccbot.actors.window.hand_text``, before the router confirms the update) and takes
+    # back an entry the inbox refused; every other change is the window actor's.
+    pending_inputs: list[PendingInput] = field(default_factory=list)
 
     @property
     def key(self) -> TopicKey:
         return (self.chat_id, self.topic_id)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["pending_inputs"] = [entry.to_json() for entry in self.pending_inputs]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Binding:
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        fields = {k: v for k, v in data.items() if k in known}
+        fields["pending_inputs"] = [PendingInput.from_json(dict(e)) for e in fields.get("pending_inputs", [])]
+        return cls(**fields)
 
 
 @dataclass(slots=True)

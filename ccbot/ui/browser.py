@@ -1,9 +1,8 @@
 """Folder browser for choosing a topic's working directory.
 
-Pure apart from :func:`list_subdirs`, the one function that touches the file system; callers inject
-it (or anything with the same signature, see :data:`Lister`) and pass its result to
-:func:`render_browser` and :func:`apply`. Pass :func:`apply` the same entries that were rendered
-(keep them in the server-side UI session): button indexes refer to the page the user saw.
+Pure: the caller lists the folder (a :data:`Lister`, e.g. ``ccbot.actors.topics.folders.list_subdirs``)
+and passes the ``Listing`` to :func:`render_browser` and :func:`apply`. Pass :func:`apply` the same entries
+that were rendered (keep them in the server-side UI session): button indexes refer to the page the user saw.
 
 Layout (8 folders per page, 2 per row)::
 
@@ -17,7 +16,6 @@ Layout (8 folders per page, 2 per row)::
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,7 +45,6 @@ __all__ = [
     "Selected",
     "apply",
     "can_go_up",
-    "list_subdirs",
     "page_count",
     "render_browser",
 ]
@@ -82,29 +79,6 @@ class Listing(NamedTuple):
 
 
 Lister = Callable[[Path, bool], Listing]
-
-
-def list_subdirs(path: Path, show_hidden: bool) -> Listing:
-    """Names of ``path``'s sub-folders (symlinks to folders included), sorted case-insensitively.
-
-    Dot-folders are left out unless ``show_hidden``. A folder that cannot be listed gives
-    ``Listing((), unreadable=True)``; never raises ``OSError``.
-    """
-    names: list[str] = []
-    try:
-        with os.scandir(path) as it:
-            for entry in it:
-                if not show_hidden and entry.name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir():  # follows symlinks; dangling links are not folders
-                        names.append(entry.name)
-                except OSError:
-                    continue
-    except OSError:
-        return Listing((), True)
-    names.sort(key=lambda n: (n.casefold(), n))
-    return Listing(tuple(names), False)
 
 
 def page_count(n_entries: int) -> int:

@@ -1,9 +1,9 @@
-"""Fakes shared by the feature actor tests (no tests here): a Telegram outbox that answers at once, a
-scripted tmux, and a real ``Topics`` wired to them with bound windows (no window actors are started)."""
+"""Fakes shared by the feature actor tests (no tests here): a Telegram outbox that answers at once, the
+scripted tmux (``tests.actors.fake_tmux``), and a real ``Topics`` wired to them with bound windows (no window
+actors are started)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -11,13 +11,14 @@ from typing import Any
 import trio
 
 from ccbot.actors.topics import RunningWindow, Topics
+from ccbot.actors.window.screen import read_and_press
 from ccbot.config import Config
-from ccbot.messages import Outbound, WindowCommand
+from ccbot.messages import Outbound, PressForScreen, WindowCommand
 from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, State
 from ccbot.state.store import StateStore
 from ccbot.telegram.types import CallbackQuery
-from ccbot.tmux.adapter import PaneState
+from tests.actors.fake_tmux import FakeTmux
 
 CHAT = -1001234
 OWNER = 7
@@ -46,46 +47,31 @@ class FakeBot:
         return [kw.get("text") for kw in self.of("answer_callback_query")]
 
 
-@dataclass
-class FakeTmux:
-    """``screens[pane]`` is what capture returns (a list is consumed one capture at a time, the last
-    entry repeating); ``pressed`` records send_keys calls, ``typed`` send_text calls."""
-
-    screens: dict[str, Any] = field(default_factory=dict)
-    pressed: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
-    typed: list[tuple[str, str]] = field(default_factory=list)
-    owners: dict[str, str] = field(default_factory=dict)  # pane -> its window's owner mark
-
-    async def pane_state(self, pane_id: str) -> PaneState:
-        return PaneState(cursor_x=0, cursor_y=0, width=120, height=40, in_mode=False, dead=False,
-                         dead_status=None, dead_signal=None, pid=1, current_command="codex",
-                         owner=self.owners.get(pane_id, ""))
-
-    async def capture(self, pane_id: str, *, ansi: bool = False, start: int | None = None) -> str:
-        screen = self.screens[pane_id]
-        if isinstance(screen, list):
-            return str(screen.pop(0) if len(screen) > 1 else screen[0])
-        return str(screen)
-
-    async def send_keys(self, pane_id: str, *keys: str) -> None:
-        self.pressed.append((pane_id, keys))
-
-    async def send_text(self, pane_id: str, text: str) -> None:
-        self.typed.append((pane_id, text))
-
-
 def make_topics(tmp_path: Path, outbox: trio.MemorySendChannel[Outbound], tmux: FakeTmux) -> Topics:
     cfg = Config(telegram_bot_token="1:x", allowed_users=frozenset({OWNER}), ccbot_dir=tmp_path)
     keeper = StateKeeper(StateStore(tmp_path / "state.json"), State())
-    return Topics(cfg, keeper, outbox, tmux, index=None)  # type: ignore[arg-type]
+    return Topics(cfg, keeper, outbox, tmux, index=None, files=None, changes=None,  # type: ignore[arg-type]
+                  rollouts=None)
 
 
-def bind(topics: Topics, topic: int, window: str, pane: str, owner_mark: str = "") -> Binding:
+def bind(topics: Topics, topic: int, window: str, pane: str, owner_mark: str = "",
+         *, serve: tuple[trio.Nursery, FakeTmux] | None = None) -> Binding:
+    """Bind ``topic`` to a window with no actor; with ``serve``, a stand-in executes the pane actions
+    features queue (``PressForScreen``) with the window actor's own code, in that nursery on that tmux."""
     binding = Binding(chat_id=CHAT, topic_id=topic, window_id=window, window_name=f"w{topic}", cwd="/tmp",
                       pane_id=pane, owner_mark=owner_mark)
-    send, _recv = trio.open_memory_channel[WindowCommand](4)
+    send, recv = trio.open_memory_channel[WindowCommand](4)
     topics.running[binding.key] = RunningWindow(binding, send, trio.CancelScope())
+    if serve is not None:
+        nursery, tmux = serve
+        nursery.start_soon(_stand_in, binding, tmux, recv)
     return binding
+
+
+async def _stand_in(binding: Binding, tmux: FakeTmux, recv: trio.MemoryReceiveChannel[WindowCommand]) -> None:
+    async for command in recv:
+        if isinstance(command, PressForScreen):
+            command.reply.set(await read_and_press(tmux, binding, command))  # type: ignore[arg-type]
 
 
 def query(topic: int, message_id: int, data: str, qid: str = "q") -> CallbackQuery:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import trio
 
+from ccbot.actors.topics import Topics
 from ccbot.features import history
 from ccbot.features.history import history_pages, read_history_pages
 from ccbot.messages import Outbound
@@ -15,8 +16,8 @@ from ccbot.render.tg_html import parse_html
 from ccbot.ui.callbacks import HISTORY_PAGE, NOOP, encode
 from ccbot.ui.history import PAGE_CHARS, visible_length
 from tests.actors.test_feature_fakes import CHAT, FakeBot, FakeTmux, bind, make_topics, query
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 PLAIN = DATA / "codex-0.169" / "rollouts" / "plain.jsonl"
 LONG = DATA / "codex-0.169" / "rollouts" / "long.jsonl"
 MAIN = DATA / "rollouts" / "codex-0.169-main.jsonl"
@@ -65,7 +66,8 @@ async def test_history_request_and_paging_edit_the_same_message(tmp_path: Path) 
         topics._nursery = nursery  # what Topics.run provides: spawned feature tasks run here
         nursery.start_soon(bot.run, recv)
         with trio.fail_after(5):
-            await topics.hooks.requests["history"](SimpleNamespace(binding=binding), "")  # type: ignore[arg-type]
+            window = SimpleNamespace(key=binding.key, rollout_path=binding.rollout_path)
+            await request_history(topics, window)
             for _ in range(400):  # the page is read and sent by a spawned task
                 if bot.of("send_message"):
                     break
@@ -98,8 +100,9 @@ async def test_history_before_the_first_prompt(tmp_path: Path) -> None:
     async def say(text: str) -> None:
         said.append(text)
 
-    window = SimpleNamespace(binding=bind(topics, 11, "@1", "%1"), say=say)
-    await topics.hooks.requests["history"](window, "")  # type: ignore[arg-type]
+    binding = bind(topics, 11, "@1", "%1")
+    window = SimpleNamespace(key=binding.key, rollout_path=binding.rollout_path, say=say)
+    await request_history(topics, window)
     assert len(said) == 1 and "No conversation yet" in said[0]
     assert not topics.ui
 
@@ -111,3 +114,10 @@ def test_a_compressed_rollout_has_the_same_pages_found_in_either_form(tmp_path: 
     stored.write_bytes(zipped.read_bytes())
     # a binding remembers the plain path; the thread was compressed since
     assert read_history_pages(tmp_path / "rollout-x.jsonl") == read_history_pages(MAIN)
+
+
+async def request_history(topics: Topics, window: SimpleNamespace) -> None:
+    """What the window actor does for ``/history``: run the handler registered for ``ShowHistory``."""
+    handler = topics.hooks.handler_for(history.ShowHistory())
+    assert handler is not None
+    await handler(window, history.ShowHistory())  # type: ignore[arg-type]

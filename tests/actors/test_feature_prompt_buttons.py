@@ -19,12 +19,13 @@ from ccbot.screen.prompt_state import PromptCleared, PromptShown
 from ccbot.state.model import Binding
 from ccbot.ui.callbacks import PROMPT_OPT, encode
 from tests.actors.test_feature_fakes import CHAT, FakeBot, FakeTmux, bind, make_topics, query
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "codex-0.169"
-APPROVAL = (DATA / "captures" / "approval_prompt.txt").read_text("utf-8")
-APPROVAL_2ND = (DATA / "captures" / "approval_second_selected.txt").read_text("utf-8")
-REVIEW = (DATA / "captures" / "review_menu.txt").read_text("utf-8")
-IDLE = (DATA / "captures" / "idle.txt").read_text("utf-8")
+CODEX_0169 = DATA / "codex-0.169"
+APPROVAL = (CODEX_0169 / "captures" / "approval_prompt.txt").read_text("utf-8")
+APPROVAL_2ND = (CODEX_0169 / "captures" / "approval_second_selected.txt").read_text("utf-8")
+REVIEW = (CODEX_0169 / "captures" / "review_menu.txt").read_text("utf-8")
+IDLE = (CODEX_0169 / "captures" / "idle.txt").read_text("utf-8")
 
 
 def prompt_in(screen: str) -> Any:
@@ -42,7 +43,7 @@ class Rig:
 
     async def effect(self, binding: Binding, effect: object) -> None:
         for hook in self.topics.hooks.effects:
-            await hook(SimpleNamespace(binding=binding), effect)  # type: ignore[arg-type]
+            await hook(SimpleNamespace(key=binding.key, window_id=binding.window_id), effect)  # type: ignore[arg-type]
         await settle()
 
     def prompt_messages(self, topic: int) -> list[dict[str, Any]]:
@@ -72,10 +73,10 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     tmux = FakeTmux()
     topics = make_topics(tmp_path, send, tmux)
     approvals.install(topics)
-    a = bind(topics, 11, "@1", "%1")
-    b = bind(topics, 22, "@2", "%2")
     async with trio.open_nursery() as nursery:
         topics._nursery = nursery  # what Topics.run provides: spawned feature tasks run here
+        a = bind(topics, 11, "@1", "%1", serve=(nursery, tmux))
+        b = bind(topics, 22, "@2", "%2", serve=(nursery, tmux))
         nursery.start_soon(bot.run, recv)
         yield Rig(topics, bot, tmux, a, b)
         nursery.cancel_scope.cancel()
@@ -83,7 +84,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 def token_and_id(r: Rig, topic: int) -> tuple[str, int]:
     (session,) = [s for s in r.topics.ui.values() if s.kind == approvals.KIND and s.key == (CHAT, topic)
-                  and not s.state.gone]
+                  and not s.state_as(approvals.PromptTicket).gone]
     assert session.message_id is not None
     return session.token, session.message_id
 
@@ -197,7 +198,7 @@ async def test_menu_option_is_reached_from_the_current_highlight(tmp_path: Path)
 
 async def test_prompt_gone_before_its_message_was_sent(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
-        actor = SimpleNamespace(binding=r.a)
+        actor = SimpleNamespace(key=r.a.key, window_id=r.a.window_id)
         for hook in r.topics.hooks.effects:  # shown and cleared before the paced send could finish
             await hook(actor, PromptShown(prompt_in(APPROVAL)))  # type: ignore[arg-type]
             await hook(actor, PromptCleared())  # type: ignore[arg-type]

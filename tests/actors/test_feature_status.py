@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from ccbot.features.status_panel import (
     STATUS_WAIT,
+    ShowStatus,
     find_status_panels,
     new_panel,
     request_status,
@@ -19,13 +19,13 @@ from ccbot.features.status_panel import (
 )
 from ccbot.render.tg_html import parse_html
 from ccbot.screen.parse import parse_screen
-from ccbot.screen.prompt_state import PromptStateMachine
-from ccbot.state.model import Binding
+from ccbot.screen.prompt_state import PromptStateMachine, State, Verdict
 from tests.actors.test_feature_fakes import FakeTmux
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "codex-0.169"
-CAPTURES = DATA / "captures"
-REFERENCE = DATA / "reference"
+CODEX_0169 = DATA / "codex-0.169"
+CAPTURES = CODEX_0169 / "captures"
+REFERENCE = CODEX_0169 / "reference"
 STATUS = (CAPTURES / "slash_status.txt").read_text("utf-8")
 IDLE = (CAPTURES / "idle.txt").read_text("utf-8")
 APPROVAL = (CAPTURES / "approval_prompt.txt").read_text("utf-8")
@@ -102,14 +102,20 @@ def test_parser_never_raises(text: str) -> None:
 
 
 class FakeWindow:
-    """Just what request_status uses of a WindowActor."""
+    """Just what request_status uses of the window port, on pane %1 of a fake tmux."""
 
     def __init__(self, tmux: FakeTmux, screen: str) -> None:
-        self.binding = Binding(chat_id=-1, topic_id=5, window_id="@1", window_name="w", cwd="/", pane_id="%1")
-        self.deps = type("Deps", (), {"tmux": tmux})()
+        self.tmux = tmux
         self.machine = PromptStateMachine()
         self.machine.step(parse_screen(screen))
         self.said: list[str] = []
+
+    @property
+    def prompt_state(self) -> State:
+        return self.machine.state
+
+    def can_accept_text(self) -> Verdict:
+        return self.machine.can_accept_text()
 
     async def wait_state(self, accept: Any, limit: float) -> bool:
         return accept(self.machine.state)
@@ -117,36 +123,39 @@ class FakeWindow:
     async def say(self, html_text: str, **extra: Any) -> None:
         self.said.append(html_text)
 
+    async def capture(self, *, ansi: bool = False) -> str:
+        return await self.tmux.capture("%1", ansi=ansi)
+
     async def type_text(self, text: str) -> None:
-        await self.deps.tmux.send_text(self.binding.pane_id, text)
-        await self.deps.tmux.send_keys(self.binding.pane_id, "Enter")
+        await self.tmux.send_text("%1", text)
+        await self.tmux.send_keys("%1", "Enter")
 
 
 async def test_status_request_types_it_and_posts_the_panel_once(autojump_clock: Any) -> None:
     typing = IDLE.replace("\u203a Ask Codex to do anything", "\u203a /status")
-    tmux = FakeTmux({"%1": [IDLE, typing, typing, STATUS]})
+    tmux = FakeTmux(screens={"%1": [IDLE, typing, typing, STATUS]})
     window = FakeWindow(tmux, IDLE)
-    await request_status(window, "")  # type: ignore[arg-type]
-    assert tmux.typed == [("%1", "/status")]
+    await request_status(window, ShowStatus())  # type: ignore[arg-type]
+    assert tmux.texts == [("%1", "/status")]
     assert tmux.pressed == [("%1", ("Enter",))]
     (message,) = window.said
     assert message.startswith("<pre>&gt;_ OpenAI Codex") and "01a20a9d-fc5e-7ec3-9cce-44f647aad64e" in message
 
 
 async def test_status_request_refused_while_a_prompt_is_open(autojump_clock: Any) -> None:
-    tmux = FakeTmux({"%1": APPROVAL})
+    tmux = FakeTmux(screens={"%1": APPROVAL})
     window = FakeWindow(tmux, APPROVAL)
-    await request_status(window, "")  # type: ignore[arg-type]
-    assert tmux.typed == [] and tmux.pressed == []
+    await request_status(window, ShowStatus())  # type: ignore[arg-type]
+    assert tmux.texts == [] and tmux.pressed == []
     (message,) = window.said
     assert "Not sent" in message and "Would you like to run" in message
 
 
 async def test_status_request_gives_up_after_a_bounded_wait(autojump_clock: Any) -> None:
-    tmux = FakeTmux({"%1": [IDLE, IDLE.replace("\u203a Ask Codex to do anything", "\u203a /status")]})
+    tmux = FakeTmux(screens={"%1": [IDLE, IDLE.replace("\u203a Ask Codex to do anything", "\u203a /status")]})
     window = FakeWindow(tmux, IDLE)
     start = trio.current_time()
-    await request_status(window, "")  # type: ignore[arg-type]
+    await request_status(window, ShowStatus())  # type: ignore[arg-type]
     assert trio.current_time() - start <= STATUS_WAIT + 1
     (message,) = window.said
     assert "no status panel appeared" in message

@@ -9,7 +9,7 @@ import trio
 
 from ccbot.actors.topics import Topics
 from ccbot.messages import Outbound
-from ccbot.state.model import Binding
+from ccbot.state.model import Binding, PendingInput
 from ccbot.telegram.types import Message
 from tests.actors.test_feature_fakes import CHAT, OWNER, FakeBot, FakeTmux, bind, make_topics
 
@@ -35,9 +35,9 @@ def bound_topic(tmp_path: Path, nursery: trio.Nursery) -> tuple[FakeBot, Topics,
 async def test_unbind_reports_the_texts_the_window_had_not_started_typing(
         tmp_path: Path, nursery: trio.Nursery) -> None:
     bot, topics, binding = bound_topic(tmp_path, nursery)
-    binding.pending_inputs += [
-        {"text": "kept behind the trust screen", "message_id": 5, "origin": "text", "held": True},
-        {"text": "half typed when unbound", "message_id": 6, "origin": "text", "typing": True},
+    binding.pending_inputs += [  # the journal as the window actor left it (as saved in the state file)
+        PendingInput("kept behind the trust screen", 5, held=True),
+        PendingInput("half typed when unbound", 6, typing=True),
     ]
     await topics.on_command((CHAT, 11), unbind_message(11), "unbind", "")
     with trio.fail_after(5):

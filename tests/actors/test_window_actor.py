@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,67 +14,37 @@ import trio.testing
 
 from ccbot.actors import window as window_module
 from ccbot.actors.rollout_watch import RolloutWatch
-from ccbot.actors.window import Piece, WindowActor, WindowDeps, merge_pieces
-from ccbot.messages import Outbound, PressKeys, TopicRequest, UserText, WindowCommand
+from ccbot.actors.window import Piece, WindowActor, WindowDeps, hand_text, merge_pieces
+from ccbot.actors.window import inputs as window_inputs
+from ccbot.actors.window import pieces as window_pieces
+from ccbot.actors.window import rollout as window_rollout
+from ccbot.features.ports import Queued, WindowPort
+from ccbot.messages import (
+    FeatureRequest,
+    NotPressed,
+    Outbound,
+    Pressed,
+    PressForScreen,
+    PressKeys,
+    UserText,
+    WindowCommand,
+)
 from ccbot.render.messages import Rendered
+from ccbot.screen.parse import ScreenModel
 from ccbot.state.keeper import StateKeeper
-from ccbot.state.model import Binding, State
+from ccbot.state.model import Binding, PendingInput, State
 from ccbot.state.store import StateStore
-from ccbot.tmux.adapter import PaneState, TmuxError
+from ccbot.tmux.adapter import TmuxError
+from tests.actors.fake_tmux import FakeTmux
+from tests.conftest import DATA
 
-CAPTURES = Path(__file__).resolve().parents[1] / "data" / "codex-0.169" / "captures"
-
-
-def user_line(text: str) -> str:
-    return json.dumps({"timestamp": "2026-11-23T21:00:00.000Z", "ordinal": 1, "type": "event_msg", "payload": {
-        "type": "item_completed", "thread_id": "t", "turn_id": "u",
-        "item": {"type": "UserMessage", "id": "x", "content": [{"type": "text", "text": text}]}}}) + "\n"
+CAPTURES = DATA / "codex-0.169" / "captures"
 
 
 def agent_line(text: str) -> str:
     return json.dumps({"timestamp": "2026-11-23T21:00:01.000Z", "ordinal": 2, "type": "event_msg", "payload": {
         "type": "item_completed", "thread_id": "t", "turn_id": "u",
         "item": {"type": "AgentMessage", "id": "m", "content": [{"type": "Text", "text": text}]}}}) + "\n"
-
-
-class FakeTmux:
-    """Shows a captured screen; records what is typed; 'Enter' makes Codex record the typed text."""
-
-    def __init__(self, screen: str, rollout: Path) -> None:
-        self.screen = screen
-        self.rollout = rollout
-        self.typed: list[tuple[str, str]] = []
-        self.composer = ""
-
-    async def pane_state(self, pane_id: str) -> PaneState:
-        await trio.lowlevel.checkpoint()
-        return PaneState(cursor_x=0, cursor_y=0, width=120, height=40, in_mode=False, dead=False,
-                         dead_status=None, dead_signal=None, pid=999999999, current_command="node")
-
-    async def capture(self, pane_id: str, **_: Any) -> str:
-        await trio.lowlevel.checkpoint()
-        return self.screen
-
-    async def send_text(self, pane_id: str, text: str) -> None:
-        self.typed.append(("text", text))
-        self.composer += text
-
-    async def paste_text(self, pane_id: str, text: str) -> None:
-        self.typed.append(("paste", text))
-        self.composer += text
-
-    async def send_keys(self, pane_id: str, *keys: str) -> None:
-        self.typed.append(("keys", " ".join(keys)))
-        if "Enter" in keys and self.composer:
-            with open(self.rollout, "a") as fh:
-                fh.write(user_line(self.composer))
-            self.composer = ""
-
-    async def window_exists(self, window_id: str) -> bool:
-        return True
-
-    async def list_windows(self) -> list[Any]:
-        return []
 
 
 class FakeSender:
@@ -129,6 +100,11 @@ async def start(tmp_path: Path, screen_name: str, nursery: trio.Nursery, **deps_
     return tmux, sender, binding, inbox_send, keeper
 
 
+def hand(binding: Binding, inbox: trio.MemorySendChannel[WindowCommand], item: UserText) -> None:
+    """Queue ``item`` as Topics does: journaled and handed over by ``hand_text``."""
+    assert hand_text(binding, inbox, item) is Queued.OK
+
+
 async def until(predicate: Any, seconds: float = 10.0) -> None:
     with trio.fail_after(seconds):
         while not predicate():
@@ -138,8 +114,7 @@ async def until(predicate: Any, seconds: float = 10.0) -> None:
 async def test_text_is_typed_literally_confirmed_and_output_delivered(tmp_path: Path,
                                                                        nursery: trio.Nursery) -> None:
     tmux, sender, binding, inbox, _ = await start(tmp_path, "idle.txt", nursery)
-    binding.pending_inputs.append({"text": "C-c Enter ; rm", "message_id": 5, "origin": "text"})
-    await inbox.send(UserText("C-c Enter ; rm", 5))
+    hand(binding, inbox, UserText("C-c Enter ; rm", 5))
     await until(lambda: ("keys", "Enter") in tmux.typed)
     assert tmux.typed[0] == ("text", "C-c Enter ; rm")
     assert binding.pending_inputs == []  # the journal entry is gone once Enter was pressed
@@ -155,27 +130,24 @@ async def test_text_is_typed_literally_confirmed_and_output_delivered(tmp_path: 
 
 async def test_multiline_goes_as_one_paste(tmp_path: Path, nursery: trio.Nursery) -> None:
     tmux, _, binding, inbox, _ = await start(tmp_path, "idle.txt", nursery)
-    binding.pending_inputs.append({"text": "a\nb", "message_id": 6, "origin": "text"})
-    await inbox.send(UserText("a\nb", 6))
+    hand(binding, inbox, UserText("a\nb", 6))
     await until(lambda: ("keys", "Enter") in tmux.typed)
     assert tmux.typed[0] == ("paste", "a\nb")
 
 
 async def test_long_single_line_goes_as_one_paste(tmp_path: Path, nursery: trio.Nursery) -> None:
     # typed key by key, Codex's paste-burst detection swallows the Enter after long text
-    long_line = "x" * (window_module.PASTE_OVER + 1)
+    long_line = "x" * (window_inputs.PASTE_OVER + 1)
     tmux, _, binding, inbox, _ = await start(tmp_path, "idle.txt", nursery)
-    for n, text in enumerate(("y" * window_module.PASTE_OVER, long_line)):
-        binding.pending_inputs.append({"text": text, "message_id": 10 + n, "origin": "text"})
-        await inbox.send(UserText(text, 10 + n))
+    for n, text in enumerate(("y" * window_inputs.PASTE_OVER, long_line)):
+        hand(binding, inbox, UserText(text, 10 + n))
     await until(lambda: tmux.typed.count(("keys", "Enter")) == 2)
     assert [kind for kind, _ in tmux.typed] == ["text", "keys", "paste", "keys"]
 
 
 async def test_blocked_by_approval_prompt_types_nothing(tmp_path: Path, nursery: trio.Nursery) -> None:
     tmux, sender, binding, inbox, _ = await start(tmp_path, "approval_prompt.txt", nursery)
-    binding.pending_inputs.append({"text": "hello", "message_id": 7, "origin": "text"})
-    await inbox.send(UserText("hello", 7))
+    hand(binding, inbox, UserText("hello", 7))
     await until(lambda: any("Not sent" in t for t in sender.texts()))
     refusal = next(t for t in sender.texts() if "Not sent" in t)
     assert "Would you like to run the following command" in refusal
@@ -196,7 +168,7 @@ async def _start_with_journal(tmp_path: Path, nursery: trio.Nursery) -> tuple[Fa
     rollout.write_text("")
     tmux = FakeTmux((CAPTURES / "idle.txt").read_text(), rollout)
     binding = Binding(chat_id=-100, topic_id=8, window_id="@2", window_name="w2", cwd=str(tmp_path), pane_id="%2",
-                      rollout_path=str(rollout), pending_inputs=[{"text": "kept across a kill", "message_id": 9}])
+                      rollout_path=str(rollout), pending_inputs=[PendingInput("kept across a kill", 9)])
     state = State()
     state.bindings[binding.key] = binding
     keeper = StateKeeper(StateStore(tmp_path / "state.json"), state)
@@ -215,7 +187,7 @@ async def _start_with_journal(tmp_path: Path, nursery: trio.Nursery) -> tuple[Fa
 
 async def test_an_idle_window_with_a_still_screen_reads_a_rollout_write_at_once(
         tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(window_module, "TAIL_IDLE_MAX", 30.0)  # the safety poll must not be what finds it
+    monkeypatch.setattr(window_rollout, "TAIL_IDLE_MAX", 30.0)  # the safety poll must not be what finds it
     watch = RolloutWatch(interval=0.05)
     nursery.start_soon(watch.run)
     _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery, changes=QuietPanes(), rollouts=watch)
@@ -227,7 +199,7 @@ async def test_an_idle_window_with_a_still_screen_reads_a_rollout_write_at_once(
 
 async def test_without_the_watcher_that_write_waits_for_the_safety_poll(
         tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(window_module, "TAIL_IDLE_MAX", 30.0)
+    monkeypatch.setattr(window_rollout, "TAIL_IDLE_MAX", 30.0)
     _, sender, binding, _, _ = await start(tmp_path, "idle.txt", nursery, changes=QuietPanes())
     await trio.sleep(0.5)
     with open(binding.rollout_path or "", "a") as fh:
@@ -239,7 +211,7 @@ async def test_without_the_watcher_that_write_waits_for_the_safety_poll(
 def test_merged_pieces_commit_the_offset_of_their_last_member() -> None:
     def piece(action: str, kind: str | None, end: int) -> Piece:
         rendered = Rendered(kind, f"<i>{kind} {end}</i>", f"{kind} {end}", "turn") if kind else None
-        return Piece(action, rendered, window_module._Mark(end, {"at": end}, f"ts{end}"))
+        return Piece(action, rendered, window_pieces.Mark(end, {"at": end}, f"ts{end}"))
 
     pieces = [piece("send", "tool", 10), piece("send", "tool", 20), piece("status_step", "tool", 30),
               piece("send", "assistant", 40), piece("send", "status", 50), piece("send", "turn_done", 60)]
@@ -268,7 +240,7 @@ class Held:
     """One window actor on a fake tmux, restartable with the same binding and journal (a new process)."""
 
     def __init__(self, tmp_path: Path, nursery: trio.Nursery, screen: str,
-                 pending: list[dict[str, Any]] | None = None) -> None:
+                 pending: list[PendingInput] | None = None) -> None:
         rollout = tmp_path / "rollout-2026-11-23T21-00-00-01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"
         rollout.write_text("")
         self.nursery = nursery
@@ -307,10 +279,9 @@ class Held:
         await self.nursery.start(run)
 
     async def send(self, text: str, message_id: int) -> None:
-        """What the router does: journal the text, then hand it to the window's inbox."""
-        self.binding.pending_inputs.append({"text": text, "message_id": message_id, "origin": "text"})
+        """What the router does: journal the text and queue it (``hand_text``)."""
         assert self.inbox is not None
-        await self.inbox.send(UserText(text, message_id))
+        hand(self.binding, self.inbox, UserText(text, message_id))
 
     def typed_texts(self) -> list[str]:
         return [text for kind, text in self.tmux.typed if kind in ("text", "paste")]
@@ -334,9 +305,9 @@ async def test_text_on_the_trust_screen_is_typed_after_it_in_order_once(
     assert len(w.notices()) == 1  # once per screen, not per message
     assert "Trust this folder?" in w.notices()[0] and "kept" in w.notices()[0]
     assert not w.refusals()
-    assert [(e["text"], e.get("held")) for e in w.binding.pending_inputs] == [("first", True), ("second", True)]
+    assert [(e.text, e.held) for e in w.binding.pending_inputs] == [("first", True), ("second", True)]
     saved = StateStore(tmp_path / "state.json").load()[0].bindings[w.binding.key]
-    assert [e["text"] for e in saved.pending_inputs] == ["first", "second"]  # survives a kill
+    assert [e.text for e in saved.pending_inputs] == ["first", "second"]  # survives a kill
 
     w.tmux.screen = AFTER_TRUST  # the user answered the screen
     await until(lambda: w.typed_texts() == ["first"])
@@ -425,8 +396,8 @@ async def test_a_restart_keeps_the_kept_text_and_types_it_once(
     await w.send("across a restart", 1)
     await until(lambda: w.notices())
     stored = StateStore(tmp_path / "state.json").load()[0].bindings[w.binding.key].pending_inputs
-    assert stored == [{"text": "across a restart", "message_id": 1, "origin": "text", "held": True,
-                       "told": "Trust this folder?"}]
+    assert [e.to_json() for e in stored] == [{"text": "across a restart", "message_id": 1, "origin": "text",
+                                              "held": True, "told": "Trust this folder?"}]
 
     w.binding.pending_inputs = stored  # the new process reads its journal from the state file
     await w.start()  # the old actor is cancelled (shutdown): nothing reported, the journal keeps the text
@@ -445,16 +416,20 @@ async def test_a_features_text_is_kept_and_journaled_too(
         tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
     w = Held(tmp_path, nursery, TRUST)
 
-    async def voice(actor: WindowActor, args: str) -> None:
-        await actor.deliver_text(UserText(args, 4, origin="voice"))
+    @dataclass(frozen=True, slots=True)
+    class Voice(FeatureRequest):
+        text: str
 
-    w.hooks.requests["voice"] = voice
+    async def voice(window: WindowPort, request: Voice) -> None:
+        await window.deliver_text(UserText(request.text, 4, origin="voice"))
+
+    w.hooks.on_request(Voice, voice)
     await w.start()
     assert w.inbox is not None
-    await w.inbox.send(TopicRequest("voice", "transcribed words"))
+    await w.inbox.send(Voice("transcribed words"))
     await until(lambda: w.notices())
-    assert w.binding.pending_inputs == [{"text": "transcribed words", "message_id": 4, "origin": "voice",
-                                         "held": True, "told": "Trust this folder?"}]
+    assert w.binding.pending_inputs == [PendingInput("transcribed words", 4, "voice", held=True,
+                                                     told="Trust this folder?")]
     w.tmux.screen = AFTER_TRUST
     await until(lambda: w.binding.pending_inputs == [] and w.typed_texts() == ["transcribed words"])
 
@@ -475,7 +450,7 @@ async def test_a_second_startup_screen_keeps_the_text_and_is_told_once(
     await until(lambda: w.typed_texts() == ["after both screens"] and w.binding.pending_inputs == [])
 
 
-RECORDED = Path(__file__).resolve().parents[1] / "data" / "rollouts" / "codex-0.169-main.jsonl"
+RECORDED = DATA / "rollouts" / "codex-0.169-main.jsonl"
 
 
 def first_turn() -> tuple[list[str], list[str]]:
@@ -514,7 +489,7 @@ async def test_an_end_line_written_later_is_edited_in_under_the_answer(
     with open(binding.rollout_path or "", "a") as fh:
         fh.writelines(head)
     await until(lambda: sender.texts() != [])
-    await trio.sleep(window_module.ANSWER_LINGER * 4)
+    await trio.sleep(window_rollout.ANSWER_LINGER * 4)
     with open(binding.rollout_path or "", "a") as fh:
         fh.writelines(rest)
     await until(lambda: any(o.method == "edit_message_text" for o in sender.sent))
@@ -632,11 +607,11 @@ async def _never_gone(b: Binding, why: str) -> None:
 
 def test_a_lines_stamp_tells_apart_lines_written_in_one_millisecond() -> None:
     lines = [json.loads(x) for x in MIGRATED.read_text().splitlines()]
-    stamps, prev = [], window_module._Mark(0, {})
+    stamps, prev = [], window_pieces.Mark(0, {})
     for line in lines:
         stamp = window_module.stamp_of(line["timestamp"], prev)
         stamps.append(stamp)
-        prev = window_module._Mark(0, {}, *stamp)
+        prev = window_pieces.Mark(0, {}, *stamp)
     assert len(set(stamps)) == len(stamps)  # every line of the real file has its own stamp
     assert stamps == sorted(stamps)  # and they grow with the file
     # the turn's end and the next turn's start, written in one millisecond, are told apart
@@ -659,3 +634,27 @@ async def test_a_rollout_replaced_by_an_empty_file_that_fills_later_resends_noth
     await until(lambda: any("news in the refilled" in t for t in sender.texts()))
     await trio.sleep(0.3)
     assert sender.texts() == [*delivered, sender.texts()[-1]]
+
+
+async def test_a_press_for_the_screen_goes_through_the_inbox_and_is_answered(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    tmux, _, binding, inbox, _ = await start(tmp_path, "approval_prompt.txt", nursery)
+    seen: list[bool] = []
+
+    def choose(model: ScreenModel) -> tuple[str, ...] | str:
+        seen.append(model.approval is not None)
+        return ("y",)
+
+    pressed = PressForScreen(binding.window_id, choose, trio.current_time() + 5)
+    await inbox.send(pressed)
+    with trio.fail_after(5):
+        assert await pressed.reply.wait() == Pressed(("y",))
+    assert seen == [True] and ("keys", "y") in tmux.typed
+    # a request for another window, or one whose asker gave up, presses nothing
+    other = PressForScreen("@9", choose, trio.current_time() + 5)
+    late = PressForScreen(binding.window_id, choose, trio.current_time() - 1)
+    for request in (other, late):
+        await inbox.send(request)
+        with trio.fail_after(5):
+            assert isinstance(await request.reply.wait(), NotPressed)
+    assert seen == [True] and tmux.typed.count(("keys", "y")) == 1

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccbot.actors.topics.folders import list_subdirs
 from ccbot.telegram.types import InlineKeyboard
 from ccbot.ui import Cancelled
 from ccbot.ui.browser import (
@@ -17,7 +18,6 @@ from ccbot.ui.browser import (
     Listing,
     Selected,
     apply,
-    list_subdirs,
     render_browser,
 )
 from ccbot.ui.callbacks import BadCallback, decode, encode

@@ -110,3 +110,21 @@ def test_refused_strangers_are_bounded_and_kept_in_order(tmp_path: Path) -> None
     assert 1 not in state.refused_users  # the oldest are forgotten first
     again = State.from_json(state.to_json())
     assert again.refused_users == state.refused_users
+
+
+def test_an_input_journal_written_before_it_was_typed_loads_and_saves_in_the_same_shape(tmp_path: Path) -> None:
+    # the journal entries as v1 files hold them (plain dicts, the optional keys only once set)
+    entries = [{"text": "plain", "message_id": 1, "origin": "text"},
+               {"text": "half typed", "message_id": 2, "origin": "voice", "typing": True, "rollout_size": 640},
+               {"text": "kept", "message_id": 3, "origin": "text", "held": True, "told": "Trust this folder?"},
+               {"text": "older file", "message_id": 4}]
+    data = sample().to_json()
+    data["bindings"]["-1001:5"]["pending_inputs"] = entries
+    (tmp_path / "state.json").write_text(json.dumps(data))
+    loaded, report = StateStore(tmp_path / "state.json").load()
+    assert report.source == "file"
+    journal = loaded.bindings[(-1001, 5)].pending_inputs
+    assert [(e.text, e.typing, e.rollout_size, e.held, e.told) for e in journal] == [
+        ("plain", False, None, False, None), ("half typed", True, 640, False, None),
+        ("kept", False, None, True, "Trust this folder?"), ("older file", False, None, False, None)]
+    assert loaded.to_json()["bindings"]["-1001:5"]["pending_inputs"] == [*entries[:3], {**entries[3], "origin": "text"}]
