@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given
@@ -32,6 +31,7 @@ from ccbot.codex.appserver.views import (
     TurnCompleted,
     UserMessageItem,
 )
+from tests.conftest import DATA
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -70,7 +70,7 @@ def test_view_never_raises(raw: dict[str, object]) -> None:
 
 
 def _recorded() -> list[dict[str, Any]]:
-    data = Path(__file__).resolve().parent.parent / "data"
+    data = DATA
     messages = []
     for path in sorted(data.glob("appserver-*/*.jsonl")):
         for line in path.read_text("utf-8").splitlines():

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ccbot.codex.appserver import protocol
 from ccbot.codex.appserver.schema import USED_FIELDS, USED_METHODS, schema_drift, trim_schema
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 VERSIONS = ["appserver-0.169", "appserver-0.171"]
 
 

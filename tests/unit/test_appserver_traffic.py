@@ -4,7 +4,6 @@ tools.record_appserver against Codex 0.169 and 0.171)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,8 @@ from ccbot.codex.appserver.views import (
     TurnStarted,
     UserMessageItem,
 )
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 VERSIONS = ["appserver-0.169", "appserver-0.171"]
 
 

@@ -12,10 +12,11 @@ import pytest
 
 from ccbot.render.tg_html import parse_html
 from ccbot.replay import main
+from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-MAIN_0169 = ROOT / "tests" / "data" / "rollouts" / "codex-0.169-main.jsonl"
-OLD_BASIC = ROOT / "tests" / "data" / "rollouts" / "codex-old-basic.jsonl"
+MAIN_0169 = DATA / "rollouts" / "codex-0.169-main.jsonl"
+OLD_BASIC = DATA / "rollouts" / "codex-old-basic.jsonl"
 
 
 def blocks(text: str) -> list[tuple[str, str]]:

@@ -8,14 +8,14 @@ rollout. They are the persisted format: changing how snapshots are made must kee
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ccbot.codex.rollout import RolloutDecoder, decode_lines
+from tests.conftest import DATA
 
-ROLLOUTS = Path(__file__).resolve().parent.parent / "data" / "rollouts"
+ROLLOUTS = DATA / "rollouts"
 
 SAVED: list[tuple[str, int, dict[str, Any]]] = [
     (

@@ -5,7 +5,6 @@ deliberately unused."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,7 @@ from ccbot.codex.rollout._events import EVENT_READERS
 from ccbot.codex.rollout._items import ITEM_READERS
 from ccbot.codex.rollout._lines import EVENT_TYPES, LINE_READERS, LINE_TYPES, MESSAGE_ROLES, known_kinds
 from ccbot.codex.rollout._responses import MESSAGE_READERS, RESPONSE_READERS
-
-DATA = Path(__file__).resolve().parent.parent / "data"
+from tests.conftest import DATA
 
 # Kinds Codex writes that the bot has no use for; everything else in a recording must have a reader.
 UNUSED = {
