@@ -14,6 +14,8 @@ What is looked at, and what is never touched:
 * Codex: the configured command's ``--version`` (inside the tested range of ``ccbot.codex.versions``), daemon mode in
   ``CODEX_HOME/config.toml``; ``--version`` runs with ``CODEX_HOME`` pointed at a path that does not exist,
   because Codex writes helper links into an existing ``CODEX_HOME`` on every start;
+* ``codex protocol``: the app-server methods and fields ccbot's client uses, checked against the schema the
+  installed Codex generates (``ccbot.codex.appserver.schema.schema_drift``);
 * ``CODEX_HOME``: sessions folder readable, number of rollouts, and whether the newest one decodes with
   :class:`ccbot.codex.rollout.RolloutDecoder` (read-only);
 * Telegram: getMe (token, privacy mode, Threaded Mode), getWebhookInfo, and for each chat bound in the
@@ -35,9 +37,11 @@ from ccbot.doctor.codex import (
     MAX_ROLLOUT_SCAN,
     CodexFacts,
     CodexHomeFacts,
+    ProtocolFacts,
     RolloutScan,
     codex_checks,
     codex_home_checks,
+    protocol_check,
     scan_rollout,
 )
 from ccbot.doctor.config import ccbot_dir_check, config_check, platform_check
@@ -45,6 +49,7 @@ from ccbot.doctor.gather import (
     SUBPROCESS_TIMEOUT,
     gather_codex,
     gather_codex_home,
+    gather_protocol,
     gather_state,
     gather_telegram,
     gather_tmux,
@@ -66,6 +71,7 @@ __all__ = [
     "CodexFacts",
     "CodexHomeFacts",
     "Level",
+    "ProtocolFacts",
     "RolloutScan",
     "StateFacts",
     "StateSummary",
@@ -80,12 +86,14 @@ __all__ = [
     "failure_of",
     "gather_codex",
     "gather_codex_home",
+    "gather_protocol",
     "gather_state",
     "gather_telegram",
     "gather_tmux",
     "main",
     "parse_tmux_version",
     "platform_check",
+    "protocol_check",
     "render",
     "run_doctor",
     "scan_rollout",

@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import TextIO
 
 from ccbot.config import Config, ConfigError, load_config
-from ccbot.doctor.codex import codex_checks, codex_home_checks
+from ccbot.doctor.codex import codex_checks, codex_home_checks, protocol_check
 from ccbot.doctor.config import ccbot_dir_check, config_check, platform_check
-from ccbot.doctor.gather import gather_codex, gather_codex_home, gather_state, gather_telegram, gather_tmux
+from ccbot.doctor.gather import (
+    gather_codex,
+    gather_codex_home,
+    gather_protocol,
+    gather_state,
+    gather_telegram,
+    gather_tmux,
+)
 from ccbot.doctor.result import Check, exit_code, render
 from ccbot.doctor.state import state_checks
 from ccbot.doctor.telegram import telegram_checks
@@ -65,7 +72,10 @@ def run_doctor(environ: Mapping[str, str], out: TextIO, *, telegram_timeout: flo
                           ancestor is not None and _writable(ancestor))])
     state = gather_state(cfg.state_file)
     emit(state_checks(state))
-    emit(codex_checks(gather_codex(cfg.codex_command, tmux_env, cfg.codex_home)))
+    codex = gather_codex(cfg.codex_command, tmux_env, cfg.codex_home)
+    emit(codex_checks(codex))
+    if codex.version_output is not None:
+        emit([protocol_check(gather_protocol(cfg.codex_command, tmux_env))])
     emit(codex_home_checks(gather_codex_home(cfg.codex_home)))
     chats = state.summary.chats if state.summary is not None and state.summary.problem is None else {}
     facts = trio.run(gather_telegram, cfg, chats, telegram_timeout)

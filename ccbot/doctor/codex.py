@@ -203,3 +203,28 @@ def _newest_rollout_check(path: Path, error: str | None, scan: RolloutScan | Non
                      f"written outside the tested range {tested_range_text()}: it may hold records ccbot "
                      "does not show")
     return Check(name, Level.OK, f"{path.name}: {scan.lines} lines decoded{cut}{written}")
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolFacts:
+    """What :func:`~ccbot.doctor.gather.gather_protocol` observed: the drift lines of the installed Codex's
+    generated app-server schema against what ccbot uses (``ccbot.codex.appserver.schema``; empty: none), or
+    None with ``error`` saying why no schema could be generated or read."""
+
+    drift: tuple[str, ...] | None
+    error: str = ""
+
+
+def protocol_check(f: ProtocolFacts) -> Check:
+    """One ``codex protocol`` line: OK when every app-server method and field ccbot's client uses is in the
+    installed Codex's schema, WARN naming each one that is missing or changed, WARN when no schema came."""
+    name = "codex protocol"
+    if f.drift is None:
+        return Check(name, Level.WARN, f"cannot read the app-server schema: {f.error}",
+                     "check that `codex app-server generate-json-schema --out DIR` runs for this user")
+    if not f.drift:
+        return Check(name, Level.OK, "the app-server methods and fields ccbot's client uses are all in this "
+                     "Codex's schema")
+    shown = "; ".join(f.drift[:5]) + (f" (+{len(f.drift) - 5} more)" if len(f.drift) > 5 else "")
+    return Check(name, Level.WARN, f"this Codex's app-server schema differs from what ccbot uses: {shown}",
+                 f"use a Codex in the tested range {tested_range_text()} ({CODEX_INSTALL})")

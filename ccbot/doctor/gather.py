@@ -7,6 +7,7 @@ private socket, ``codex --version`` with a ``CODEX_HOME`` that does not exist).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets as secrets_mod
@@ -18,15 +19,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ccbot.codex.appserver.schema import schema_drift
 from ccbot.codex.stored import is_rollout_name, open_rollout
 from ccbot.config import Config
-from ccbot.doctor.codex import MAX_ROLLOUT_SCAN, CodexFacts, CodexHomeFacts, scan_rollout
+from ccbot.doctor.codex import MAX_ROLLOUT_SCAN, CodexFacts, CodexHomeFacts, ProtocolFacts, scan_rollout
 from ccbot.doctor.state import StateFacts, summarize_state
 from ccbot.doctor.telegram import ApiFailure, ChatFacts, TelegramFacts, failure_of
 from ccbot.doctor.tmux import TmuxFacts
 from ccbot.telegram.errors import TelegramError
 
 SUBPROCESS_TIMEOUT = 20.0
+SCHEMA_FILE = "codex_app_server_protocol.schemas.json"
 
 
 def _run(
@@ -41,6 +44,23 @@ def _run(
     except OSError as exc:
         return -1, "", exc.strerror or str(exc)
     return done.returncode, done.stdout, done.stderr
+
+
+def gather_protocol(command: tuple[str, ...], env: Mapping[str, str]) -> ProtocolFacts:
+    """Run ``<command> app-server generate-json-schema --out DIR`` (``DIR`` and ``CODEX_HOME`` inside a temporary
+    folder, removed after) and compare the schema with what ccbot's app-server client uses. Failures are
+    recorded in the facts, not raised."""
+    with tempfile.TemporaryDirectory(prefix="ccbot-doctor-") as scratch:
+        out_dir = Path(scratch) / "schema"
+        run_env = {**env, "CODEX_HOME": str(Path(scratch) / "absent")}
+        rc, out, err = _run([*command, "app-server", "generate-json-schema", "--out", str(out_dir)], run_env)
+        if rc != 0:
+            return ProtocolFacts(None, _first_line(err or out))
+        try:
+            schema = json.loads((out_dir / SCHEMA_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            return ProtocolFacts(None, f"{SCHEMA_FILE}: {exc}"[:200])
+    return ProtocolFacts(tuple(schema_drift(schema)))
 
 
 def _first_line(text: str) -> str:

@@ -13,6 +13,7 @@ import trio
 
 from tests.conftest import DATA
 from tests.e2e.harness import ROOT, TOKEN, bot_env
+from tools.codex_harness import codex_version
 from tools.fakegram import FakeTelegram, serve_fakegram
 
 pytestmark = pytest.mark.e2e
@@ -82,13 +83,14 @@ async def test_doctor_all_good_against_fake_telegram(tmp_path: Path, tmux_bin: s
     assert lines and all(line[:2] in ("✓ ", "! ") for line in lines), out
     named = by_name(out)
     for name in ("config", "platform", "tmux", "tmux server", "tmux session", "ccbot dir", "state", "codex",
-                 "codex daemon", "CODEX_HOME", "newest rollout", "telegram", "webhook", "privacy",
+                 "codex daemon", "codex protocol", "CODEX_HOME", "newest rollout", "telegram", "webhook", "privacy",
                  "threaded mode", f"chat {group}", f"chat {OWNER}"):
         assert name in named, f"no {name!r} line in:\n{out}"
     for name in ("tmux", "tmux server", "codex", "codex daemon", "newest rollout", "telegram", "state",
                  f"chat {OWNER}"):
         assert named[name].startswith("✓ "), named[name]
-    assert "0.169" in named["codex"] and codex_bin in named["codex"]
+    assert f"{codex_version(Path(codex_bin))} ({codex_bin})" in named["codex"]
+    assert named["codex protocol"].startswith("✓ "), named["codex protocol"]
     assert ROLLOUT_NAME in named["newest rollout"] and "121 lines decoded" in named["newest rollout"]
     assert "@fakegram_bot" in named["telegram"]
     assert "2 topics bound in 2 chats" in named["state"]

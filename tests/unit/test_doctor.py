@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccbot.codex.appserver.schema import schema_drift
 from ccbot.codex.versions import (
     NEWEST_TESTED,
     OLDEST_TESTED,
@@ -25,6 +26,7 @@ from ccbot.doctor import (
     CodexFacts,
     CodexHomeFacts,
     Level,
+    ProtocolFacts,
     StateFacts,
     TelegramFacts,
     TmuxFacts,
@@ -39,6 +41,7 @@ from ccbot.doctor import (
     gather_state,
     parse_tmux_version,
     platform_check,
+    protocol_check,
     render,
     scan_rollout,
     state_checks,
@@ -173,6 +176,19 @@ def test_the_tested_range_is_0_169_x_to_0_171_x(major: int, minor: int, patch: i
     first = codex_checks(facts)[0]
     assert first.level is (Level.OK if inside else Level.WARN)
     assert "0.169.x to 0.171.x" in first.text  # the range is named either way
+
+
+def test_protocol_check_names_what_the_installed_schema_lacks() -> None:
+    schema = json.loads((DATA / "appserver-0.169" / "schema.json").read_text())
+    assert protocol_check(ProtocolFacts(tuple(schema_drift(schema)))).level is Level.OK
+    requests = schema["definitions"]["ServerRequest"]["oneOf"]
+    schema["definitions"]["ServerRequest"]["oneOf"] = [
+        r for r in requests if r["properties"]["method"]["enum"] != ["item/commandExecution/requestApproval"]]
+    check = protocol_check(ProtocolFacts(tuple(schema_drift(schema))))
+    assert check.level is Level.WARN and "item/commandExecution/requestApproval" in check.text
+    assert "0.169.x to 0.171.x" in check.fix
+    failed = protocol_check(ProtocolFacts(None, "unrecognized subcommand 'app-server'"))
+    assert failed.level is Level.WARN and "unrecognized subcommand" in failed.text
 
 
 def test_the_tested_versions_are_the_ends_of_the_range() -> None:
