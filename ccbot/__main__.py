@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``ccbot`` command: ``replay``, ``doctor`` or run the bot (default) with ``argv`` (default: sys.argv).
+    Returns the exit status: 2 on a configuration error, otherwise the bot's.
+    """
     args_list = sys.argv[1:] if argv is None else argv
     if args_list[:1] == ["replay"]:
         from ccbot.replay import main as replay_main

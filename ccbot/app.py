@@ -79,6 +79,11 @@ async def _watch_signals(cancel_scope: trio.CancelScope, *, task_status: Any = t
 
 
 async def main(cfg: Config) -> int:
+    """Run the bot until SIGTERM/SIGINT or an actor gives up; return the exit status.
+
+    1 when the state cannot be loaded, Telegram rejects the token, or an actor gave up; 0 after a clean
+    shutdown. Once connected, the state is saved (fsynced, at most 5 s) on the way out, whatever happened.
+    """
     store = StateStore(cfg.state_file)
     try:
         state, report = await trio.to_thread.run_sync(store.load)

@@ -14,12 +14,17 @@ from ccbot.telegram.types import Update
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """The allowlist's verdict on one update: ``allowed``; where to send the refusal, if one is due; the sender."""
+
     allowed: bool
     refuse_chat_id: int | None = None  # where to send the one polite refusal, if anywhere
     sender_id: int | None = None
 
 
 def decide(update: Update, allowed: frozenset[int]) -> Decision:
+    """Allow ``update`` only if its sender is in ``allowed``; a refusal chat is set only for a stranger's message in
+    a private chat (the caller sends it once per user). Pure.
+    """
     sender = update.sender_id
     if sender is not None and sender in allowed:
         return Decision(True, sender_id=sender)

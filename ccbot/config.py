@@ -48,10 +48,12 @@ class Config:
 
     @property
     def state_file(self) -> Path:
+        """The state file: ``state.json`` in ``ccbot_dir``."""
         return self.ccbot_dir / "state.json"
 
     @property
     def secrets(self) -> tuple[str, ...]:
+        """The configured secrets (bot token, OpenAI key when set), to scrub from logs and tmux environments."""
         return tuple(s for s in (self.telegram_bot_token, self.openai_api_key) if s)
 
 

@@ -22,6 +22,9 @@ T = TypeVar("T")
 
 
 class Priority(enum.IntEnum):
+    """Whether an ``Outbound`` may be dropped: DURABLE items are retried until Telegram accepts or rejects them;
+    BEST_EFFORT ones may expire, be dropped, and fail on the first network or server error."""
+
     DURABLE = 0
     BEST_EFFORT = 1
 
@@ -58,12 +61,15 @@ class Reply:
 
     @property
     def done(self) -> bool:
+        """Whether the reply is settled (resolved or failed)."""
         return self._event.is_set()
 
     def resolve(self, value: Any) -> None:
+        """Settle with ``value`` (and every forwarded reply); ignored when already settled."""
         self._settle(value, None)
 
     def fail(self, error: BaseException) -> None:
+        """Settle with ``error``, raised to every waiter (and forwarded reply); ignored when already settled."""
         self._settle(None, error)
 
     def _settle(self, value: Any, error: BaseException | None) -> None:
@@ -114,6 +120,7 @@ class Outbound:
 
     @property
     def durable(self) -> bool:
+        """Whether the item is durable (``Priority.DURABLE``): retried, never dropped."""
         return self.priority is Priority.DURABLE
 
 
@@ -156,11 +163,13 @@ class OneShot(Generic[T]):
         self._value: T | None = None
 
     def set(self, value: T) -> None:
+        """Record ``value`` and wake the waiters; a no-op after the first call. Never waits."""
         if not self._event.is_set():
             self._value = value
             self._event.set()
 
     async def wait(self) -> T:
+        """Wait for the value set by the executor (unbounded: the caller puts its own timeout around it)."""
         await self._event.wait()
         return self._value  # type: ignore[return-value]  # set before the event: a T
 

@@ -14,6 +14,10 @@ import trio
 
 
 class Notifier:
+    """The systemd notification socket from ``NOTIFY_SOCKET`` (read once, at construction); ``sent`` records what
+    was delivered.
+    """
+
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         address = env.get("NOTIFY_SOCKET", "")
@@ -23,6 +27,7 @@ class Notifier:
 
     @property
     def enabled(self) -> bool:
+        """Whether ``NOTIFY_SOCKET`` named a socket; without one every ``notify`` does nothing."""
         return bool(self.address)
 
     async def notify(self, state: str) -> None:

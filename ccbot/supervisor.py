@@ -38,6 +38,10 @@ class GaveUp(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RestartPolicy:
+    """How ``supervise`` restarts an actor: when (``restart``), the exponential backoff between runs (reset after a
+    run of ``healthy_after`` s), and the budget (more than ``max_restarts`` exits within ``window`` s: GaveUp).
+    """
+
     restart: Restart = Restart.PERMANENT
     initial_backoff: float = 1.0
     max_backoff: float = 60.0

@@ -55,6 +55,9 @@ class RolloutWatch:
         self._watched: dict[Hashable, _Watched] = {}
 
     def watch(self, owner: Hashable, path: str, wake: Callable[[], None]) -> None:
+        """Make ``owner`` watch ``path`` with ``wake``. A new path (or owner) takes the file's state now (one blocking
+        ``stat``) as the baseline; the same path only replaces ``wake`` and keeps the baseline.
+        """
         current = self._watched.get(owner)
         if current is not None and current.path == path:
             current.wake = wake
@@ -62,6 +65,7 @@ class RolloutWatch:
         self._watched[owner] = _Watched(path, wake, _signature(path))
 
     def unwatch(self, owner: Hashable) -> None:
+        """Stop ``owner``'s watch; unknown owners are ignored."""
         self._watched.pop(owner, None)
 
     def watching(self, owner: Hashable) -> str | None:

@@ -66,13 +66,17 @@ class _ChatQueue:
 class TopicHandler(Protocol):
     """The sessions layer: what the router delegates once a sender is known to be allowed."""
 
-    async def on_message(self, key: TopicKey, message: Message) -> None: ...
+    async def on_message(self, key: TopicKey, message: Message) -> None:
+        """Handle an allowed user's non-command message in ``key``'s topic (in that chat's worker, in update order)."""
 
-    async def on_command(self, key: TopicKey, message: Message, command: str, args: str) -> None: ...
+    async def on_command(self, key: TopicKey, message: Message, command: str, args: str) -> None:
+        """Handle ``/command args`` (other than /start and /help) in ``key``'s topic, addressed to this bot."""
 
-    async def on_callback(self, key: TopicKey | None, query: CallbackQuery) -> None: ...
+    async def on_callback(self, key: TopicKey | None, query: CallbackQuery) -> None:
+        """Handle a button press; ``key`` is None when the button's message is too old to say which topic it is in."""
 
-    async def on_topic_closed(self, key: TopicKey) -> None: ...
+    async def on_topic_closed(self, key: TopicKey) -> None:
+        """``key``'s forum topic was closed: drop what was kept for it and close its window and dialogues."""
 
     def owns(self, key: TopicKey) -> bool:
         """Whether this instance is bound to the topic or has a dialogue open in it."""
@@ -80,6 +84,10 @@ class TopicHandler(Protocol):
 
 
 class Router:
+    """The single consumer of the poller's updates: the allowlist, /start and /help, the update offset, and the
+    dispatch of everything else to the ``TopicHandler``. The only writer of ``telegram_offset``/``telegram_done``.
+    """
+
     def __init__(
         self,
         *,
@@ -100,6 +108,9 @@ class Router:
     async def run(
         self, updates_recv: trio.MemoryReceiveChannel[Update], *, task_status: Any = trio.TASK_STATUS_IGNORED
     ) -> None:
+        """Take updates until ``updates_recv`` closes, each chat's in order by its own worker task; then wait for the
+        workers. Skips updates already done; saves the offset after each update. Never raises for a bad update.
+        """
         state = self.keeper.state
         progress = UpdateProgress(offset=state.telegram_offset, done_above=set(state.telegram_done))
         queues: dict[int, _ChatQueue] = {}

@@ -22,6 +22,10 @@ MAX_READ = 4 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class TailRead:
+    """One ``read_lines`` result: the complete lines read (each with the byte offset just past it), the file's
+    inode and size, ``reset`` when reading restarted at 0 (truncated or replaced) and ``missing`` (no file).
+    """
+
     lines: list[tuple[bytes, int]] = field(default_factory=list)  # (line without b"\n", end offset)
     inode: int | None = None
     size: int = 0

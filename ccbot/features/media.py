@@ -95,6 +95,7 @@ def file_prompt(kind: str, path: Path, caption: str | None) -> str:
 
 
 def too_big_text(kind: str, size: int | None) -> str:
+    """The HTML reply for a ``kind`` file over the Bot API's download limit (``size`` in bytes shown when known)."""
     size_text = f" ({size / (1024 * 1024):.1f} MB)" if size else ""
     return (f"📎 This {kind} is too big{size_text}: bots can download files of at most "
             f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB. {NOT_SENT}")
@@ -136,9 +137,16 @@ class MediaFeature:
         self.client_factory = client_factory
 
     async def convert(self, topics: TopicPort, key: TopicKey, message: Message) -> WindowCommand | None:
+        """The ``MediaJob`` for a voice, photo or document message, else None (router's converter; no I/O)."""
         return job_for(message)
 
     async def handle(self, actor: WindowPort, job: MediaJob) -> None:
+        """Run ``job`` in the window actor: download, then transcribe (voice) or save under the inbox (photo/document),
+        and type the result into Codex with ``deliver_text``.
+
+        Every failure (too big, no OpenAI key, download, transcription, save) is told to the topic as a reply to the
+        message and nothing is typed; errors of ``deliver_text`` itself (TmuxError) propagate.
+        """
         reply: dict[str, Any] = {"reply_to_message_id": job.message_id}
         if job.file_size is not None and job.file_size > MAX_DOWNLOAD_BYTES:
             await actor.say(too_big_text(job.kind, job.file_size), **reply)

@@ -48,17 +48,20 @@ class WindowPort(Protocol):
         """The topic the window is bound to."""
 
     @property
-    def window_id(self) -> str: ...
+    def window_id(self) -> str:
+        """The bound tmux window's id (``@N``)."""
 
     @property
-    def window_name(self) -> str: ...
+    def window_name(self) -> str:
+        """The bound tmux window's name, as recorded in the binding."""
 
     @property
     def rollout_path(self) -> str | None:
         """The proven rollout of the window's thread; None until one is proven."""
 
     @property
-    def prompt_state(self) -> State: ...
+    def prompt_state(self) -> State:
+        """The prompt-state machine's current state of the pane (updated by the actor's screen loop)."""
 
     def can_accept_text(self) -> Verdict:
         """Whether text may be typed now (the prompt-state machine's verdict)."""
@@ -91,9 +94,14 @@ class WindowPort(Protocol):
 class FileSource(Protocol):
     """Telegram file downloads (``BotApi``)."""
 
-    async def get_file(self, file_id: str) -> File: ...
+    async def get_file(self, file_id: str) -> File:
+        """Resolve ``file_id`` to a downloadable ``File``; raises TelegramError (``FileTooBig`` over 20 MB)."""
 
-    async def download_file(self, file_path: str) -> bytes: ...
+    async def download_file(self, file_path: str) -> bytes:
+        """The bytes at ``file_path`` (from ``get_file``).
+
+        Raises ``FileTooBig`` over the download cap, another TelegramError (``NetworkError``) otherwise.
+        """
 
 
 class Queued(enum.Enum):
@@ -108,10 +116,12 @@ class TopicPort(Protocol):
     """The sessions layer, as a feature sees it."""
 
     @property
-    def cfg(self) -> Config: ...
+    def cfg(self) -> Config:
+        """The bot's configuration (read-only for features)."""
 
     @property
-    def files(self) -> FileSource: ...
+    def files(self) -> FileSource:
+        """Telegram file downloads, for features that fetch what the user sent."""
 
     async def say(self, key: TopicKey, text: str, **extra: Any) -> None:
         """A reply in ``key``'s topic, in the user's lane."""
@@ -119,14 +129,17 @@ class TopicPort(Protocol):
     async def ask(self, key: TopicKey, text: str, keyboard: InlineKeyboard, *, lane: Lane = ...) -> int | None:
         """A message with a keyboard; its id, or None when Telegram refused it."""
 
-    async def edit(self, key: TopicKey, message_id: int, text: str, keyboard: InlineKeyboard | None) -> None: ...
+    async def edit(self, key: TopicKey, message_id: int, text: str, keyboard: InlineKeyboard | None) -> None:
+        """Queue an edit of message ``message_id`` in ``key``'s chat (user's lane); does not wait for Telegram."""
 
     async def answer(self, query: CallbackQuery, text: str | None = None) -> None:
         """Answer a callback query (exactly once per press)."""
 
-    def open_ui(self, kind: str, key: TopicKey, state: object = None) -> UiSession: ...
+    def open_ui(self, kind: str, key: TopicKey, state: object = None) -> UiSession:
+        """Open and return a UI session of ``kind`` in ``key``'s topic holding ``state`` (new token, no message)."""
 
-    def close_ui(self, session: UiSession) -> None: ...
+    def close_ui(self, session: UiSession) -> None:
+        """Close ``session`` (its buttons stop resolving); idempotent, sends nothing."""
 
     def session(self, token: str) -> UiSession | None:
         """The open UI session with ``token``, if any."""

@@ -66,6 +66,7 @@ class ScreenshotKey(FeatureRequest):
 
 
 def keyboard(token: str) -> InlineKeyboard:
+    """The key buttons (``KEY_ROWS``) and a Refresh button of screenshot session ``token``."""
     rows = [tuple(InlineButton(label, callbacks.encode(callbacks.SCREENSHOT_KEY, token, key))
                   for label, key in row) for row in KEY_ROWS]
     rows[-1] += (InlineButton("🔄 Refresh", callbacks.encode(callbacks.SCREENSHOT_REFRESH, token)),)
@@ -98,11 +99,18 @@ async def capture_png(window: WindowPort, limiter: trio.CapacityLimiter) -> byte
 
 
 def caption(window: WindowPort, pressed: str | None = None) -> str:
+    """The photo caption: the window's name, and the key just pressed when ``pressed`` is given (HTML)."""
     head = f"🖥 <code>{html.escape(window.window_name)}</code>"
     return head + (f" · after {html.escape(KEY_LABELS.get(pressed, pressed))}" if pressed else "")
 
 
 class ScreenshotFeature:
+    """The ``/screenshot`` feature: a pane photo with key buttons, refreshed in place after a press.
+
+    Its UI sessions (kind "screenshot", state: the window id) are opened and closed only here; at most
+    ``MAX_SESSIONS_PER_TOPIC`` stay open per topic. Renders run one at a time bot-wide (``limiter``).
+    """
+
     def __init__(self, topics: TopicPort) -> None:
         self.topics = topics
         # One render at a time for the whole bot: renders are CPU-bound and the host may have 2 cores.
@@ -110,6 +118,10 @@ class ScreenshotFeature:
 
     # -- /screenshot (in the window actor) ---------------------------------------------------------------
     async def on_request(self, window: WindowPort, request: TakeScreenshot) -> None:
+        """Send the pane as a photo with key buttons (in the window actor's task).
+
+        A render or send failure is told to the topic; TmuxError from the capture propagates.
+        """
         try:
             png = await capture_png(window, self.limiter)
         except ValueError as exc:
@@ -138,6 +150,11 @@ class ScreenshotFeature:
     # -- a key button (router path: only validate and queue) ---------------------------------------------
     async def on_callback(self, topics: TopicPort, session: UiSession, parsed: callbacks.Callback,
                           query: CallbackQuery) -> None:
+        """Validate a key/refresh button and queue a ``ScreenshotKey`` to the window; never waits for the window.
+
+        Answers the query (gone, busy or pressed) and closes the session when the window is gone. Raises
+        ``callbacks.BadCallback`` for a button this feature does not know.
+        """
         if parsed.kind == callbacks.SCREENSHOT_KEY:
             key = str(parsed.args[0])
             if key not in KEY_LABELS:
@@ -158,6 +175,11 @@ class ScreenshotFeature:
 
     # -- press + refresh (in the window actor) -----------------------------------------------------------
     async def on_update(self, window: WindowPort, request: ScreenshotKey) -> None:
+        """Press the request's key (none for refresh), re-render and edit the photo in place (in the window actor).
+
+        Ignores a closed or foreign session; closes it when the photo message is gone; other render and Telegram
+        failures are only logged. TmuxError from pressing or capturing propagates.
+        """
         token, key = request.token, request.key
         session = self.topics.session(token)
         if session is None or session.kind != KIND or session.key != window.key \

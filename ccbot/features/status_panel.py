@@ -67,6 +67,7 @@ class StatusPanel:
     fields: tuple[tuple[str, str], ...]
 
     def field(self, name: str) -> str | None:
+        """The value of the panel's field ``name`` (first one in screen order), or None if the panel has none."""
         return next((value for key, value in self.fields if key == name), None)
 
 

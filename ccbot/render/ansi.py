@@ -92,6 +92,7 @@ class Color:
 
     @property
     def rgb_value(self) -> tuple[int, int, int]:
+        """The colour as RGB (palette indexes looked up in the xterm 256-colour palette)."""
         if self.rgb is not None:
             return self.rgb
         assert self.index is not None
@@ -132,10 +133,12 @@ class Cell:
 
     @property
     def is_continuation(self) -> bool:
+        """Whether the cell is the right half of a wide character (``char`` is empty)."""
         return self.char == ""
 
     @property
     def style(self) -> Style:
+        """The cell's attributes as a ``Style``."""
         return Style(self.fg, self.bg, self.bold, self.italic, self.underline, self.inverse, self.dim)
 
 

@@ -63,6 +63,7 @@ class Entity:
 
     @property
     def end(self) -> int:
+        """The offset just past the entity (UTF-16 code units)."""
         return self.offset + self.length
 
     def to_api(self) -> dict[str, object]:

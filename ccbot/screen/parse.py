@@ -171,10 +171,12 @@ class ScreenModel:
 
     @property
     def footer_ready(self) -> bool:
+        """Whether Codex's footer is visible (it has started)."""
         return self.footer is not None
 
     @property
     def popup(self) -> str | None:
+        """The kind of the popup on screen, or None."""
         return self.popup_detail.kind if self.popup_detail is not None else None
 
 

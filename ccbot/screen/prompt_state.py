@@ -25,6 +25,8 @@ from ccbot.screen.parse import ApprovalPrompt, Popup, ScreenModel
 
 
 class State(Enum):
+    """The pane's state as the machine sees it (see the module docstring for each)."""
+
     STARTING = "starting"
     READY = "ready"
     BUSY = "busy"
@@ -140,6 +142,7 @@ def prompt_identity(prompt: ApprovalPrompt | Popup) -> tuple[object, ...]:
 
 
 def prompt_title(prompt: ApprovalPrompt | Popup) -> str:
+    """The title a prompt is told by: its own, else the popup's kind, else "approval"."""
     return prompt.title or (prompt.kind if isinstance(prompt, Popup) else "approval")
 
 

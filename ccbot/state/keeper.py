@@ -16,6 +16,10 @@ log = structlog.get_logger("ccbot.state")
 
 
 class StateKeeper:
+    """Owner of the one in-memory ``State`` every actor shares, and the only caller of ``StateStore.save`` while
+    the bot runs: saves are serialized (one at a time, in a worker thread) and never raise.
+    """
+
     def __init__(self, store: StateStore, state: State) -> None:
         self.store = store
         self.state = state

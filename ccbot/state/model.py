@@ -16,6 +16,7 @@ TopicKey = tuple[int, int]  # (chat_id, topic id; 0 = General / a chat without t
 
 
 def topic_key_str(key: TopicKey) -> str:
+    """``key`` as ``"chat:topic"``, its form in the state file (inverse: ``parse_topic_key``)."""
     return f"{key[0]}:{key[1]}"
 
 
@@ -45,6 +46,7 @@ class PendingInput:
     told: str | None = None
 
     def matches(self, text: str, message_id: int) -> bool:
+        """Whether this entry is ``text`` from message ``message_id``."""
         return self.message_id == message_id and self.text == text
 
     def to_json(self) -> dict[str, Any]:
@@ -110,15 +112,18 @@ class Binding:
 
     @property
     def key(self) -> TopicKey:
+        """The topic this binding is for."""
         return (self.chat_id, self.topic_id)
 
     def to_json(self) -> dict[str, Any]:
+        """The saved form: every field, the input journal as its entries' saved form."""
         data = asdict(self)
         data["pending_inputs"] = [entry.to_json() for entry in self.pending_inputs]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Binding:
+        """Read a saved binding, ignoring unknown keys. Raises KeyError/ValueError/TypeError on a malformed one."""
         known = {f for f in cls.__dataclass_fields__}
         fields = {k: v for k, v in data.items() if k in known}
         fields["pending_inputs"] = [PendingInput.from_json(dict(e)) for e in fields.get("pending_inputs", [])]
@@ -127,6 +132,11 @@ class Binding:
 
 @dataclass(slots=True)
 class State:
+    """Everything ccbot persists, in memory: the Telegram update offset, the bindings, refused users and kept text.
+
+    One instance lives in the ``StateKeeper``; actors change it in place on the trio thread and then save.
+    """
+
     telegram_offset: int = 0
     # update ids ≥ telegram_offset already handled (updates of different chats finish out of order)
     telegram_done: list[int] = field(default_factory=list)
@@ -145,12 +155,14 @@ class State:
         return True
 
     def binding_for_window(self, window_id: str) -> Binding | None:
+        """The binding of tmux window ``window_id``, or None."""
         for binding in self.bindings.values():
             if binding.window_id == window_id:
                 return binding
         return None
 
     def to_json(self) -> dict[str, Any]:
+        """The saved form (current schema): bindings in key order, duplicate ids and empty kept lists dropped."""
         return {
             "schema": SCHEMA_VERSION,
             "telegram_offset": self.telegram_offset,

@@ -48,11 +48,18 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate
 
 @dataclass(frozen=True, slots=True)
 class LoadReport:
+    """How ``StateStore.load`` got the state: ``source`` (file, backup, empty, migrated) and a note for the log."""
+
     source: str  # "file", "backup", "empty", "migrated"
     detail: str = ""
 
 
 class StateStore:
+    """The state file at ``path`` and its backups (see the module docstring).
+
+    Blocking file I/O: from trio code, call it in a worker thread (``StateKeeper`` does).
+    """
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.backup = path.with_name(path.name + ".bak")

@@ -155,6 +155,7 @@ class BotApi:
     # -- methods ---------------------------------------------------------------------------------
 
     async def get_me(self) -> User:
+        """The bot's own user (``getMe``); how the token is checked at start-up."""
         return self._parse("getMe", User.from_api, await self._call("getMe", {}))
 
     async def get_updates(
@@ -241,6 +242,7 @@ class BotApi:
         await self._call("editMessageReplyMarkup", params)
 
     async def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Delete ``message_id`` in ``chat_id`` (``deleteMessage``)."""
         await self._call("deleteMessage", {"chat_id": chat_id, "message_id": message_id})
 
     async def answer_callback_query(
@@ -257,6 +259,7 @@ class BotApi:
     async def send_chat_action(
         self, chat_id: int, action: str = "typing", *, message_thread_id: int | None = None
     ) -> None:
+        """Show ``action`` ("typing", ...) in the chat or its topic for a few seconds (``sendChatAction``)."""
         params = {"chat_id": chat_id, "action": action, "message_thread_id": message_thread_id}
         await self._call("sendChatAction", params)
 
@@ -367,11 +370,14 @@ class BotApi:
         return b"".join(chunks)
 
     async def set_my_commands(self, commands: Sequence[BotCommand]) -> None:
+        """Replace the bot's command menu with ``commands`` (``setMyCommands``)."""
         await self._call("setMyCommands", {"commands": [command.to_api() for command in commands]})
 
     async def edit_forum_topic(self, chat_id: int, message_thread_id: int, name: str) -> None:
+        """Rename forum topic ``message_thread_id`` of ``chat_id`` to ``name`` (``editForumTopic``)."""
         params = {"chat_id": chat_id, "message_thread_id": message_thread_id, "name": name}
         await self._call("editForumTopic", params)
 
     async def delete_webhook(self) -> None:
+        """Remove any webhook so that ``getUpdates`` may be used (``deleteWebhook``)."""
         await self._call("deleteWebhook", {})

@@ -60,6 +60,8 @@ def utf16_prefix(text: str, units: int) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """A Telegram user or bot (the sender of a message or button press, or the bot itself from getMe)."""
+
     id: int
     is_bot: bool
     first_name: str
@@ -70,6 +72,7 @@ class User:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> User:
+        """Parse a User object. Raises one of :data:`MALFORMED` when a required key is missing or mistyped."""
         d = _obj(d)
         return cls(
             id=int(d["id"]),
@@ -83,6 +86,8 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Chat:
+    """The chat a message is in; ``is_forum``: the chat has topics."""
+
     id: int
     type: str
     title: str | None = None
@@ -90,6 +95,7 @@ class Chat:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> Chat:
+        """Parse a Chat object. Raises one of :data:`MALFORMED` when a required key is missing or mistyped."""
         d = _obj(d)
         return cls(
             id=int(d["id"]),
@@ -101,6 +107,8 @@ class Chat:
 
 @dataclass(frozen=True, slots=True)
 class MessageEntity:
+    """A formatted span of a message's text (offset and length in UTF-16 code units)."""
+
     type: str
     offset: int
     length: int
@@ -108,6 +116,7 @@ class MessageEntity:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> MessageEntity:
+        """Parse a MessageEntity object. Raises one of :data:`MALFORMED` when a required key is missing or mistyped."""
         d = _obj(d)
         return cls(
             type=str(d["type"]), offset=int(d["offset"]), length=int(d["length"]), url=_opt_str(d, "url")
@@ -116,6 +125,8 @@ class MessageEntity:
 
 @dataclass(frozen=True, slots=True)
 class PhotoSize:
+    """One size of a sent photo (a message carries several; ccbot downloads the largest)."""
+
     file_id: str
     file_unique_id: str
     width: int
@@ -124,6 +135,7 @@ class PhotoSize:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> PhotoSize:
+        """Parse a PhotoSize object. Raises one of :data:`MALFORMED` when a required key is missing or mistyped."""
         d = _obj(d)
         return cls(
             file_id=str(d["file_id"]),
@@ -136,6 +148,8 @@ class PhotoSize:
 
 @dataclass(frozen=True, slots=True)
 class Voice:
+    """A voice note; ``file_id`` is what getFile takes."""
+
     file_id: str
     file_unique_id: str
     duration: int
@@ -144,6 +158,7 @@ class Voice:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> Voice:
+        """Parse a Voice object. Raises one of :data:`MALFORMED` when a required key is missing or mistyped."""
         d = _obj(d)
         return cls(
             file_id=str(d["file_id"]),
@@ -156,6 +171,8 @@ class Voice:
 
 @dataclass(frozen=True, slots=True)
 class Document:
+    """A file sent as a document; ``file_name`` is the sender's name for it, untrusted."""
+
     file_id: str
     file_unique_id: str
     file_name: str | None = None
@@ -164,6 +181,7 @@ class Document:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> Document:
+        """Parse a Document object. Raises one of :data:`MALFORMED` when a required key is missing or mistyped."""
         d = _obj(d)
         return cls(
             file_id=str(d["file_id"]),
@@ -185,6 +203,7 @@ class File:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> File:
+        """Parse getFile's File object. Raises one of :data:`MALFORMED` when a required key is missing or mistyped."""
         d = _obj(d)
         return cls(
             file_id=str(d["file_id"]),
@@ -196,6 +215,8 @@ class File:
 
 @dataclass(frozen=True, slots=True)
 class ForumTopicCreated:
+    """The service payload of a new forum topic: its name and icon colour."""
+
     name: str
     icon_color: int | None = None
     # True when a user created the topic without a title (private bot forums): rename it.
@@ -203,6 +224,7 @@ class ForumTopicCreated:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> ForumTopicCreated:
+        """Parse a ForumTopicCreated object. Raises one of :data:`MALFORMED` when a required key is bad."""
         d = _obj(d)
         return cls(
             name=str(d["name"]),
@@ -213,6 +235,8 @@ class ForumTopicCreated:
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """A message or service message, with the fields ccbot acts on (text, media, topic events)."""
+
     message_id: int
     chat: Chat
     date: int
@@ -236,6 +260,10 @@ class Message:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> Message:
+        """Parse a Message object, nested objects included.
+
+        Raises one of :data:`MALFORMED` when a required key is missing or mistyped.
+        """
         d = _obj(d)
         edited = d.get("forum_topic_edited")
         created = d.get("forum_topic_created")
@@ -316,12 +344,15 @@ class InaccessibleMessage:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> InaccessibleMessage:
+        """Parse an InaccessibleMessage object. Raises one of :data:`MALFORMED` when a required key is bad."""
         d = _obj(d)
         return cls(chat=Chat.from_api(d["chat"]), message_id=int(d["message_id"]), date=int(d.get("date", 0)))
 
 
 @dataclass(frozen=True, slots=True)
 class CallbackQuery:
+    """A press of an inline button: who pressed it, its ``callback_data``, the message it was on (if known)."""
+
     id: str
     from_user: User
     data: str | None = None
@@ -330,6 +361,10 @@ class CallbackQuery:
 
     @classmethod
     def from_api(cls, d: JsonObject) -> CallbackQuery:
+        """Parse a CallbackQuery (a message with ``date`` 0 becomes an ``InaccessibleMessage``).
+
+        Raises one of :data:`MALFORMED` when a required key is missing or mistyped.
+        """
         d = _obj(d)
         raw = d.get("message")
         message: Message | InaccessibleMessage | None
@@ -427,6 +462,7 @@ class InlineButton:
             raise ValueError(f"callback_data must be 1-64 bytes: {self.callback_data!r}")
 
     def to_api(self) -> dict[str, str]:
+        """The Bot API InlineKeyboardButton object."""
         return {"text": self.text, "callback_data": self.callback_data}
 
 
@@ -440,6 +476,7 @@ class InlineKeyboard:
         object.__setattr__(self, "rows", tuple(tuple(row) for row in self.rows))
 
     def to_api(self) -> dict[str, list[list[dict[str, str]]]]:
+        """The Bot API InlineKeyboardMarkup object."""
         return {"inline_keyboard": [[button.to_api() for button in row] for row in self.rows]}
 
 
@@ -457,4 +494,5 @@ class BotCommand:
             raise ValueError(f"command description must be 1-256 characters: {self.command!r}")
 
     def to_api(self) -> dict[str, str]:
+        """The Bot API BotCommand object."""
         return {"command": self.command, "description": self.description}

@@ -54,6 +54,10 @@ DIALOGUES = ("browser", "picker")  # the binding dialogue's UI kinds
 
 @dataclass(slots=True)
 class RunningWindow:
+    """A bound topic's live window actor, as ``Topics`` holds it: its binding, the inbox the actor reads (its only
+    sender is ``Topics``) and the cancel scope that stops the actor.
+    """
+
     binding: Binding
     inbox: trio.MemorySendChannel[WindowCommand]
     scope: trio.CancelScope
@@ -107,6 +111,9 @@ class TopicsCore:
     # -- replies ------------------------------------------------------------------------------------
     # Replies to the user's own actions go in Lane.USER: first in their chat's queue.
     async def say(self, key: TopicKey, text: str, **extra: Any) -> None:
+        """Queue a durable reply in ``key``'s topic in the user's lane (``extra``: more sendMessage arguments).
+        Waits only for room in the outbox, not for Telegram.
+        """
         await self.outbox.send(Outbound(key[0], "send_message",
                                         {"chat_id": key[0], "text": text, **thread_kwargs(key), **extra},
                                         lane=Lane.USER))
@@ -123,20 +130,26 @@ class TopicsCore:
         return int(message.message_id)
 
     async def edit(self, key: TopicKey, message_id: int, text: str, keyboard: InlineKeyboard | None) -> None:
+        """Queue an edit of ``message_id`` in ``key``'s chat (text and keyboard) in the user's lane; does not wait for
+        Telegram.
+        """
         await self.outbox.send(Outbound(key[0], "edit_message_text", {
             "chat_id": key[0], "message_id": message_id, "text": text, "reply_markup": keyboard}, lane=Lane.USER))
 
     async def answer(self, query: CallbackQuery, text: str | None = None) -> None:
+        """Queue the answer to ``query`` (a toast when ``text``); answers skip the lanes and go out at once."""
         await self.outbox.send(Outbound(
             query.message.chat.id if query.message is not None else query.from_user.id,
             "answer_callback_query", {"callback_query_id": query.id, "text": text}, lane=Lane.USER))
 
     def open_ui(self, kind: str, key: TopicKey, state: object = None) -> UiSession:
+        """Open and register a UI session of ``kind`` in ``key``'s topic holding ``state``; sends nothing."""
         session = UiSession(token=callbacks.new_token(), kind=kind, key=key, state=state)
         self.ui[session.token] = session
         return session
 
     def close_ui(self, session: UiSession) -> None:
+        """Forget ``session`` (its buttons then answer "expired"); idempotent, sends nothing."""
         self.ui.pop(session.token, None)
 
     def session(self, token: str) -> UiSession | None:
@@ -170,6 +183,7 @@ class TopicsCore:
         return Queued.OK
 
     def owns(self, key: TopicKey) -> bool:
+        """Whether this bot has a window bound to ``key`` or a UI session open in it."""
         return key in self.running or any(s.key == key for s in self.ui.values())
 
     def _dialogue_open(self, key: TopicKey) -> bool:

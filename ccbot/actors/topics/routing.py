@@ -35,6 +35,10 @@ class Topics(BindingDialogue):
 
     # -- messages -------------------------------------------------------------------------------------
     async def on_message(self, key: TopicKey, message: Message) -> None:
+        """Bound topic: convert ``message`` (features first, else its text) and queue it to the window.
+        Unbound topic: keep it (its text saved in the state) and open the folder browser, unless a dialogue is open
+        or the intake caps refuse (then the topic is told once). Replies go through the outbox.
+        """
         running = self.running.get(key)
         if running is not None:
             command = await self._convert(key, message)
@@ -102,6 +106,11 @@ class Topics(BindingDialogue):
             await self._open_browser(key, note="⏹ This topic's window went away; your message is kept.")
 
     async def on_command(self, key: TopicKey, message: Message, command: str, args: str) -> None:
+        """``/new`` opens the browser; ``/unbind`` drops the binding but keeps the tmux window (unsent text is
+        reported); ``/esc`` presses Escape; a feature's command becomes its request; any other command is typed
+        into Codex as text (``/usage`` only gets a hint). In an unbound topic the window's commands (/unbind, /esc,
+        /screenshot, /history, Codex's own) are refused and any other is kept like a message.
+        """
         running = self.running.get(key)
         if command == "usage":
             await self.say(key, "Codex has no /usage; use /status for token usage and limits.")
@@ -139,6 +148,7 @@ class Topics(BindingDialogue):
         await self._to_window(key, running, UserText(text, message.message_id, origin="command"))
 
     async def on_topic_closed(self, key: TopicKey) -> None:
+        """Drop the topic's kept messages, close its UI sessions and remove its binding, killing the tmux window."""
         self._take_kept(key)
         await self.keeper.save()
         for session in [s for s in self.ui.values() if s.key == key]:
@@ -151,6 +161,9 @@ class Topics(BindingDialogue):
 
     # -- callbacks ------------------------------------------------------------------------------------
     async def on_callback(self, key: TopicKey | None, query: CallbackQuery) -> None:
+        """Decode a button and hand it to its UI session's handler, only if the session belongs to ``key``'s topic and
+        message. Invalid, expired, foreign or stale buttons are answered with a refusal and change nothing.
+        """
         try:
             parsed = callbacks.decode(query.data or "")
         except callbacks.BadCallback as exc:

@@ -42,6 +42,12 @@ class WindowActor(InputPart, ScreenPart, RolloutPart):
     async def run(
         self, inbox: trio.MemoryReceiveChannel[WindowCommand], *, task_status: Any = trio.TASK_STATUS_IGNORED
     ) -> None:
+        """The actor: adopt the re-found window (first start), start the screen, rollout, typing and held loops, then
+        type the journaled inputs and handle ``inbox`` in order. ``task_status.started()`` once the loops run.
+
+        Ends when the window or Codex is gone (the topic is told, ``on_gone`` called) or when cancelled by its
+        owner; a TmuxError from one command is told to the topic, not raised.
+        """
         structlog.contextvars.clear_contextvars()  # not the spawning update's context
         if self.adopt is not None:
             await self._adopt(self.adopt)

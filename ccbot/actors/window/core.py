@@ -68,6 +68,7 @@ class WindowHooks:
     _requests: dict[type[FeatureRequest], _Handler] = field(default_factory=dict)
 
     def on_request(self, kind: type[R], handler: Callable[[WindowPort, R], Awaitable[None]]) -> None:
+        """Register ``handler`` for requests of type ``kind`` (replacing an earlier one); start-up only."""
         async def run(port: WindowPort, request: FeatureRequest) -> None:
             assert isinstance(request, kind)
             await handler(port, request)
@@ -81,6 +82,10 @@ class WindowHooks:
 
 @dataclass(slots=True)
 class WindowDeps:
+    """What ``Topics`` gives each window actor: the shared tmux adapter, outbox, state keeper and feature hooks,
+    where rollouts live, timings, the ``on_gone(binding, why)`` callback and the optional change notifiers.
+    """
+
     tmux: Tmux
     outbox: trio.MemorySendChannel[Outbound]
     keeper: StateKeeper
@@ -94,10 +99,12 @@ class WindowDeps:
 
 
 def norm(text: str) -> str:
+    """``text`` with every whitespace run made one space and the ends stripped (to compare typed with seen text)."""
     return re.sub(r"\s+", " ", text).strip()
 
 
 def file_size(path: str | None) -> int | None:
+    """The size in bytes of the file at ``path``; None when ``path`` is None or the file cannot be stat'ed."""
     if path is None:
         return None
     try:
@@ -140,6 +147,7 @@ class WindowCore:
     # -- helpers ------------------------------------------------------------------------------------
     @property
     def chat_id(self) -> int:
+        """The bound topic's chat id."""
         return self.binding.chat_id
 
     def _thread_kwargs(self) -> dict[str, Any]:
@@ -169,25 +177,31 @@ class WindowCore:
     # -- the feature port (``WindowPort``) ---------------------------------------------------------------
     @property
     def key(self) -> TopicKey:
+        """The topic the window is bound to (``WindowPort.key``)."""
         return self.binding.key
 
     @property
     def window_id(self) -> str:
+        """The bound tmux window's id (``WindowPort.window_id``)."""
         return self.binding.window_id
 
     @property
     def window_name(self) -> str:
+        """The bound tmux window's name (``WindowPort.window_name``)."""
         return self.binding.window_name
 
     @property
     def rollout_path(self) -> str | None:
+        """The proven rollout of the window's thread, None until proven (``WindowPort.rollout_path``)."""
         return self.binding.rollout_path
 
     @property
     def prompt_state(self) -> State:
+        """The prompt-state machine's current state (``WindowPort.prompt_state``)."""
         return self.machine.state
 
     def can_accept_text(self) -> Verdict:
+        """Whether text may be typed now, and if not why (``WindowPort.can_accept_text``)."""
         return self.machine.can_accept_text()
 
     async def call(self, item: Outbound) -> Any:

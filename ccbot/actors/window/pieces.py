@@ -63,6 +63,7 @@ def stamp_of(ts: str, prev: Mark) -> tuple[str, int]:
 
 
 def is_answer(piece: Piece) -> bool:
+    """Whether ``piece`` sends an assistant answer (what a turn's end line may be edited in under)."""
     return piece.action == "send" and piece.rendered is not None and piece.rendered.kind == "assistant"
 
 
@@ -72,6 +73,7 @@ def with_end_line(answer_html: str, end_line: str) -> str:
 
 
 def fits(html_text: str) -> bool:
+    """Whether ``html_text`` fits in one Telegram message (its plain text within ``TELEGRAM_TEXT_LIMIT``)."""
     return len(html_to_plain(html_text)) <= TELEGRAM_TEXT_LIMIT
 
 

@@ -94,12 +94,16 @@ class TurnInfo:
 
 @dataclass(frozen=True, slots=True)
 class UserMessageItem:
+    """A ``userMessage`` item: what the user sent, as text."""
+
     id: str
     text: str  # the text parts joined by newlines; images and other inputs are left out
 
 
 @dataclass(frozen=True, slots=True)
 class AgentMessageItem:
+    """An ``agentMessage`` item: Codex's text; ``phase`` as the server gives it (None when absent)."""
+
     id: str
     text: str
     phase: str | None
@@ -130,29 +134,39 @@ Item: TypeAlias = UserMessageItem | AgentMessageItem | CommandExecutionItem | Ot
 
 @dataclass(frozen=True, slots=True)
 class ThreadStarted:
+    """``thread/started``: a thread was started or loaded."""
+
     thread: ThreadInfo
 
 
 @dataclass(frozen=True, slots=True)
 class ThreadStatusChanged:
+    """``thread/status/changed``: thread ``thread_id`` has a new status."""
+
     thread_id: str
     status: ThreadStatus
 
 
 @dataclass(frozen=True, slots=True)
 class TurnStarted:
+    """``turn/started`` in thread ``thread_id``."""
+
     thread_id: str
     turn: TurnInfo
 
 
 @dataclass(frozen=True, slots=True)
 class TurnCompleted:
+    """``turn/completed`` in thread ``thread_id`` (``turn.status`` says how it ended)."""
+
     thread_id: str
     turn: TurnInfo
 
 
 @dataclass(frozen=True, slots=True)
 class ItemStarted:
+    """``item/started``: an item of turn ``turn_id`` began."""
+
     thread_id: str
     turn_id: str
     item: Item
@@ -160,6 +174,8 @@ class ItemStarted:
 
 @dataclass(frozen=True, slots=True)
 class ItemCompleted:
+    """``item/completed``: an item of turn ``turn_id`` is final."""
+
     thread_id: str
     turn_id: str
     item: Item
@@ -219,12 +235,14 @@ class ServerRequestResolved:
 
 
 def thread_status(value: object) -> ThreadStatus:
+    """The ``ThreadStatus`` of a status object. Raises ShapeError."""
     if not isinstance(value, dict):
         raise ShapeError("status is not an object")
     return ThreadStatus(_str(value, "type"), _strings(value.get("activeFlags")))
 
 
 def thread_info(value: Mapping[str, Any]) -> ThreadInfo:
+    """The ``ThreadInfo`` of a ``Thread`` object. Raises ShapeError."""
     return ThreadInfo(
         id=_str(value, "id"),
         cwd=_str(value, "cwd"),
@@ -237,6 +255,7 @@ def thread_info(value: Mapping[str, Any]) -> ThreadInfo:
 
 
 def turn_info(value: Mapping[str, Any]) -> TurnInfo:
+    """The ``TurnInfo`` of a ``Turn`` object (its error's message, if any). Raises ShapeError."""
     error = value.get("error")
     message = _opt_str(error, "message") if isinstance(error, dict) else None
     return TurnInfo(_str(value, "id"), _str(value, "status"), message)
@@ -265,36 +284,44 @@ def item(value: Mapping[str, Any]) -> Item:
 
 
 def thread_started(params: Mapping[str, Any]) -> ThreadStarted:
+    """The view of a ``thread/started`` notification's params. Raises ShapeError."""
     return ThreadStarted(thread_info(_obj(params, "thread")))
 
 
 def thread_status_changed(params: Mapping[str, Any]) -> ThreadStatusChanged:
+    """The view of a ``thread/status/changed`` notification's params. Raises ShapeError."""
     return ThreadStatusChanged(_str(params, "threadId"), thread_status(params.get("status")))
 
 
 def turn_started(params: Mapping[str, Any]) -> TurnStarted:
+    """The view of a ``turn/started`` notification's params. Raises ShapeError."""
     return TurnStarted(_str(params, "threadId"), turn_info(_obj(params, "turn")))
 
 
 def turn_completed(params: Mapping[str, Any]) -> TurnCompleted:
+    """The view of a ``turn/completed`` notification's params. Raises ShapeError."""
     return TurnCompleted(_str(params, "threadId"), turn_info(_obj(params, "turn")))
 
 
 def item_started(params: Mapping[str, Any]) -> ItemStarted:
+    """The view of an ``item/started`` notification's params. Raises ShapeError."""
     return ItemStarted(_str(params, "threadId"), _str(params, "turnId"), item(_obj(params, "item")))
 
 
 def item_completed(params: Mapping[str, Any]) -> ItemCompleted:
+    """The view of an ``item/completed`` notification's params. Raises ShapeError."""
     return ItemCompleted(_str(params, "threadId"), _str(params, "turnId"), item(_obj(params, "item")))
 
 
 def agent_message_delta(params: Mapping[str, Any]) -> AgentMessageDelta:
+    """The view of an ``item/agentMessage/delta`` notification's params. Raises ShapeError."""
     return AgentMessageDelta(
         _str(params, "threadId"), _str(params, "turnId"), _str(params, "itemId"), _str(params, "delta")
     )
 
 
 def command_approval_request(request_id: RequestId, params: Mapping[str, Any]) -> CommandApprovalRequest:
+    """The view of server request ``request_id`` (``item/commandExecution/requestApproval``). Raises ShapeError."""
     amendment = _strings(params.get("proposedExecpolicyAmendment"))
     decisions = _offered(params.get("availableDecisions"))
     if not decisions:
@@ -341,4 +368,5 @@ def _offered(value: object) -> tuple[ApprovalDecision, ...]:
 
 
 def server_request_resolved(params: Mapping[str, Any]) -> ServerRequestResolved:
+    """The view of a ``serverRequest/resolved`` notification's params. Raises ShapeError."""
     return ServerRequestResolved(_str(params, "threadId"), _request_id(params, "requestId"))
