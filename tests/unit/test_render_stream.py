@@ -222,3 +222,22 @@ def test_one_line_longer_than_the_limit_falls_back_to_the_split_tail() -> None:
 def test_limit_too_small() -> None:
     with pytest.raises(ValueError, match="limit"):
         frame_html("text", limit=10)
+
+
+@pytest.mark.parametrize(
+    ("partial", "settled"),
+    [
+        # The fence is closed by the guard itself, not left to the converter's leniency.
+        ("```python\ndef f", "```python\ndef f\n```"),
+        ("```python\ndef f\n", "```python\ndef f\n```"),
+        ("~~~~\nx = 1\n~~", "~~~~\nx = 1\n~~~~"),
+        ("```\na **b", "```\na **b\n```"),  # code is not markup
+        ("```\nx\n```", "```\nx\n```"),
+        ("2 * 3 *alpha*", "2 * 3 *alpha*"),
+        ("**a** `b` [c](https://e.com/d)", "**a** `b` [c](https://e.com/d)"),
+        ("* item *it", "* item *it*"),
+        ("use ``a ` b", "use ``a ` b``"),
+    ],
+)
+def test_settle_markdown(partial: str, settled: str) -> None:
+    assert settle_markdown(partial) == settled
