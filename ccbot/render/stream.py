@@ -51,13 +51,15 @@ _BULLET = re.compile(r"^[ \t]*[*_][ \t]")  # "* item" is a list bullet, not emph
 
 
 def frame_html(partial_markdown: str, *, limit: int = 4096) -> str | None:
-    """The HTML to show for an answer streamed so far, or None when nothing is visible yet.
+    """The HTML to show for an answer streamed so far, or None when nothing is visible yet (blank
+    text, or only markup still being typed, such as `**`).
 
-    Contract, for any `str` (even one ending in the middle of a surrogate pair):
+    Contract, for any `str` (even one ending in the middle of a surrogate pair, whose half is dropped):
 
     * the result is accepted by `parse_html` (Telegram's HTML parser);
-    * its visible text, trimmed as Telegram trims it, has at most `limit` code points (the unit
-      Telegram's 4096 limit counts, see `tg_html.telegram_length`);
+    * its visible text without trailing whitespace (which Telegram trims; leading whitespace is
+      counted, as `split` counts it) has at most `limit` code points, the unit of Telegram's 4096
+      limit (reference §2.8, `tg_html.telegram_length`);
     * when `settle_markdown(text) == text` (nothing unfinished) and `md_to_html(text)` fits the
       limit, the result is exactly `md_to_html(text)`: the last frame looks like the final message.
 
@@ -65,8 +67,10 @@ def frame_html(partial_markdown: str, *, limit: int = 4096) -> str | None:
     are what a reader following a stream looks for, and the phone keeps them in view; the head is
     already known, and the final message (split by `split`) shows everything. The cut is made at a
     line start of the Markdown (a code block cut inside is reopened with its fence line), so the tail
-    is rendered as Markdown in its own right; a last line longer than the limit falls back to the
-    tail chunk of `split`. `limit` must be at least `2 * split.MIN_LIMIT`.
+    is rendered as Markdown in its own right; when no line start gives a tail that fits (a last line
+    longer than the limit), the last chunk `split` would send is shown instead.
+
+    `limit` must be at least `2 * split.MIN_LIMIT` (ValueError otherwise).
     """
     if limit < 2 * MIN_LIMIT:
         raise ValueError(f"limit must be at least {2 * MIN_LIMIT}")
