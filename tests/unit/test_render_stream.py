@@ -4,7 +4,6 @@ limit, and a complete answer's frame is its final rendering."""
 from __future__ import annotations
 
 import functools
-import os
 import re
 
 import pytest
@@ -112,14 +111,6 @@ def test_prefixes_of_the_long_answer_at_the_real_limit() -> None:
     frame = check_frame(answer)
     assert frame is not None and frame.startswith(ELLIPSIS)
     assert visible(frame).rstrip().endswith(visible(md_to_html(answer)).rstrip()[-200:])
-
-
-@pytest.mark.skipif(not os.environ.get("CCBOT_EXHAUSTIVE"), reason="~2 min; set CCBOT_EXHAUSTIVE=1")
-@pytest.mark.parametrize("limit", [300, 4096])
-def test_every_prefix_of_the_long_answer(limit: int) -> None:
-    answer = long_answer()
-    for cut in range(len(answer) + 1):
-        check_frame(answer[:cut], limit=limit)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
