@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from ccbot.codex.jsonfields import get_int, get_str
+
 RequestId: TypeAlias = int | str
 
 # Offered when a request carries no ``availableDecisions``. Codex 0.169/0.171 send that list on the wire
@@ -29,16 +31,6 @@ def _str(params: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise ShapeError(f"{key} is not a string")
     return value
-
-
-def _opt_str(params: Mapping[str, Any], key: str) -> str | None:
-    value = params.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _opt_int(params: Mapping[str, Any], key: str) -> int | None:
-    value = params.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _obj(params: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -246,18 +238,18 @@ def thread_info(value: Mapping[str, Any]) -> ThreadInfo:
     return ThreadInfo(
         id=_str(value, "id"),
         cwd=_str(value, "cwd"),
-        path=_opt_str(value, "path"),
-        thread_source=_opt_str(value, "threadSource"),
+        path=get_str(value, "path"),
+        thread_source=get_str(value, "threadSource"),
         status=thread_status(value.get("status")),
-        name=_opt_str(value, "name"),
-        preview=_opt_str(value, "preview") or "",
+        name=get_str(value, "name"),
+        preview=get_str(value, "preview") or "",
     )
 
 
 def turn_info(value: Mapping[str, Any]) -> TurnInfo:
     """The ``TurnInfo`` of a ``Turn`` object (its error's message, if any). Raises ShapeError."""
     error = value.get("error")
-    message = _opt_str(error, "message") if isinstance(error, dict) else None
+    message = get_str(error, "message") if isinstance(error, dict) else None
     return TurnInfo(_str(value, "id"), _str(value, "status"), message)
 
 
@@ -270,15 +262,15 @@ def item(value: Mapping[str, Any]) -> Item:
         texts = [p["text"] for p in parts if isinstance(p, dict) and p.get("type") == "text" and "text" in p]
         return UserMessageItem(item_id, "\n".join(t for t in texts if isinstance(t, str)))
     if kind == "agentMessage":
-        return AgentMessageItem(item_id, _str(value, "text"), _opt_str(value, "phase"))
+        return AgentMessageItem(item_id, _str(value, "text"), get_str(value, "phase"))
     if kind == "commandExecution":
         return CommandExecutionItem(
             id=item_id,
             command=_str(value, "command"),
             cwd=_str(value, "cwd"),
             status=_str(value, "status"),
-            exit_code=_opt_int(value, "exitCode"),
-            output=_opt_str(value, "aggregatedOutput"),
+            exit_code=get_int(value, "exitCode"),
+            output=get_str(value, "aggregatedOutput"),
         )
     return OtherItem(item_id, kind)
 
@@ -337,9 +329,9 @@ def command_approval_request(request_id: RequestId, params: Mapping[str, Any]) -
         thread_id=_str(params, "threadId"),
         turn_id=_str(params, "turnId"),
         item_id=_str(params, "itemId"),
-        command=_opt_str(params, "command"),
-        cwd=_opt_str(params, "cwd"),
-        reason=_opt_str(params, "reason"),
+        command=get_str(params, "command"),
+        cwd=get_str(params, "cwd"),
+        reason=get_str(params, "reason"),
         decisions=decisions,
         actions=_action_commands(params.get("commandActions")),
         execpolicy_amendment=amendment,

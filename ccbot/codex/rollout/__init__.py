@@ -15,7 +15,8 @@ JSON-able dict (`snapshot()` / `restore()`), so decoding can resume at any line 
 
 This package's public API is what is imported here; its modules are private, one idea each:
 
-* `_fields`: typed field getters; `_tools`: shell commands, tool output and patch text;
+* `_fields`: message content, durations, injected context (typed getters: `ccbot.codex.jsonfields`);
+  `_tools`: shell commands, tool output and patch text;
 * `_build`: one builder per record kind, shared by both dialects;
 * `_table`: what a `{type → reader}` dispatch table is; `_items` (0.169 items), `_events`
   (event_msg), `_responses` (response_item) and `_lines` (line types, `parse_line`) hold the

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ccbot.codex.jsonfields import get_dict, get_int, get_list, get_str
 from ccbot.codex.records import (
     AssistantMessage,
     CommandRun,
@@ -26,7 +27,7 @@ from ccbot.codex.records import (
     ToolCall,
     UserMessage,
 )
-from ccbot.codex.rollout._fields import duration_s, get_dict, get_int, get_list, get_str, is_injected_user_text
+from ccbot.codex.rollout._fields import duration_s, is_injected_user_text
 from ccbot.codex.rollout._tools import command_display, parsed_action
 
 Meta = dict[str, Any]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ccbot.codex.jsonfields import get_dict, get_int, get_list, get_str
 from ccbot.codex.records import Ignored, PatchApplied, PatchStats, Record, TurnAborted, TurnComplete, TurnStarted
 from ccbot.codex.rollout._build import (
     Meta,
@@ -24,7 +25,6 @@ from ccbot.codex.rollout._build import (
     tool_call,
     user_message,
 )
-from ccbot.codex.rollout._fields import get_dict, get_int, get_list, get_str
 from ccbot.codex.rollout._items import ITEM_READERS
 from ccbot.codex.rollout._table import Reader, dispatch
 from ccbot.codex.rollout._tools import (

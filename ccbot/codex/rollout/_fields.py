@@ -1,14 +1,13 @@
-"""Typed reads of decoded JSON: a field of the wanted type or a neutral value, never an exception.
+"""Field readers of rollout records beyond plain typed getters (pure): message content text, Codex's
+duration shapes, and the user-role context blocks Codex injects. Never raise on odd input.
 
-Codex's lines are trusted for nothing; every reader goes through these getters so that a field of
-an unexpected type reads as absent instead of breaking the record.
+Codex's lines are trusted for nothing: every reader goes through the typed getters of
+``ccbot.codex.jsonfields``, so that a field of an unexpected type reads as absent instead of breaking the record.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 # User-role texts Codex injects into the model input; none of them was typed by the user.
 _INJECTED_PREFIXES = (
@@ -29,30 +28,6 @@ _DURATION_TEXT = re.compile(r"\s*([0-9.]+)\s*(ms|s)?\s*")
 def is_injected_user_text(text: str) -> bool:
     """True for context blocks Codex adds to the user role (environment, AGENTS.md, aborts, ...)."""
     return text.lstrip().startswith(_INJECTED_PREFIXES)
-
-
-def get_str(d: Mapping[str, Any], key: str) -> str | None:
-    """`d[key]` if it is a string, else None."""
-    v = d.get(key)
-    return v if isinstance(v, str) else None
-
-
-def get_int(d: Mapping[str, Any], key: str) -> int | None:
-    """`d[key]` if it is an int (not a bool), else None."""
-    v = d.get(key)
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-
-def get_dict(d: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """`d[key]` if it is an object, else an empty dict."""
-    v = d.get(key)
-    return v if isinstance(v, dict) else {}
-
-
-def get_list(d: Mapping[str, Any], key: str) -> list[Any]:
-    """`d[key]` if it is a list, else an empty list."""
-    v = d.get(key)
-    return v if isinstance(v, list) else []
 
 
 def duration_s(value: object) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ccbot.codex.jsonfields import get_list, get_str
 from ccbot.codex.records import Record
 from ccbot.codex.rollout._build import (
     Meta,
@@ -19,7 +20,7 @@ from ccbot.codex.rollout._build import (
     review_started,
     user_message,
 )
-from ccbot.codex.rollout._fields import content_text, get_list, get_str
+from ccbot.codex.rollout._fields import content_text
 from ccbot.codex.rollout._table import Reader
 
 

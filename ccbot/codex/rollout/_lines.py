@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 
+from ccbot.codex.jsonfields import get_dict, get_int, get_str
 from ccbot.codex.records import Ignored, Malformed, Record, SessionMeta
 from ccbot.codex.rollout._build import Meta, compacted, token_usage
 from ccbot.codex.rollout._events import EVENT_READERS
-from ccbot.codex.rollout._fields import get_dict, get_int, get_str
 from ccbot.codex.rollout._items import ITEM_READERS
 from ccbot.codex.rollout._responses import MESSAGE_READERS, RESPONSE_READERS, read_response_item
 from ccbot.codex.rollout._table import dispatch

@@ -11,9 +11,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ccbot.codex.jsonfields import get_dict, get_list, get_str
 from ccbot.codex.records import Ignored, Malformed, PatchStats, Record, ToolOutput
 from ccbot.codex.rollout._build import Meta, assistant_message, reasoning, tool_call, user_message
-from ccbot.codex.rollout._fields import content_text, get_dict, get_list, get_str
+from ccbot.codex.rollout._fields import content_text
 from ccbot.codex.rollout._tools import command_display, parse_tool_output, patch_stats_from_text, shell_command
 
 ResponseReader = Callable[[dict[str, Any], str, Meta, dict[str, Any]], Record]

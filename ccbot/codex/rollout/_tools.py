@@ -11,8 +11,9 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from ccbot.codex.jsonfields import get_dict, get_int
 from ccbot.codex.records import PatchStats
-from ccbot.codex.rollout._fields import content_text, duration_s, get_dict, get_int
+from ccbot.codex.rollout._fields import content_text, duration_s
 
 _SHELL_NAMES = frozenset({"bash", "sh", "zsh", "dash", "ksh", "fish"})
 _SHELL_TOOLS = frozenset({"shell", "container.exec", "local_shell", "shell_command", "exec_command"})
