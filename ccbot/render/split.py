@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 from ccbot.render.tg_html import Entity, ParsedText, parse_html
 
-__all__ = ["MIN_LIMIT", "Chunk", "split_html", "split_html_chunks", "split_parsed_chunks"]
+__all__ = ["MIN_LIMIT", "TRIM_CHARS", "Chunk", "split_html", "split_html_chunks", "split_parsed_chunks"]
 
 MIN_LIMIT = 32
 
 # Telegram turns C0 controls into spaces and trims trailing spaces/newlines, so trailing
 # characters from this set never count against the limit.
-_TRIM = "".join(chr(c) for c in range(0x21))
+TRIM_CHARS = "".join(chr(c) for c in range(0x21))
 _CONTENT = re.compile(r"[^\x00-\x20]")
 _ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
 _NO_BREAK_SPACES = frozenset("\u00a0\u2007\u202f\ufeff")
@@ -93,7 +93,7 @@ def split_parsed_chunks(html: str, parsed: ParsedText, limit: int = 4096) -> lis
     if not html:
         return []
     text = parsed.text
-    content_end = len(text.rstrip(_TRIM))
+    content_end = len(text.rstrip(TRIM_CHARS))
     if content_end <= limit:
         return [Chunk(html, text)]  # fits as Telegram counts it (parsed, trimmed)
     bounds: list[tuple[int, int]] = []  # text ranges [a, c)

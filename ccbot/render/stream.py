@@ -24,15 +24,13 @@ from __future__ import annotations
 import re
 
 from ccbot.render.markdown import md_to_html_parsed
-from ccbot.render.split import MIN_LIMIT, split_parsed_chunks
+from ccbot.render.split import MIN_LIMIT, TRIM_CHARS, split_parsed_chunks
 from ccbot.render.tg_html import ParsedText
 
 __all__ = ["ELLIPSIS", "frame_html", "settle_markdown"]
 
 ELLIPSIS = "\u2026"
 
-# Telegram trims these around a message; they never count against the limit.
-_TRIM = "".join(chr(c) for c in range(0x21))
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FENCE = re.compile(r"^[ \t]{0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
 _BACKTICKS = re.compile(r"`+")
@@ -76,7 +74,7 @@ def frame_html(partial_markdown: str, *, limit: int = 4096) -> str | None:
         raise ValueError(f"limit must be at least {2 * MIN_LIMIT}")
     text = settle_markdown(_SURROGATE.sub("", partial_markdown))
     html, parsed = _render(text)
-    if not parsed.text.strip(_TRIM):
+    if not parsed.text.strip(TRIM_CHARS):
         return None
     if _visible(parsed.text) <= limit:
         return html
@@ -104,7 +102,7 @@ def _render(markdown: str) -> tuple[str, ParsedText]:
 
 def _visible(text: str) -> int:
     # Counted like `split` counts (trailing whitespace is trimmed): leading whitespace counts, to be safe.
-    return len(text.rstrip(_TRIM))
+    return len(text.rstrip(TRIM_CHARS))
 
 
 def _fence_openers(lines: list[str]) -> tuple[list[int | None], int | None]:
@@ -224,7 +222,7 @@ def _tail(text: str, html: str, parsed: ParsedText, limit: int) -> str:
             return None  # the closing fence line of a block: nothing of the block would be left
         source = (lines[opener] + "\n" if opener is not None else "") + text[starts[i] :]
         tail_html, tail = _render(source)
-        return tail_html if tail.text.strip(_TRIM) and _visible(tail.text) <= budget else None
+        return tail_html if tail.text.strip(TRIM_CHARS) and _visible(tail.text) <= budget else None
 
     # The earliest line start that fits: binary search over an (almost) monotone predicate; every
     # answer returned was checked, so a non-monotone step only costs a shorter tail.
