@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +50,8 @@ def gather_protocol(command: tuple[str, ...], env: Mapping[str, str]) -> Protoco
     """Run ``<command> app-server generate-json-schema --out DIR`` (``DIR`` and ``CODEX_HOME`` inside a temporary
     folder, removed after) and compare the schema with what ccbot's app-server client uses. Failures are
     recorded in the facts, not raised."""
-    with tempfile.TemporaryDirectory(prefix="ccbot-doctor-") as scratch:
-        out_dir = Path(scratch) / "schema"
-        run_env = {**env, "CODEX_HOME": str(Path(scratch) / "absent")}
+    with _codex_scratch(env) as (scratch, run_env):
+        out_dir = scratch / "schema"
         rc, out, err = _run([*command, "app-server", "generate-json-schema", "--out", str(out_dir)], run_env)
         if rc != 0:
             return ProtocolFacts(None, _first_line(err or out))
@@ -61,6 +60,15 @@ def gather_protocol(command: tuple[str, ...], env: Mapping[str, str]) -> Protoco
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             return ProtocolFacts(None, f"{SCHEMA_FILE}: {exc}"[:200])
     return ProtocolFacts(tuple(schema_drift(schema)))
+
+
+@contextlib.contextmanager
+def _codex_scratch(env: Mapping[str, str]) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A temporary folder (removed after) and ``env`` with ``CODEX_HOME`` pointed at a path inside it that does
+    not exist: Codex writes helper links into an existing ``CODEX_HOME`` on every start, and doctor writes
+    nothing into the user's."""
+    with tempfile.TemporaryDirectory(prefix="ccbot-doctor-") as scratch:
+        yield Path(scratch), {**env, "CODEX_HOME": str(Path(scratch) / "absent")}
 
 
 def _first_line(text: str) -> str:
@@ -123,8 +131,7 @@ def gather_codex(command: tuple[str, ...], env: Mapping[str, str], codex_home: P
     path = shutil.which(command[0], path=env.get("PATH"))
     if path is None:
         return CodexFacts(command, None, config_toml=config, config_error=config_error)
-    with tempfile.TemporaryDirectory(prefix="ccbot-doctor-") as scratch:
-        run_env = {**env, "CODEX_HOME": str(Path(scratch) / "absent")}
+    with _codex_scratch(env) as (_scratch, run_env):
         rc, out, err = _run([*command, "--version"], run_env)
     if rc != 0:
         return CodexFacts(command, path, None, _first_line(err or out), config, config_error)
