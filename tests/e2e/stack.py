@@ -96,6 +96,14 @@ class Stack:
             await self.press(topic, "New thread", chat=chat)
         await self.wait_text(topic, "Bound to tmux", chat=chat)
 
+    async def resume(self, topic: int, first_text: str, thread: str, folder: str = "work") -> None:
+        """Send the first message, pick ``folder`` in the browser and press the earlier thread whose button
+        holds ``thread`` (its generated name); what follows (bound, kept, refused) is the caller's to check."""
+        self.send(topic, first_text)
+        await self.press(topic, f"📁 {folder}")
+        await self.press(topic, "Select this folder")
+        await self.press(topic, thread, timeout=20)
+
     def rollouts(self) -> list[Path]:
         return sorted((self.codex_home / "sessions").rglob("rollout-*.jsonl"))
 

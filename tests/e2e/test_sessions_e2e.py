@@ -66,10 +66,7 @@ async def test_resume_picker_lists_earlier_thread(tmp_path: Path, codex_bin: str
         await s.fake.wait_for(lambda: len(window_names(s)) == 1, timeout=20)  # only the placeholder is left
 
         second = s.new_topic("second")
-        s.send(second, "what was the word")
-        await s.press(second, "📁 work")
-        await s.press(second, "Select this folder")
-        await s.press(second, "Mock remember", timeout=20)  # the earlier thread, by its generated name
+        await s.resume(second, "what was the word", "Mock remember")  # the earlier thread, by its generated name
         await s.wait_text(second, "Bound to tmux")
         await s.wait_text(second, "you said: what was the word", timeout=60)
         assert s.rollouts() == thread_files  # resume appended to the same rollout
@@ -94,10 +91,7 @@ async def test_a_compressed_thread_is_listed_resumed_and_not_replayed(
         plain.unlink()
 
         second = s.new_topic("second")
-        s.send(second, "what was the word")
-        await s.press(second, "📁 work")
-        await s.press(second, "Select this folder")
-        await s.press(second, "Mock remember", timeout=20)
+        await s.resume(second, "what was the word", "Mock remember")
         await s.wait_text(second, "Bound to tmux")
         await s.wait_text(second, "you said: what was the word", timeout=60)
         assert s.rollouts() == [plain] and not compressed.exists()  # Codex wrote it back out, plain

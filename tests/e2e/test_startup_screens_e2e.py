@@ -55,10 +55,7 @@ async def test_a_conversation_open_elsewhere_keeps_the_message_until_retry(
         holder = window_names(s)[1]
 
         second = s.new_topic("second")
-        s.send(second, "what was the word")
-        await s.press(second, "📁 work")
-        await s.press(second, "Select this folder")
-        await s.press(second, "Mock remember", timeout=20)  # resume the conversation the first window has open
+        await s.resume(second, "what was the word", "Mock remember")  # the conversation the first window has open
         kept = await s.wait_text(second, "your message is kept", timeout=60)
         assert "This conversation is open in another app" in (kept.text or "")
         await s.wait_text(second, "Retry", timeout=30)  # the screen as a message with buttons
