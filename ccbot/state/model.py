@@ -154,13 +154,6 @@ class State:
         self.refused_users = [*self.refused_users, user_id][-REFUSED_USERS_MAX:]
         return True
 
-    def binding_for_window(self, window_id: str) -> Binding | None:
-        """The binding of tmux window ``window_id``, or None."""
-        for binding in self.bindings.values():
-            if binding.window_id == window_id:
-                return binding
-        return None
-
     def to_json(self) -> dict[str, Any]:
         """The saved form (current schema): bindings in key order, duplicate ids and empty kept lists dropped."""
         return {
