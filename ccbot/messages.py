@@ -217,4 +217,24 @@ class PressForScreen:
     reply: OneShot[PressResult] = field(default_factory=OneShot)
 
 
-WindowCommand = UserText | PressKeys | PressForScreen | FeatureRequest
+@dataclass(frozen=True, slots=True, eq=False)
+class AnswerApproval:
+    """Answer the window's app-server approval request ``request_id`` with its offered decision ``decision``
+    (by name). The window actor answers only if it still runs ``window_id``, the request is still pending
+    (never twice: a request answered at the terminal or here before is gone) and the trio clock is before
+    ``deadline``; it sets ``reply`` to None when the answer was sent, else to the reason it was not."""
+
+    window_id: str
+    request_id: int | str
+    decision: str
+    deadline: float
+    reply: OneShot[str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """Stop what Codex is doing (``/esc``): ``turn/interrupt`` through the window's app-server while a turn
+    runs there, otherwise the Escape key in the pane."""
+
+
+WindowCommand = UserText | PressKeys | PressForScreen | AnswerApproval | Interrupt | FeatureRequest

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import structlog
 import trio
 
+from ccbot.codex.plane import Plane
 from ccbot.features.ports import Queued, TopicPort, WindowPort
 from ccbot.messages import Lane, NotPressed, OneShot, PaneFailed, PressForScreen, PressResult
 from ccbot.render.markdown import escape
@@ -63,6 +64,7 @@ BUTTON_LABEL = 40
 MAX_OPTIONS = 9  # more are listed as buttons only, to keep the message short
 KEEP_GONE = 20  # answered prompts per topic whose stale buttons still get "This prompt is gone"
 PRESS_WAIT = 10.0  # the window handles commands in order: a press may wait for a text being typed
+PLANE_GRACE = 0.5  # how long a screen approval waits for the app-server's request to cover it
 PRESS_GUARD = 3.0  # seconds in which a second press of the same prompt is refused (Codex is redrawing)
 
 GONE_TEXT = "This prompt is gone."
@@ -173,9 +175,21 @@ def _sessions(topics: TopicPort, key: tuple[int, int]) -> list[UiSession]:
     return topics.sessions(KIND, key)
 
 
+async def _covered_by_plane(window: WindowPort, prompt: ApprovalPrompt | Popup) -> bool:
+    """Whether ``prompt`` is an approval the window's app-server asked for (its buttons come from that
+    request). The request and the screen arrive at about the same moment: wait for it a little."""
+    if not isinstance(prompt, ApprovalPrompt) or window.plane is not Plane.APPSERVER:
+        return False
+    with trio.move_on_after(PLANE_GRACE):
+        # the flag is set by the window's plane task, which has no event for it; a short bounded poll
+        while not window.plane_approval_pending():  # noqa: ASYNC110
+            await trio.sleep(PLANE_GRACE / 10)
+    return window.plane_approval_pending()
+
+
 async def _on_shown(topics: TopicPort, window: WindowPort, prompt: ApprovalPrompt | Popup) -> None:
     view = describe_prompt(prompt)
-    if view is None:
+    if view is None or await _covered_by_plane(window, prompt):
         return
     key, window_id = window.key, window.window_id
     identity = prompt_identity(prompt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ccbot.features import approvals, history, media, screenshot, status_panel
+from ccbot.features import approvals, history, media, plane_approvals, screenshot, status_panel
 
 if TYPE_CHECKING:
     from ccbot.actors.topics import Topics
@@ -14,6 +14,7 @@ FEATURES: list[Callable[[Topics], None]] = [
     media.install,
     screenshot.install,
     approvals.install,
+    plane_approvals.install,
     status_panel.install,
     history.install,
 ]

@@ -23,13 +23,18 @@ from ccbot.messages import FeatureRequest, Outbound, UserText, WindowCommand
 from ccbot.state.model import TopicKey
 
 if TYPE_CHECKING:
+    from ccbot.codex.appserver.views import CommandApprovalRequest
+    from ccbot.codex.plane import Plane
     from ccbot.config import Config
     from ccbot.messages import Lane
     from ccbot.screen.prompt_state import State, Verdict
     from ccbot.telegram.types import CallbackQuery, File, InlineKeyboard
     from ccbot.ui.session import UiSession
 
-__all__ = ["FeatureRequest", "FileSource", "PaneSize", "Queued", "TopicPort", "WindowPort"]
+__all__ = [
+    "FeatureRequest", "FileSource", "PaneSize", "PlaneApprovalGone", "PlaneApprovalShown", "Queued", "TopicPort",
+    "WindowPort",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,24 @@ class PaneSize:
 
     width: int
     height: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaneApprovalShown:
+    """Effect: the window's app-server asks to approve ``request`` (answer it with ``AnswerApproval``)."""
+
+    request: CommandApprovalRequest
+
+
+@dataclass(frozen=True, slots=True)
+class PlaneApprovalGone:
+    """Effect: approval request ``request_id`` is no longer pending: answered from this topic
+    (``decision`` names what was chosen), at the terminal (``decision`` None), or the connection or turn
+    that carried it ended (``decision`` None, ``lost`` True)."""
+
+    request_id: int | str
+    decision: str | None
+    lost: bool = False
 
 
 class WindowPort(Protocol):
@@ -58,6 +81,14 @@ class WindowPort(Protocol):
     @property
     def rollout_path(self) -> str | None:
         """The proven rollout of the window's thread; None until one is proven."""
+
+    @property
+    def plane(self) -> Plane:
+        """The window's control plane: APPSERVER (attached to its pane's own app-server) or TMUX."""
+
+    def plane_approval_pending(self) -> bool:
+        """Whether an approval request from the window's app-server is waiting for an answer (its buttons
+        come from the request, so the screen's copy of that prompt needs none)."""
 
     @property
     def prompt_state(self) -> State:

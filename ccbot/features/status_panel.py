@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import structlog
 import trio
 
+from ccbot.codex.plane import plane_note
 from ccbot.features.ports import WindowPort
 from ccbot.messages import FeatureRequest
 from ccbot.screen.parse import PROMPT_GLYPH, parse_screen, strip_ansi
@@ -180,7 +181,7 @@ async def request_status(window: WindowPort, request: ShowStatus) -> None:
         log.info("no status panel appeared")
         await window.say("⚠️ <code>/status</code> was typed, but no status panel appeared. Try /screenshot.")
         return
-    await window.say(status_html(panel), disable_notification=True)
+    await window.say(f"{status_html(panel)}\n{plane_note(window.plane)}", disable_notification=True)
 
 
 def install(topics: Topics) -> None:

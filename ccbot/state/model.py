@@ -88,6 +88,9 @@ class Binding:
     bound_at: float = 0.0  # unix time; a rollout whose thread began before it is history, not news
     display_name: str = ""
     thread_id: str | None = None
+    # The unix socket of the pane's own app-server (``ccbot.codex.plane``), for windows ccbot started on the
+    # app-server plane; None: the tmux plane (the thread proven through /proc).
+    appserver_socket: str | None = None
     rollout_path: str | None = None
     rollout_offset: int = 0
     # The rollout file's inode when last read, and the last committed line's timestamp and its place among

@@ -213,6 +213,26 @@ class BotApi:
         }
         return self._message("sendMessage", await self._call("sendMessage", params))
 
+    async def send_message_draft(
+        self,
+        chat_id: int,
+        draft_id: int,
+        text: str,
+        *,
+        message_thread_id: int | None = None,
+        parse_mode: str | None = "HTML",
+    ) -> None:
+        """Show ``text`` as the partial message ``draft_id`` (non-zero) is growing into (``sendMessageDraft``,
+        Bot API 9.3: private chats only; frames with the same id animate). Raises TelegramError."""
+        params: dict[str, object] = {
+            "chat_id": chat_id,
+            "message_thread_id": message_thread_id,
+            "draft_id": draft_id,
+            "text": text,
+            "parse_mode": parse_mode,
+        }
+        await self._call("sendMessageDraft", params)
+
     async def edit_message_text(
         self,
         chat_id: int,

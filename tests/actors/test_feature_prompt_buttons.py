@@ -12,6 +12,7 @@ from typing import Any
 import trio
 
 from ccbot.actors.topics import Topics
+from ccbot.codex.plane import Plane
 from ccbot.features import approvals
 from ccbot.messages import Outbound
 from ccbot.screen.parse import parse_screen
@@ -43,7 +44,7 @@ class Rig:
 
     async def effect(self, binding: Binding, effect: object) -> None:
         for hook in self.topics.hooks.effects:
-            await hook(SimpleNamespace(key=binding.key, window_id=binding.window_id), effect)  # type: ignore[arg-type]
+            await hook(SimpleNamespace(key=binding.key, window_id=binding.window_id, plane=Plane.TMUX), effect)  # type: ignore[arg-type]
         await settle()
 
     def prompt_messages(self, topic: int) -> list[dict[str, Any]]:
@@ -198,7 +199,7 @@ async def test_menu_option_is_reached_from_the_current_highlight(tmp_path: Path)
 
 async def test_prompt_gone_before_its_message_was_sent(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
-        actor = SimpleNamespace(key=r.a.key, window_id=r.a.window_id)
+        actor = SimpleNamespace(key=r.a.key, window_id=r.a.window_id, plane=Plane.TMUX)
         for hook in r.topics.hooks.effects:  # shown and cleared before the paced send could finish
             await hook(actor, PromptShown(prompt_in(APPROVAL)))  # type: ignore[arg-type]
             await hook(actor, PromptCleared())  # type: ignore[arg-type]

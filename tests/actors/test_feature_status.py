@@ -9,6 +9,7 @@ import trio
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccbot.codex.plane import Plane, plane_note
 from ccbot.features.status_panel import (
     STATUS_WAIT,
     ShowStatus,
@@ -104,8 +105,9 @@ def test_parser_never_raises(text: str) -> None:
 class FakeWindow:
     """Just what request_status uses of the window port, on pane %1 of a fake tmux."""
 
-    def __init__(self, tmux: FakeTmux, screen: str) -> None:
+    def __init__(self, tmux: FakeTmux, screen: str, plane: Plane = Plane.TMUX) -> None:
         self.tmux = tmux
+        self.plane = plane
         self.machine = PromptStateMachine()
         self.machine.step(parse_screen(screen))
         self.said: list[str] = []
@@ -140,6 +142,16 @@ async def test_status_request_types_it_and_posts_the_panel_once(autojump_clock: 
     assert tmux.pressed == [("%1", ("Enter",))]
     (message,) = window.said
     assert message.startswith("<pre>&gt;_ OpenAI Codex") and "01a20a9d-fc5e-7ec3-9cce-44f647aad64e" in message
+    assert message.endswith(plane_note(Plane.TMUX))
+    parse_html(message)
+
+
+async def test_status_names_the_app_server_plane(autojump_clock: Any) -> None:
+    typing = IDLE.replace("\u203a Ask Codex to do anything", "\u203a /status")
+    window = FakeWindow(FakeTmux(screens={"%1": [IDLE, typing, typing, STATUS]}), IDLE, Plane.APPSERVER)
+    await request_status(window, ShowStatus())  # type: ignore[arg-type]
+    (message,) = window.said
+    assert "Control plane: Codex's app-server" in message and "tmux (screen" not in message
 
 
 async def test_status_request_refused_while_a_prompt_is_open(autojump_clock: Any) -> None:

@@ -19,6 +19,15 @@ from ccbot.actors.topics.core import BIND_RECHECK, THREAD_ID, new_owner_mark
 from ccbot.actors.topics.folders import list_subdirs
 from ccbot.actors.topics.pool import WindowPool
 from ccbot.codex import identity, procfs
+from ccbot.codex.plane import (
+    Plane,
+    configured_plane,
+    ensure_socket_dir,
+    launch_argv,
+    new_socket_path,
+    plane_note,
+    socket_dir,
+)
 from ccbot.codex.sessions import ThreadInfo, is_user_rollout
 from ccbot.messages import UserText
 from ccbot.state import ownership
@@ -163,15 +172,22 @@ class BindingDialogue(WindowPool):
         base = re.sub(r"[^A-Za-z0-9_.-]+", "-", cwd.name or "root").strip("-")[:24] or "codex"
         return f"{base}-{abs(key[0]) % 10000}-{key[1]}"
 
-    def _codex_argv(self, resume: str | None) -> list[str]:
-        """The configured command, always in-process (``--no-daemon``): only then does the window's own
-        Codex process hold its thread, which is how ccbot proves the window's conversation (see
-        ``ccbot.codex.identity``), whatever the user's ``daemon_auto_start`` setting is."""
+    def _codex_argv(self, resume: str | None) -> tuple[list[str], str | None]:
+        """The pane's argv and its app-server socket (None on the tmux plane).
+
+        On the app-server plane (Codex's defaults; ``ccbot.codex.plane``) the pane gets its own app-server
+        and the TUI joins it with ``--remote``: the server names the pane's thread exactly. On the tmux plane
+        (the user runs Codex in-process on purpose) the command is run with ``--no-daemon``: only then does
+        the window's own Codex process hold its thread, which is how ccbot proves the window's conversation
+        (``ccbot.codex.identity``). Raises OSError when the private socket directory is unsafe."""
         argv = list(self.cfg.codex_command)
+        if configured_plane(argv, self.cfg.codex_home) is Plane.APPSERVER:
+            socket = new_socket_path(ensure_socket_dir(socket_dir()))
+            return launch_argv(argv, socket, resume), str(socket)
         daemon = [] if "--no-daemon" in argv else ["--no-daemon"]
         if resume is not None:
-            return [*argv, "resume", *daemon, resume]
-        return [*argv, *daemon]
+            return [*argv, "resume", *daemon, resume], None
+        return [*argv, *daemon], None
 
     async def _create_window(self, key: TopicKey, cwd: Path, *, resume: str | None,
                              dialog: int | None = None) -> None:
@@ -191,14 +207,15 @@ class BindingDialogue(WindowPool):
         name = self._window_name(key, cwd)
         mark = new_owner_mark(key)
         try:
+            argv, socket = self._codex_argv(resume)
             await self.tmux.ensure_session()  # the tmux server may have been restarted meanwhile
-            window = await self.tmux.new_window(name, cwd, self._codex_argv(resume), env, owner=mark)
-        except TmuxError as exc:
+            window = await self.tmux.new_window(name, cwd, argv, env, owner=mark)
+        except (TmuxError, OSError) as exc:
             await self.say(key, f"⚠️ Could not start Codex: <code>{html.escape(str(exc))}</code>")
             return
         binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
                           cwd=str(window.cwd), pane_id=window.pane_id, owner_mark=mark, bound_at=time.time(),
-                          thread_id=resume)
+                          thread_id=resume, appserver_socket=socket)
         await self._bind(binding, window, dialog)
 
     async def _bind_existing(self, key: TopicKey, window_id: str, *, dialog: int | None = None) -> None:
@@ -255,7 +272,8 @@ class BindingDialogue(WindowPool):
         log.info("topic bound", window=window.window_id, name=window.name, cwd=binding.cwd)
         notice = (f"🔗 Bound to tmux window <code>{html.escape(window.name)}</code> in "
                   f"<code>{html.escape(binding.cwd)}</code>. "
-                  f"At the desk: <code>tmux attach -t {html.escape(self.cfg.tmux_session_name)}</code>")
+                  f"At the desk: <code>tmux attach -t {html.escape(self.cfg.tmux_session_name)}</code>\n"
+                  f"{plane_note(Plane.APPSERVER if binding.appserver_socket else Plane.TMUX)}")
         if dialog is not None:
             await self.edit(key, dialog, notice, None)
         else:
@@ -276,4 +294,3 @@ class BindingDialogue(WindowPool):
                 continue
             self.pending[key] = [UserText(e["text"], int(e["message_id"])) for e in entries]
             await self._open_browser(key, note=f"♻️ ccbot restarted; {len(entries)} kept message(s) are waiting.")
-

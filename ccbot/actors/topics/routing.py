@@ -22,7 +22,7 @@ from ccbot.actors.topics.core import CODEX_COMMANDS, DIALOGUES, RunningWindow
 from ccbot.actors.topics.dialogue import BindingDialogue
 from ccbot.actors.window import hand_text, not_sent_text
 from ccbot.features.ports import Queued
-from ccbot.messages import PressKeys, UserText, WindowCommand
+from ccbot.messages import Interrupt, UserText, WindowCommand
 from ccbot.state.model import TopicKey
 from ccbot.telegram.types import CallbackQuery, Message
 from ccbot.ui import callbacks
@@ -138,7 +138,7 @@ class Topics(BindingDialogue):
                 await self.say(key, not_sent_text("the topic was unbound before Codex could take it", unsent))
             return
         if command == "esc":
-            await self._to_window(key, running, PressKeys(("Escape",), reason="/esc"))
+            await self._to_window(key, running, Interrupt())
             return
         make_request = self.hooks.commands.get(command)
         if make_request is not None:

@@ -1,4 +1,5 @@
-"""One actor per bound tmux window: screen poller, prompt-state machine, rollout prover/tailer, inbox.
+"""One actor per bound tmux window: screen poller, prompt-state machine, rollout prover/tailer, the pane's
+app-server client and streamed frames (app-server plane), inbox.
 
 In: ``WindowCommand`` items from the router (text to type, keys, topic requests). Out: ``Outbound`` items
 for its topic; updates to its ``Binding`` (rollout proof, committed offset), saved through the keeper.
@@ -26,16 +27,26 @@ from typing import Any
 import structlog
 import trio
 
+from ccbot.actors.window.frames import FramesPart
 from ccbot.actors.window.inputs import InputPart
+from ccbot.actors.window.plane import PlanePart
 from ccbot.actors.window.rollout import RolloutPart
 from ccbot.actors.window.screen import ScreenPart
-from ccbot.messages import FeatureRequest, PressForScreen, PressKeys, UserText, WindowCommand
+from ccbot.messages import (
+    AnswerApproval,
+    FeatureRequest,
+    Interrupt,
+    PressForScreen,
+    PressKeys,
+    UserText,
+    WindowCommand,
+)
 from ccbot.tmux.adapter import TmuxError
 
 log = structlog.get_logger("ccbot.window")
 
 
-class WindowActor(InputPart, ScreenPart, RolloutPart):
+class WindowActor(InputPart, ScreenPart, RolloutPart, PlanePart, FramesPart):
     """The window's parts in one nursery; ``run`` is the actor (see the module docstring)."""
 
     # -- run ----------------------------------------------------------------------------------------
@@ -61,6 +72,8 @@ class WindowActor(InputPart, ScreenPart, RolloutPart):
             nursery.start_soon(self._rollout_loop)
             nursery.start_soon(self._typing_loop)
             nursery.start_soon(self._held_loop)
+            nursery.start_soon(self._plane_loop)
+            nursery.start_soon(self._frames_loop)
             task_status.started()
             journaled = [UserText(e.text, e.message_id, e.origin) for e in self.binding.pending_inputs]
             for item in journaled:
@@ -84,6 +97,10 @@ class WindowActor(InputPart, ScreenPart, RolloutPart):
                 await self.press_keys(*keys)
             case PressForScreen():
                 await self._press_for_screen(command)
+            case AnswerApproval():
+                await self._answer_approval(command)
+            case Interrupt():
+                await self._interrupt(command)
             case FeatureRequest():
                 handler = self.deps.hooks.handler_for(command)
                 if handler is None:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import structlog
 import trio
@@ -23,6 +23,7 @@ import trio
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.sender import call
 from ccbot.codex import rollout as rec
+from ccbot.codex.appserver.transport import WsConnection, connect_unix
 from ccbot.features.ports import PaneSize, WindowPort
 from ccbot.messages import FeatureRequest, Outbound, UserText
 from ccbot.screen.parse import ApprovalPrompt, Popup, ScreenModel
@@ -31,6 +32,11 @@ from ccbot.state.keeper import StateKeeper
 from ccbot.state.model import Binding, TopicKey
 from ccbot.tmux.adapter import Tmux, WindowInfo, ensure_owned
 from ccbot.tmux.control import ControlClient
+
+if TYPE_CHECKING:
+    from ccbot.actors.window.frames import AnswerStream
+    from ccbot.codex.appserver.client import AppServerClient
+    from ccbot.codex.appserver.views import CommandApprovalRequest, RequestId
 
 log = structlog.get_logger("ccbot.window")
 
@@ -96,6 +102,7 @@ class WindowDeps:
     hang_after: float = 600.0
     changes: ControlClient | None = None  # pane-change notifications; None: poll every poll_interval
     rollouts: RolloutWatch | None = None  # rollout-change notifications; None: idle rollouts polled
+    connect_appserver: Callable[[str], Awaitable[WsConnection]] = connect_unix  # the pane's app-server socket
 
 
 def norm(text: str) -> str:
@@ -143,6 +150,19 @@ class WindowCore:
         self.type_lock = trio.Lock()  # one text's keys at a time (the held loop and features type too)
         self.refused: set[str] = set()  # proof refusals already told to the topic
         self.unprovable_since: float | None = None
+        # The app-server plane (PlanePart): the live client, the user threads seen on the pane's server, those
+        # subscribed (thread/resume), their rollouts, the turn running there, approval requests not answered.
+        self.plane_client: AppServerClient | None = None
+        self.plane_candidates: set[str] = set()
+        self.plane_subscribed: set[str] = set()
+        self.plane_paths: dict[str, str] = {}
+        self.plane_turn: tuple[str, str] | None = None  # (thread id, turn id)
+        self.plane_pending: dict[RequestId, CommandApprovalRequest] = {}
+        # Streamed frames (FramesPart): the answer being streamed; drafts off after one was refused here.
+        self.stream: AnswerStream | None = None
+        self.frames_changed = trio.Event()
+        self.frame_lock = trio.Lock()
+        self.drafts_off = False
 
     # -- helpers ------------------------------------------------------------------------------------
     @property
@@ -234,6 +254,26 @@ class WindowCore:
     # -- provided by the other parts ------------------------------------------------------------------
     async def _pump(self) -> None:
         """Deliver what the rollout holds now (``RolloutPart``)."""
+        raise NotImplementedError
+
+    async def _close_stream(self) -> None:
+        """Stop the streamed frames of the answer being written; none is left as the last word (``FramesPart``)."""
+        raise NotImplementedError
+
+    def _stream_feed(self, item_id: str, delta: str) -> None:
+        """Add streamed text to answer ``item_id`` (``FramesPart``)."""
+        raise NotImplementedError
+
+    def _stream_end(self, item_id: str | None = None) -> None:
+        """Answer ``item_id`` (any when None) is complete (``FramesPart``)."""
+        raise NotImplementedError
+
+    async def _follow_thread(self, thread_id: str, path: Path) -> None:
+        """Deliver from thread ``thread_id``'s rollout ``path`` from now on (``RolloutPart``)."""
+        raise NotImplementedError
+
+    async def press_keys(self, *keys: str) -> None:
+        """Press named keys in the pane (``ScreenPart``)."""
         raise NotImplementedError
 
     async def _report_held(self, reason: str) -> None:

@@ -69,7 +69,9 @@ class RolloutPart(WindowCore):
         while True:
             now = trio.current_time()
             wanted = now < self.proof_until or self.binding.rollout_path is None
-            if self.pane_pid is not None and wanted and now - last_proof >= (0.3 if now < self.proof_until else 1.0):
+            on_plane = self.binding.appserver_socket is not None  # the pane's app-server names its thread
+            due = now - last_proof >= (0.3 if now < self.proof_until else 1.0)
+            if not on_plane and self.pane_pid is not None and wanted and due:
                 last_proof = now
                 await self._prove()
             path = self.binding.rollout_path
@@ -108,6 +110,16 @@ class RolloutPart(WindowCore):
             return
         thread_id = procfs.thread_id_from_path(path)
         if thread_id is None:
+            return
+        await self._follow_thread(thread_id, path)
+
+    async def _follow_thread(self, thread_id: str, path: Path) -> None:
+        """Deliver from now on the rollout ``path`` of thread ``thread_id`` — proven to be this pane's (by
+        /proc, or by the pane's own app-server) — if the ownership rule lets this binding have it; a
+        contested thread is refused once. The old thread's output is finished first; a thread that began
+        before the binding is read from the binding's time on."""
+        b = self.binding
+        if str(path) == b.rollout_path:
             return
         holder = ownership.thread_holder(self.deps.keeper.state.bindings, b.key, thread_id)
         if holder is not None:
@@ -274,6 +286,8 @@ class RolloutPart(WindowCore):
             # only now: a shutdown mid-edit must leave the binding able to redo this piece as an edit
             self._end_turn()
         elif piece.rendered is not None:
+            if piece.rendered.kind == "assistant":
+                await self._close_stream()  # the finished answer replaces its streamed frames
             chunks = split_html(piece.rendered.html)
             carried = end_line is not None and fits(with_end_line(chunks[-1], end_line))
             if carried:

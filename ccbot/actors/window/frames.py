@@ -1,0 +1,168 @@
+"""Streamed answers: the frames of the answer Codex is writing, shown while it writes (app-server plane).
+
+The plane part feeds ``item/agentMessage/delta`` text in (``_stream_feed``) and ends an answer at its
+``item/completed`` or the turn's end (``_stream_end``); this part's ``_frames_loop`` turns the text into
+frames (``ccbot.render.stream.frame_html``: valid HTML at every step) and sends them as the
+``FramePacer`` allows:
+
+* in a private chat as ``sendMessageDraft`` frames (one ``draft_id`` per answer, so the client animates it);
+  the first refused draft turns drafts off for this window, and its answers then stream as edits;
+* in a group as one silent message edited in place, within the edit budget.
+
+The finished answer is still delivered from the rollout exactly as on the tmux plane; right before it is
+sent (and at the turn's end) ``_close_stream`` stops the frames and deletes an edited frame message, so a
+partial frame is never left as the last word. Frames are best-effort: a frame that fails is skipped.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import structlog
+import trio
+
+from ccbot.actors.sender import call
+from ccbot.actors.window.core import WindowCore
+from ccbot.messages import Dropped, Lane, Outbound, Priority
+from ccbot.render.stream import frame_html
+from ccbot.render.stream_pacing import FrameMode, FramePacer
+from ccbot.telegram.errors import TelegramError
+
+log = structlog.get_logger("ccbot.window")
+
+FRAME_EXPIRY = 5.0  # a frame that waited this long for the chat's budget is stale: dropped unsent
+
+
+@dataclass(slots=True)
+class AnswerStream:
+    """One answer being streamed: its item id, the text so far, its pacer and where its frames go."""
+
+    item_id: str
+    pacer: FramePacer
+    draft_id: int
+    text: str = ""
+    rendered_for: int = -1  # len(text) when the last frame was rendered
+    message_id: int | None = None  # EDIT mode: the frame message
+    finished: bool = False  # the answer is complete: no more frames
+    frames: list[float] = field(default_factory=list)  # trio times of the frames Telegram accepted
+
+    def finish(self) -> None:
+        """No frame of this answer is sent from now on."""
+        self.finished = True
+        self.pacer.finished()
+
+
+def draft_id_for(item_id: str) -> int:
+    """A non-zero 31-bit draft id, the same for every frame of one answer item."""
+    return (zlib.crc32(item_id.encode("utf-8")) & 0x7FFFFFFF) or 1
+
+
+class FramesPart(WindowCore):
+    """Streamed frames of the answer being written (see the module docstring)."""
+
+    def _frame_mode(self) -> FrameMode:
+        # a private chat's id is its user's id (positive); groups are negative
+        return FrameMode.DRAFT if self.chat_id > 0 and not self.drafts_off else FrameMode.EDIT
+
+    def _stream_feed(self, item_id: str, delta: str) -> None:
+        """Add ``delta`` to answer ``item_id`` (a new item starts a new stream; the old one is left to
+        ``_close_stream``)."""
+        stream = self.stream
+        if stream is None or stream.item_id != item_id:
+            if stream is not None:
+                stream.finish()
+            stream = AnswerStream(item_id, FramePacer(self._frame_mode()), draft_id_for(item_id))
+            self.stream = stream
+        stream.text += delta
+        self._poke_frames()
+
+    def _stream_end(self, item_id: str | None = None) -> None:
+        """Answer ``item_id`` (any, when None) is complete: no more frames for it."""
+        stream = self.stream
+        if stream is not None and (item_id is None or stream.item_id == item_id):
+            stream.finish()
+            self._poke_frames()
+
+    def _poke_frames(self) -> None:
+        self.frames_changed.set()
+        self.frames_changed = trio.Event()
+
+    async def _close_stream(self) -> None:
+        async with self.frame_lock:
+            stream, self.stream = self.stream, None
+            if stream is None:
+                return
+            stream.finish()
+            if stream.message_id is not None:
+                await self._delete_frame_message(stream.message_id)
+
+    async def _delete_frame_message(self, message_id: int) -> None:
+        try:
+            await call(self.deps.outbox, Outbound(self.chat_id, "delete_message",
+                                                  {"chat_id": self.chat_id, "message_id": message_id}))
+        except TelegramError as exc:
+            log.warning("could not delete a streamed frame", error=str(exc))
+
+    async def _frames_loop(self) -> None:
+        while True:
+            changed = self.frames_changed
+            wake = await self._send_due_frame()
+            with trio.move_on_at(wake if wake is not None else trio.current_time() + 60.0):
+                await changed.wait()
+
+    async def _send_due_frame(self) -> float | None:
+        """Send the stream's newest frame if the pacer lets it go now; returns when to look again (None:
+        nothing is held)."""
+        async with self.frame_lock:
+            stream = self.stream
+            if stream is None:
+                return None
+            if stream.finished and stream.message_id is None:
+                self.stream = None  # nothing of it is shown in the chat that would need closing
+            if not stream.pacer.active:
+                return None
+            now = trio.current_time()
+            frame: str | None = None
+            if stream.rendered_for != len(stream.text):
+                stream.rendered_for = len(stream.text)
+                offered = frame_html(stream.text)
+                frame = offered if stream.pacer.offer(now, offered) else None
+            if frame is None:
+                frame = stream.pacer.take(now)
+            if frame is not None:
+                await self._send_frame(stream, frame)
+            return stream.pacer.next_due(trio.current_time())
+
+    async def _send_frame(self, stream: AnswerStream, frame: str) -> None:
+        thread = self._thread_kwargs()
+        mode = stream.pacer.mode
+        if mode is FrameMode.DRAFT:
+            item = Outbound(self.chat_id, "send_message_draft",
+                            {"chat_id": self.chat_id, "draft_id": stream.draft_id, "text": frame, **thread},
+                            priority=Priority.BEST_EFFORT, lane=Lane.ANSWER, expires_after=FRAME_EXPIRY)
+        elif stream.message_id is None:
+            item = Outbound(self.chat_id, "send_message",
+                            {"chat_id": self.chat_id, "text": frame, "disable_notification": True, **thread},
+                            priority=Priority.BEST_EFFORT, lane=Lane.ANSWER, expires_after=FRAME_EXPIRY)
+        else:
+            item = Outbound(self.chat_id, "edit_message_text",
+                            {"chat_id": self.chat_id, "message_id": stream.message_id, "text": frame},
+                            priority=Priority.BEST_EFFORT, lane=Lane.PROGRESS, expires_after=FRAME_EXPIRY)
+        try:
+            result = await call(self.deps.outbox, item)
+        except Dropped:
+            return
+        except TelegramError as exc:
+            if mode is FrameMode.DRAFT:
+                # the first refused draft turns drafts off here; this answer's later frames are not sent
+                log.warning("draft refused; streaming by edits from now on", error=str(exc))
+                self.drafts_off = True
+                stream.pacer.draft_failed()
+            else:
+                log.info("streamed frame not sent", error=str(exc))
+            return
+        if mode is FrameMode.EDIT and stream.message_id is None:
+            stream.message_id = getattr(result, "message_id", None)
+        stream.frames.append(trio.current_time())
+        log.debug("frame sent", mode=mode.value, chars=len(stream.text))

@@ -1,0 +1,244 @@
+"""The app-server plane: the window's attachment to its pane's own Codex app-server (``ccbot.codex.plane``).
+
+``_plane_loop`` (windows with ``Binding.appserver_socket`` only) connects to the socket as a second client,
+subscribes to the pane's user thread(s) and turns Codex's events into the window's state:
+
+* **Identity.** The server is the pane's own, so a user thread on it (``threadSource`` "user", with a
+  rollout ``path``) is this pane's thread: the newest one started or running a turn is followed
+  (``RolloutPart._follow_thread``, under the ownership rule). No /proc proof is needed or made.
+* **Submits.** A ``userMessage`` item is a typed text Codex took: it confirms the submit like the rollout does.
+* **Streamed answers.** ``item/agentMessage/delta`` text goes to the frames part; the answer's
+  ``item/completed`` and the turn's end stop its frames.
+* **Approvals.** ``item/commandExecution/requestApproval`` is kept as pending and shown (effect
+  ``PlaneApprovalShown``); a button press (``AnswerApproval``) answers it by the protocol exactly once; an
+  answer at the terminal (``serverRequest/resolved``), the turn's end or a lost connection makes it gone
+  (``PlaneApprovalGone``). Other server requests are left to the terminal.
+* **Interrupt.** ``/esc`` (``Interrupt``) is ``turn/interrupt`` while a turn runs here.
+
+A lost connection is retried with backoff for as long as the window lives; meanwhile the rollout still
+delivers every finished answer, only frames and protocol approvals pause.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import structlog
+import trio
+
+from ccbot import __version__
+from ccbot.actors.window.core import WindowCore
+from ccbot.codex.appserver import protocol
+from ccbot.codex.appserver.client import AppServerClient, AppServerError, RequestFailed
+from ccbot.codex.appserver.protocol import Incoming
+from ccbot.codex.appserver.transport import WsError
+from ccbot.codex.appserver.views import (
+    AgentMessageDelta,
+    AgentMessageItem,
+    CommandApprovalRequest,
+    ItemCompleted,
+    ItemStarted,
+    ServerRequestResolved,
+    ThreadInfo,
+    ThreadStarted,
+    ThreadStatusChanged,
+    TurnCompleted,
+    TurnStarted,
+    UserMessageItem,
+)
+from ccbot.codex.plane import Plane
+from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown
+from ccbot.messages import AnswerApproval, Interrupt
+
+log = structlog.get_logger("ccbot.window")
+
+CLIENT_NAME = "ccbot"
+CONNECT_RETRY = 0.25  # first retry; doubles up to CONNECT_RETRY_MAX (the pane's server may still be starting)
+CONNECT_RETRY_MAX = 5.0
+REQUEST_TIMEOUT = 10.0
+INCOMING_BUFFER = 1000
+GONE_TEXT = "This approval is no longer pending."
+
+
+class PlanePart(WindowCore):
+    """The window's app-server client (see the module docstring)."""
+
+    @property
+    def plane(self) -> Plane:
+        """The window's control plane (``WindowPort.plane``)."""
+        return Plane.APPSERVER if self.binding.appserver_socket is not None else Plane.TMUX
+
+    def plane_approval_pending(self) -> bool:
+        """Whether an app-server approval request waits for an answer (``WindowPort.plane_approval_pending``)."""
+        return bool(self.plane_pending)
+
+    async def _plane_loop(self) -> None:
+        socket = self.binding.appserver_socket
+        if socket is None:
+            return
+        retry = CONNECT_RETRY
+        told = False
+        while True:
+            try:
+                await self._plane_session(socket)
+                retry = CONNECT_RETRY
+            except (OSError, WsError, AppServerError, trio.TooSlowError) as exc:
+                if not told:
+                    log.info("app-server not reachable yet", error=str(exc) or type(exc).__name__)
+                    told = True
+            await self._plane_lost()
+            await trio.sleep(retry)
+            retry = min(retry * 2, CONNECT_RETRY_MAX)
+
+    async def _plane_session(self, socket: str) -> None:
+        """One connection: handshake, subscribe, then handle incoming messages until it ends."""
+        connection = await self.deps.connect_appserver(socket)
+        incoming_send, incoming = trio.open_memory_channel[Incoming](INCOMING_BUFFER)
+        client = AppServerClient(connection, incoming_send)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(client.run)
+            try:
+                with trio.fail_after(REQUEST_TIMEOUT):
+                    await client.request(protocol.INITIALIZE, protocol.initialize_params(CLIENT_NAME, __version__))
+                    await client.notify(protocol.INITIALIZED)
+                    listed = protocol.loaded_threads(
+                        await client.request(protocol.THREAD_LOADED_LIST, protocol.thread_loaded_list_params()))
+                self.plane_client = client
+                log.info("attached to the pane's app-server", loaded=len(listed.ids) if listed else 0)
+                self.plane_candidates.update(listed.ids if listed else ())
+                for thread_id in list(self.plane_candidates):
+                    await self._plane_subscribe(client, thread_id)
+                async for message in incoming:
+                    await self._on_plane(client, message)
+            finally:
+                self.plane_client = None
+                nursery.cancel_scope.cancel()
+                with trio.CancelScope(shield=True), trio.move_on_after(1):
+                    await client.aclose()
+
+    async def _plane_lost(self) -> None:
+        """The connection ended: its pending approvals are gone and the answer being streamed stops."""
+        self.plane_subscribed.clear()
+        self.plane_turn = None
+        await self._drop_pending(lost=True)
+        await self._close_stream()
+
+    async def _drop_pending(self, *, lost: bool) -> None:
+        pending, self.plane_pending = self.plane_pending, {}
+        for request_id in pending:
+            await self._plane_effect(PlaneApprovalGone(request_id, None, lost=lost))
+
+    async def _plane_subscribe(self, client: AppServerClient, thread_id: str) -> None:
+        """``thread/resume`` ``thread_id`` (its turn and item events then reach us) and follow it when it is a
+        user thread. A thread without a rollout yet cannot be resumed: it is tried again at its next status."""
+        if thread_id in self.plane_subscribed:
+            return
+        try:
+            with trio.fail_after(REQUEST_TIMEOUT):
+                result = await client.request(protocol.THREAD_RESUME, protocol.thread_resume_params(thread_id))
+        except RequestFailed as exc:
+            log.debug("thread not resumable yet", thread=thread_id, error=exc.message)
+            return
+        info = protocol.resumed_thread(result)
+        self.plane_subscribed.add(thread_id)
+        if info is not None and _is_user_thread(info):
+            await self._plane_follow(info.id, info.path)
+        else:
+            self.plane_candidates.discard(thread_id)
+
+    async def _plane_follow(self, thread_id: str, path: str | None) -> None:
+        if path:
+            await self._follow_thread(thread_id, Path(path))
+
+    async def _on_plane(self, client: AppServerClient, message: Incoming) -> None:
+        seen = protocol.view(message)
+        match seen:
+            case ThreadStarted(thread=info) if _is_user_thread(info):
+                self.plane_candidates.add(info.id)
+                await self._plane_follow(info.id, info.path)  # a new thread (/new): the pane's from now on
+            case ThreadStatusChanged(thread_id=thread_id, status=status) if status.type == "active":
+                if thread_id in self.plane_candidates:
+                    await self._plane_subscribe(client, thread_id)
+            case TurnStarted(thread_id=thread_id, turn=turn) if thread_id in self.plane_subscribed:
+                self.plane_turn = (thread_id, turn.id)
+                self._bump_activity()
+                if thread_id != self.binding.thread_id:  # the pane went back to another of its threads
+                    await self._plane_follow(thread_id, self.plane_paths.get(thread_id))
+            case ItemStarted(item=UserMessageItem(text=text)):
+                self.seen_user_texts.append(text)
+                self._poke()
+            case AgentMessageDelta(thread_id=thread_id, item_id=item_id, delta=delta):
+                if thread_id == self.binding.thread_id:
+                    self._stream_feed(item_id, delta)
+            case ItemCompleted(item=AgentMessageItem(id=item_id)):
+                self._stream_end(item_id)
+            case TurnCompleted(thread_id=thread_id):
+                if self.plane_turn is not None and self.plane_turn[0] == thread_id:
+                    self.plane_turn = None
+                self._stream_end()
+                await self._close_stream()
+                await self._drop_pending(lost=False)
+                self._poke()
+            case CommandApprovalRequest() if seen.thread_id in self.plane_subscribed:
+                self.plane_pending[seen.request_id] = seen
+                await self._plane_effect(PlaneApprovalShown(seen))
+            case ServerRequestResolved(request_id=request_id):
+                if self.plane_pending.pop(request_id, None) is not None:
+                    log.info("approval answered at the terminal", request=request_id)
+                    await self._plane_effect(PlaneApprovalGone(request_id, None))
+            case _:
+                pass
+        if isinstance(seen, ThreadStarted) and seen.thread.path:
+            self.plane_paths[seen.thread.id] = seen.thread.path
+
+    async def _plane_effect(self, effect: object) -> None:
+        for hook in self.deps.hooks.effects:
+            await hook(self._port(), effect)
+
+    async def _answer_approval(self, command: AnswerApproval) -> None:
+        """Handle ``command`` (see ``AnswerApproval``); always sets its reply."""
+        refusal = await self._try_answer(command)
+        command.reply.set(refusal)
+
+    async def _try_answer(self, command: AnswerApproval) -> str | None:
+        if command.window_id != self.binding.window_id:
+            return "That window is no longer bound here; nothing was answered."
+        if trio.current_time() > command.deadline:
+            return "Too late; nothing was answered. Try again."
+        request = self.plane_pending.get(command.request_id)
+        if request is None:
+            return GONE_TEXT
+        decision = request.decision(command.decision)
+        client = self.plane_client
+        if decision is None:
+            return "Codex does not offer that answer here."
+        if client is None:
+            return "The connection to Codex is being restored; nothing was answered. Answer at the terminal."
+        del self.plane_pending[command.request_id]  # before the await: a request is never answered twice
+        try:
+            await client.respond(request.request_id, protocol.approval_result(decision.value))
+        except AppServerError as exc:
+            log.warning("approval answer not sent", error=str(exc))
+            return "The connection to Codex was lost; nothing was answered. Answer at the terminal."
+        log.info("approval answered from Telegram", request=request.request_id, decision=decision.name)
+        self._bump_activity()
+        await self._plane_effect(PlaneApprovalGone(request.request_id, decision.name))
+        return None
+
+    async def _interrupt(self, command: Interrupt) -> None:
+        """``turn/interrupt`` while a turn runs on the pane's app-server; otherwise Escape in the pane."""
+        client, turn = self.plane_client, self.plane_turn
+        if client is not None and turn is not None:
+            try:
+                with trio.fail_after(REQUEST_TIMEOUT):
+                    await client.request(protocol.TURN_INTERRUPT, protocol.turn_interrupt_params(*turn))
+                log.info("turn interrupted through the app-server", turn=turn[1])
+                return
+            except (AppServerError, trio.TooSlowError) as exc:
+                log.warning("turn/interrupt failed; pressing Escape", error=str(exc) or type(exc).__name__)
+        await self.press_keys("Escape")
+
+
+def _is_user_thread(info: ThreadInfo) -> bool:
+    """The pane's own conversation, not a side thread (title generation has no path)."""
+    return bool(info.path) and info.thread_source in (None, "user")
