@@ -217,6 +217,9 @@ class PressForScreen:
     reply: OneShot[PressResult] = field(default_factory=OneShot)
 
 
+PROMPT_GONE = "This prompt is gone."  # the answer to a button whose prompt or approval request has ended
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class AnswerApproval:
     """Answer the window's app-server approval request ``request_id`` with its offered decision ``decision``

@@ -27,7 +27,7 @@ import trio
 
 from ccbot.codex.plane import Plane
 from ccbot.features.ports import Queued, TopicPort, WindowPort
-from ccbot.messages import Lane, NotPressed, OneShot, PaneFailed, PressForScreen, PressResult
+from ccbot.messages import PROMPT_GONE, Lane, NotPressed, OneShot, PaneFailed, PressForScreen, PressResult
 from ccbot.render.markdown import escape
 from ccbot.screen.parse import ApprovalPrompt, ChoiceOption, Popup, ScreenModel
 from ccbot.screen.prompt_state import Exited, PromptCleared, PromptShown, prompt_identity
@@ -67,7 +67,7 @@ PRESS_WAIT = 10.0  # the window handles commands in order: a press may wait for 
 PLANE_GRACE = 0.5  # how long a screen approval waits for the app-server's request to cover it
 PRESS_GUARD = 3.0  # seconds in which a second press of the same prompt is refused (Codex is redrawing)
 
-GONE_TEXT = "This prompt is gone."
+GONE_TEXT = PROMPT_GONE
 
 # Short button texts for the option labels Codex 0.169 prints; anything else keeps its own label.
 _FRIENDLY: tuple[tuple[str, str, str], ...] = (

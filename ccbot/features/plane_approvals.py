@@ -22,7 +22,7 @@ import trio
 from ccbot.codex.appserver.views import CommandApprovalRequest, RequestId
 from ccbot.features.approvals import PromptView, answered_html, prompt_keyboard
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown, Queued, TopicPort, WindowPort
-from ccbot.messages import AnswerApproval, Lane, OneShot
+from ccbot.messages import PROMPT_GONE, AnswerApproval, Lane, OneShot
 from ccbot.render.markdown import escape
 from ccbot.ui.callbacks import PROMPT_OPT, BadCallback, Callback
 
@@ -40,14 +40,16 @@ MAX_COMMAND = 1200
 MAX_REASON = 600
 ANSWER_WAIT = 10.0  # the window handles commands in order: an answer may wait for a text being typed
 KEEP_GONE = 20
-GONE_TEXT = "This approval is no longer pending."
+TITLE = "Would you like to run the following command?"  # Codex's own words, as its terminal prompt shows them
 
+# The screen's button texts for the same answers (the TUI's y / p / esc are accept /
+# acceptWithExecpolicyAmendment / cancel), so a prompt reads the same on either plane.
 _LABELS = {
-    "accept": "Yes, run it",
-    "acceptForSession": "Yes, and don't ask again this session",
-    "acceptWithExecpolicyAmendment": "Yes, and always allow commands like this",
-    "decline": "No, tell Codex",
-    "cancel": "No, and stop the turn",
+    "accept": "Yes, once",
+    "acceptForSession": "Yes, for this session",
+    "acceptWithExecpolicyAmendment": "Always for this prefix",
+    "decline": "No, continue without it",
+    "cancel": "No, tell Codex",
 }
 
 
@@ -55,26 +57,24 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def decision_label(name: str, amendment: tuple[str, ...] = ()) -> str:
+def decision_label(name: str) -> str:
     """A button text for decision ``name`` (an unknown decision keeps its own name)."""
-    label = _LABELS.get(name, name)
-    if name == "acceptWithExecpolicyAmendment" and amendment:
-        label = f"Always allow “{_cut(' '.join(amendment), 24)}”"
-    return label
+    return _LABELS.get(name, name)
 
 
 def describe_request(request: CommandApprovalRequest) -> PromptView:
     """The message for ``request`` (valid Telegram HTML: every field escaped and cut) and one label per
     offered decision, numbered like the screen's prompts."""
     command = " && ".join(request.actions) if request.actions else request.command or "(no command given)"
-    lines = ["❓ <b>Codex asks to run a command</b>",
+    lines = [f"❓ <b>{TITLE}</b>",
              f'<pre><code class="language-bash">{escape(_cut(command, MAX_COMMAND))}</code></pre>']
     if request.cwd:
         lines.append(f"<i>In:</i> <code>{escape(_cut(request.cwd, 300))}</code>")
     if request.reason:
         lines.append(f"<i>Reason:</i> {escape(_cut(request.reason, MAX_REASON))}")
-    labels = tuple(f"{n}. {decision_label(d.name, request.execpolicy_amendment)}"
-                   for n, d in enumerate(request.decisions, start=1))
+    labels = tuple(f"{n}. {decision_label(d.name)}" for n, d in enumerate(request.decisions, start=1))
+    if request.execpolicy_amendment:
+        lines.append(f"<i>Always allows:</i> <code>{escape(_cut(' '.join(request.execpolicy_amendment), 300))}</code>")
     return PromptView("\n".join(lines), labels)
 
 
@@ -95,7 +95,7 @@ def _ended_html(ticket: ApprovalTicket) -> str:
         return answered_html(ticket.view, ticket.chosen)
     if ticket.gone == "terminal":
         return answered_html(ticket.view, None)
-    return f"{ticket.view.html}\n\n⏹ {GONE_TEXT}"
+    return f"{ticket.view.html}\n\n⏹ No longer pending (the turn ended or Codex's app-server went away)."
 
 
 async def _on_shown(topics: TopicPort, window: WindowPort, request: CommandApprovalRequest) -> None:
@@ -150,14 +150,14 @@ async def _on_press(topics: TopicPort, session: UiSession, parsed: Callback, que
     if not 0 <= index < len(ticket.decisions):
         raise BadCallback(f"no decision {index}")
     if ticket.gone is not None:
-        await topics.answer(query, GONE_TEXT)
+        await topics.answer(query, PROMPT_GONE)
         return
     reply = OneShot[str | None]()
     command = AnswerApproval(ticket.window_id, ticket.request_id, ticket.decisions[index],
                              trio.current_time() + ANSWER_WAIT, reply)
     queued = topics.command_window(session.key, ticket.window_id, command)
     if queued is Queued.GONE:
-        await topics.answer(query, GONE_TEXT + " Its window is no longer bound to this topic.")
+        await topics.answer(query, PROMPT_GONE + " Its window is no longer bound to this topic.")
         return
     refusal: str | None = "The window is busy; nothing was answered. Try again in a moment."
     if queued is Queued.OK:

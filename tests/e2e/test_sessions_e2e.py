@@ -72,7 +72,10 @@ async def test_resume_picker_lists_earlier_thread(tmp_path: Path, codex_bin: str
         assert s.rollouts() == thread_files  # resume appended to the same rollout
         assert not any("pineapple" in t for t in s.texts(second))  # old output is not replayed
         ps = s.tmux("list-panes", "-a", "-F", "#{pane_start_command}")
-        assert f"resume --no-daemon {thread_id}" in ps
+        if codex_config == "defaults":  # the app-server plane: the TUI resumes through the pane's own server
+            assert "--remote unix://" in ps and f"resume {thread_id}" in ps and "--no-daemon" not in ps
+        else:
+            assert f"resume --no-daemon {thread_id}" in ps
 
 
 async def test_a_compressed_thread_is_listed_resumed_and_not_replayed(

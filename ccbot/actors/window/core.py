@@ -155,13 +155,13 @@ class WindowCore:
         self.plane_client: AppServerClient | None = None
         self.plane_candidates: set[str] = set()
         self.plane_subscribed: set[str] = set()
+        self.plane_tried: set[str] = set()  # threads whose first resume was tried (side threads are tried once)
         self.plane_paths: dict[str, str] = {}
         self.plane_turn: tuple[str, str] | None = None  # (thread id, turn id)
         self.plane_pending: dict[RequestId, CommandApprovalRequest] = {}
         # Streamed frames (FramesPart): the answer being streamed; drafts off after one was refused here.
         self.stream: AnswerStream | None = None
         self.frames_changed = trio.Event()
-        self.frame_lock = trio.Lock()
         self.drafts_off = False
 
     # -- helpers ------------------------------------------------------------------------------------

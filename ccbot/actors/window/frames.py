@@ -32,6 +32,10 @@ from ccbot.telegram.errors import TelegramError
 log = structlog.get_logger("ccbot.window")
 
 FRAME_EXPIRY = 5.0  # a frame that waited this long for the chat's budget is stale: dropped unsent
+# An answer Codex finishes within this long after its first words gets no frame at all: a quick answer costs
+# exactly what it costs on the tmux plane (edits spend a group's message budget; drafts are cheap).
+FIRST_DRAFT_AFTER = 0.5
+FIRST_EDIT_AFTER = 2.0
 
 
 @dataclass(slots=True)
@@ -41,6 +45,7 @@ class AnswerStream:
     item_id: str
     pacer: FramePacer
     draft_id: int
+    first_due: float  # no frame before this trio time: an answer written within it costs no frame
     text: str = ""
     rendered_for: int = -1  # len(text) when the last frame was rendered
     message_id: int | None = None  # EDIT mode: the frame message
@@ -72,8 +77,11 @@ class FramesPart(WindowCore):
         if stream is None or stream.item_id != item_id:
             if stream is not None:
                 stream.finish()
-            stream = AnswerStream(item_id, FramePacer(self._frame_mode()), draft_id_for(item_id))
+            mode = self._frame_mode()
+            delay = FIRST_DRAFT_AFTER if mode is FrameMode.DRAFT else FIRST_EDIT_AFTER
+            stream = AnswerStream(item_id, FramePacer(mode), draft_id_for(item_id), trio.current_time() + delay)
             self.stream = stream
+            log.debug("answer streaming", item=item_id, mode=mode.value)
         stream.text += delta
         self._poke_frames()
 
@@ -89,13 +97,13 @@ class FramesPart(WindowCore):
         self.frames_changed = trio.Event()
 
     async def _close_stream(self) -> None:
-        async with self.frame_lock:
-            stream, self.stream = self.stream, None
-            if stream is None:
-                return
-            stream.finish()
-            if stream.message_id is not None:
-                await self._delete_frame_message(stream.message_id)
+        stream, self.stream = self.stream, None
+        if stream is None:
+            return
+        stream.finish()
+        if stream.message_id is not None:
+            await self._delete_frame_message(stream.message_id)
+        # a first frame still in flight gets its message id later: _send_frame deletes it then
 
     async def _delete_frame_message(self, message_id: int) -> None:
         try:
@@ -114,25 +122,26 @@ class FramesPart(WindowCore):
     async def _send_due_frame(self) -> float | None:
         """Send the stream's newest frame if the pacer lets it go now; returns when to look again (None:
         nothing is held)."""
-        async with self.frame_lock:
-            stream = self.stream
-            if stream is None:
-                return None
-            if stream.finished and stream.message_id is None:
-                self.stream = None  # nothing of it is shown in the chat that would need closing
-            if not stream.pacer.active:
-                return None
-            now = trio.current_time()
-            frame: str | None = None
-            if stream.rendered_for != len(stream.text):
-                stream.rendered_for = len(stream.text)
-                offered = frame_html(stream.text)
-                frame = offered if stream.pacer.offer(now, offered) else None
-            if frame is None:
-                frame = stream.pacer.take(now)
-            if frame is not None:
-                await self._send_frame(stream, frame)
-            return stream.pacer.next_due(trio.current_time())
+        stream = self.stream
+        if stream is None:
+            return None
+        if stream.finished and stream.message_id is None:
+            self.stream = None  # nothing of it is shown in the chat that would need closing
+        if not stream.pacer.active:
+            return None
+        now = trio.current_time()
+        if now < stream.first_due:
+            return stream.first_due
+        frame: str | None = None
+        if stream.rendered_for != len(stream.text):
+            stream.rendered_for = len(stream.text)
+            offered = frame_html(stream.text)
+            frame = offered if stream.pacer.offer(now, offered) else None
+        if frame is None:
+            frame = stream.pacer.take(now)
+        if frame is not None:
+            await self._send_frame(stream, frame)
+        return stream.pacer.next_due(trio.current_time())
 
     async def _send_frame(self, stream: AnswerStream, frame: str) -> None:
         thread = self._thread_kwargs()
@@ -164,5 +173,8 @@ class FramesPart(WindowCore):
             return
         if mode is FrameMode.EDIT and stream.message_id is None:
             stream.message_id = getattr(result, "message_id", None)
+            if stream.finished and stream.message_id is not None:
+                await self._delete_frame_message(stream.message_id)  # closed while this frame was in flight
+                return
         stream.frames.append(trio.current_time())
         log.debug("frame sent", mode=mode.value, chars=len(stream.text))

@@ -48,7 +48,7 @@ from ccbot.codex.appserver.views import (
 )
 from ccbot.codex.plane import Plane
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown
-from ccbot.messages import AnswerApproval, Interrupt
+from ccbot.messages import PROMPT_GONE, AnswerApproval, Interrupt
 
 log = structlog.get_logger("ccbot.window")
 
@@ -57,7 +57,6 @@ CONNECT_RETRY = 0.25  # first retry; doubles up to CONNECT_RETRY_MAX (the pane's
 CONNECT_RETRY_MAX = 5.0
 REQUEST_TIMEOUT = 10.0
 INCOMING_BUFFER = 1000
-GONE_TEXT = "This approval is no longer pending."
 
 
 class PlanePart(WindowCore):
@@ -156,8 +155,12 @@ class PlanePart(WindowCore):
             case ThreadStarted(thread=info) if _is_user_thread(info):
                 self.plane_candidates.add(info.id)
                 await self._plane_follow(info.id, info.path)  # a new thread (/new): the pane's from now on
-            case ThreadStatusChanged(thread_id=thread_id, status=status) if status.type == "active":
-                if thread_id in self.plane_candidates:
+            case ThreadStatusChanged(thread_id=thread_id):
+                # A thread the TUI resumed announces itself only by its status; a user thread of ours before
+                # its first turn cannot be resumed yet and is tried again at each status; others once.
+                if thread_id not in self.plane_subscribed and (
+                        thread_id in self.plane_candidates or thread_id not in self.plane_tried):
+                    self.plane_tried.add(thread_id)
                     await self._plane_subscribe(client, thread_id)
             case TurnStarted(thread_id=thread_id, turn=turn) if thread_id in self.plane_subscribed:
                 self.plane_turn = (thread_id, turn.id)
@@ -207,7 +210,7 @@ class PlanePart(WindowCore):
             return "Too late; nothing was answered. Try again."
         request = self.plane_pending.get(command.request_id)
         if request is None:
-            return GONE_TEXT
+            return PROMPT_GONE
         decision = request.decision(command.decision)
         client = self.plane_client
         if decision is None:

@@ -1,0 +1,92 @@
+"""The app-server plane end to end: real Codex under its own defaults (so windows ccbot starts get a private
+app-server and run ``codex --remote``), the mock model streaming slowly, fake Telegram with its budget, the bot.
+
+Approvals answered from Telegram or at the terminal, and two panes in one folder, run on this plane in
+``test_approvals_e2e`` and ``test_sessions_e2e`` under the "defaults" config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from tests.e2e.stack import OWNER, Stack, running_stack
+
+CONFIG = "defaults"  # Codex's own defaults: the app-server plane
+HEAD = "Mock long answer (1500 characters)"
+
+
+async def private_topic(s: Stack, name: str) -> tuple[int, int]:
+    chat = s.fake.create_private_chat(OWNER, topics_enabled=True)
+    return chat, s.fake.user_creates_topic(chat, OWNER, name)
+
+
+def final_call(s: Stack, chat: int) -> Any:
+    """The accepted sendMessage that carries the finished long answer (not a silent streamed frame), or None."""
+    for call in s.fake.calls_to("sendMessage"):
+        if call.ok and str(call.params.get("chat_id")) == str(chat) and HEAD in str(call.params.get("text", "")) \
+                and not call.params.get("disable_notification"):
+            return call
+    return None
+
+
+async def test_private_chat_streams_a_long_answer_as_growing_drafts(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=CONFIG) as s:
+        chat, t = await private_topic(s, "dm")
+        await s.start_fresh(t, "warm up", chat=chat)
+        await s.wait_text(t, "you said: warm up", timeout=60, chat=chat)
+        bound = next(m.text or "" for m in s.messages(t, chat) if "Bound to tmux window" in (m.text or ""))
+        assert "Control plane: Codex's app-server" in bound
+        s.send(t, "slow 14 long 1500", chat)
+        final = await s.fake.wait_for(lambda: final_call(s, chat), timeout=90)
+        drafts = [d for d in s.fake.drafts if d.chat_id == chat and d.thread_id == t]
+        before = [d for d in drafts if d.time < final.time]
+        lengths = [len(d.text) for d in before]
+        assert len(before) >= 3, (lengths, s.bot.log_lines()[-20:])
+        assert lengths == sorted(lengths) and lengths[0] < lengths[-1]  # growing
+        assert len({d.draft_id for d in before}) == 1 and before[0].draft_id != 0  # one animated draft
+        assert final.time - before[0].time >= 3.0
+        assert all(d.time < final.done_time for d in drafts)  # no frame after the answer: never the last word
+        message = await s.wait_text(t, HEAD, chat=chat)
+        text = message.text or ""
+        assert len(text) >= 1300 and "…" not in text[-5:]  # the whole answer, not a frame's tail
+        assert all(d.text in text or d.text.rstrip("…").strip() for d in before)
+
+
+async def test_group_streams_by_one_edited_message_deleted_before_the_answer(
+        tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=CONFIG) as s:
+        t = s.new_topic("t")
+        await s.start_fresh(t, "warm up")
+        await s.wait_text(t, "you said: warm up", timeout=60)
+        s.send(t, "slow 14 long 1500")
+        final = await s.fake.wait_for(lambda: final_call(s, s.group), timeout=90)
+        frames = [c for c in s.fake.calls_to("sendMessage") if c.ok and c.time < final.time
+                  and c.params.get("disable_notification") and HEAD.split(" (")[0] in str(c.params.get("text"))]
+        assert len(frames) == 1, "\n".join(line for line in s.bot.log_lines() if "ccbot.window" in line)
+        assert final.time - frames[0].time >= 3.0
+        edits = [c for c in s.fake.calls_to("editMessageText") if c.ok and c.time < final.time
+                 and HEAD.split(" (")[0] in str(c.params.get("text"))]
+        assert len(edits) >= 1  # paced at one edit per 5 s within the group's budget
+        deletes = [c for c in s.fake.calls_to("deleteMessage") if c.ok]
+        assert deletes, "the streamed frame message was left in the topic"
+        texts = [m.text or "" for m in s.messages(t)]
+        assert sum(HEAD in x for x in texts) == 1  # only the finished answer is left
+        assert texts[-1].startswith("# " + HEAD) or HEAD in texts[-1]
+
+
+async def test_esc_interrupts_through_the_app_server(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=CONFIG) as s:
+        t = s.new_topic("t")
+        await s.start_fresh(t, "warm up")
+        await s.wait_text(t, "you said: warm up", timeout=60)
+        s.send(t, "slow 30 please get interrupted")
+        await s.bot.wait_log(lambda e: e.get("event") == "frame sent", timeout=60)
+        s.send(t, "/esc")
+        await s.bot.wait_log(lambda e: e.get("event") == "turn interrupted through the app-server", timeout=30)
+        await s.wait_text(t, "Interrupted", timeout=30)
+        with trio.move_on_after(3):
+            await s.wait_text(t, "you said: slow 30 please get interrupted", timeout=3)
+            raise AssertionError("the interrupted answer was still delivered")
