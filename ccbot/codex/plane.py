@@ -24,8 +24,9 @@ import re
 import secrets
 import stat
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 SOCKET_WAIT_STEPS = 300  # steps of 0.05 s: how long the launcher waits for the server's socket before the TUI starts
 
@@ -51,20 +52,31 @@ class Plane(enum.Enum):
     TMUX = "tmux"
 
 
-def configured_plane(codex_command: Sequence[str], codex_home: Path) -> Plane:
-    """The plane for windows ccbot starts: TMUX when the user runs Codex in-process on purpose (``--no-daemon``
-    in the command, or ``daemon_auto_start = false`` under ``[features]`` in ``codex_home/config.toml``),
-    APPSERVER otherwise (Codex's defaults). An unreadable or invalid config counts as the defaults."""
+def runs_in_process(codex_command: Sequence[str], config: Mapping[str, Any] | None) -> bool:
+    """Whether the user runs Codex in-process on purpose: ``--no-daemon`` or ``-c
+    features.daemon_auto_start=false`` in the command, or ``daemon_auto_start = false`` under ``[features]``
+    in ``config`` (the parsed ``config.toml``; a top-level key is ignored, as Codex ignores it)."""
     if "--no-daemon" in codex_command:
-        return Plane.TMUX
+        return True
+    if any(re.fullmatch(r"features\.daemon_auto_start\s*=\s*false", arg) for arg in codex_command):
+        return True
+    features = (config or {}).get("features")
+    return isinstance(features, Mapping) and features.get("daemon_auto_start") is False
+
+
+def plane_for(codex_command: Sequence[str], config: Mapping[str, Any] | None) -> Plane:
+    """The plane for windows ccbot starts: TMUX when the user runs Codex in-process on purpose
+    (:func:`runs_in_process`), APPSERVER otherwise (Codex's defaults)."""
+    return Plane.TMUX if runs_in_process(codex_command, config) else Plane.APPSERVER
+
+
+def configured_plane(codex_command: Sequence[str], codex_home: Path) -> Plane:
+    """:func:`plane_for` with ``codex_home/config.toml``; an unreadable or invalid config counts as the defaults."""
     try:
         config = tomllib.loads((codex_home / "config.toml").read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return Plane.APPSERVER
-    features = config.get("features")
-    if isinstance(features, dict) and features.get("daemon_auto_start") is False:
-        return Plane.TMUX
-    return Plane.APPSERVER
+        config = None
+    return plane_for(codex_command, config)
 
 
 def plane_note(plane: Plane) -> str:

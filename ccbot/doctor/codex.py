@@ -3,13 +3,13 @@ decodes). Pure: :func:`scan_rollout` decodes bytes it is given; :mod:`ccbot.doct
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ccbot.codex.identity import DAEMON_CLIENT_FIX, DAEMON_CLIENT_TEXT
+from ccbot.codex.plane import Plane, plane_for
 from ccbot.codex.records import Malformed, SessionMeta
 from ccbot.codex.rollout import RolloutDecoder
 from ccbot.codex.versions import NEWEST_TESTED, in_tested_range, parse_version, tested_range_text
@@ -30,15 +30,6 @@ class CodexFacts:
     error: str = ""
     config_toml: Mapping[str, Any] | None = None  # CODEX_HOME/config.toml, None when absent
     config_error: str | None = None
-
-
-def _daemon_disabled(command: Sequence[str], config: Mapping[str, Any] | None) -> bool:
-    if "--no-daemon" in command:
-        return True
-    if any(re.fullmatch(r"features\.daemon_auto_start\s*=\s*false", arg) for arg in command):
-        return True
-    features = (config or {}).get("features")
-    return isinstance(features, Mapping) and features.get("daemon_auto_start") is False
 
 
 def codex_checks(f: CodexFacts) -> list[Check]:
@@ -70,14 +61,16 @@ def codex_checks(f: CodexFacts) -> list[Check]:
     if f.config_error is not None:
         out.append(Check("codex config", Level.WARN, f"cannot read config.toml: {f.config_error}",
                          "fix it: Codex will refuse it too"))
-    elif not _daemon_disabled(f.command, f.config_toml):
+    elif plane_for(f.command, f.config_toml) is Plane.APPSERVER:
         out.append(Check("codex daemon", Level.WARN,
-                         "daemon mode is on (Codex's default). Windows ccbot starts run `--no-daemon` and are "
-                         "not affected, but a window you start by hand with plain `codex` cannot be bound: "
+                         "daemon mode is on (Codex's default). Windows ccbot starts get their own app-server "
+                         "(`codex --remote`: streamed answers, approval buttons from Codex) and are not "
+                         "affected, but a window you start by hand with plain `codex` cannot be bound: "
                          f"{DAEMON_CLIENT_TEXT}",
                          f"for hand-started windows: {DAEMON_CLIENT_FIX}"))
     else:
-        out.append(Check("codex daemon", Level.OK, "daemon mode is off"))
+        out.append(Check("codex daemon", Level.OK, "daemon mode is off: windows ccbot starts run in-process "
+                                                   "(`--no-daemon`, the tmux plane: answers arrive when finished)"))
     return out
 
 

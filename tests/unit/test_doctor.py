@@ -228,7 +228,7 @@ def test_daemon_warning_tells_the_bind_dialogue_story() -> None:
     check = next(c for c in codex_checks(CodexFacts(("codex",), "/bin/codex", "codex-cli 0.169.0"))
                  if c.name == "codex daemon")
     assert DAEMON_CLIENT_TEXT in check.text and DAEMON_CLIENT_FIX in check.fix
-    assert "--no-daemon" in check.text  # windows ccbot starts are not affected
+    assert "--remote" in check.text and "not affected" in check.text  # windows ccbot starts are not affected
 
 
 def test_unreadable_codex_config_is_a_warning() -> None:

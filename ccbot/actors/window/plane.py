@@ -46,7 +46,7 @@ from ccbot.codex.appserver.views import (
     TurnStarted,
     UserMessageItem,
 )
-from ccbot.codex.plane import Plane
+from ccbot.codex.plane import Plane, is_socket_name
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown
 from ccbot.messages import PROMPT_GONE, AnswerApproval, Interrupt
 
@@ -74,6 +74,11 @@ class PlanePart(WindowCore):
     async def _plane_loop(self) -> None:
         socket = self.binding.appserver_socket
         if socket is None:
+            return
+        if not is_socket_name(socket):  # a saved state edited by hand: never connect to a socket we did not make
+            log.warning("not a pane app-server socket ccbot made; not attaching", socket=socket)
+            await self.say("⛔ This window's app-server socket is not one ccbot made; nothing from it is posted "
+                           "here. /unbind and start the window again.")
             return
         retry = CONNECT_RETRY
         told = False
