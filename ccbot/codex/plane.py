@@ -31,13 +31,19 @@ from typing import Any
 SOCKET_WAIT_STEPS = 300  # steps of 0.05 s: how long the launcher waits for the server's socket before the TUI starts
 
 # "$1" is the socket path, "$2…" the TUI's argv (its first word is the codex binary, which also runs the
-# server). The server's output goes to "$sock.log" (read by doctor and when a connection fails). The TUI runs
-# as a job of its own (``set -m``) so tmux sees it as the pane's foreground program; the EXIT trap stops the
-# server and removes its socket once the TUI is gone, whichever way (exit, window killed).
+# server). The server runs in a session of its own (``setsid``: no terminal, so the pane's hangup does not reach
+# it, and its process group is its own), its output in "$sock.log". The TUI runs as a job of its own
+# (``set -m``) so tmux sees it as the pane's foreground program. Once the TUI is gone, whichever way (it
+# exited, or the window was killed), the EXIT trap stops the server's whole group: TERM, then KILL after
+# STOP_GRACE seconds — Codex's app-server does not exit on TERM while an approval is pending (measured on
+# 0.169) — and removes the socket.
+STOP_GRACE = 2
 LAUNCH_SCRIPT = (
     'sock=$1; shift; '
-    '"$1" app-server --listen "unix://$sock" </dev/null >"$sock.log" 2>&1 & srv=$!; '
-    "trap 'kill $srv 2>/dev/null; rm -f \"$sock\"' EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM; "
+    'setsid "$1" app-server --listen "unix://$sock" </dev/null >"$sock.log" 2>&1 & srv=$!; '
+    'stop() { kill -TERM -"$srv" 2>/dev/null; '
+    f'( sleep {STOP_GRACE}; kill -KILL -"$srv" 2>/dev/null ) >/dev/null 2>&1 & rm -f "$sock"; }}; '
+    "trap stop EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM; "
     f'n=0; while [ ! -S "$sock" ] && [ $n -lt {SOCKET_WAIT_STEPS} ]; do sleep 0.05; n=$((n+1)); done; '
     'set -m; "$@"'
 )

@@ -19,7 +19,7 @@ from tests.e2e.harness import BotProcess, bot_env, budget_report, kill_tmux_serv
 from tools.codex_harness import stop_codex_daemon, write_codex_home
 from tools.fakegram import FakeTelegram, serve_fakegram
 from tools.fakegram.model import StoredMessage
-from tools.mock_openai.server import serve_mock_openai
+from tools.mock_openai.server import RequestLog, serve_mock_openai
 
 OWNER = 1001
 
@@ -173,13 +173,15 @@ async def running_stack(tmp_path: Path, codex_bin: str, *, config: str, approval
                         sandbox_mode: str = "workspace-write",
                         extra_env: dict[str, str] | None = None,
                         folders: Sequence[str] = (), group_id: int | None = None,
-                        telegram_budget: bool = True) -> AsyncIterator[Stack]:
+                        telegram_budget: bool = True,
+                        mock_log: RequestLog | None = None) -> AsyncIterator[Stack]:
     """``config`` is the Codex config profile (``tools.codex_harness.render_config``: "harness" or
     "defaults", Codex's own defaults with its background daemon on); ``extra_env`` is added to the bot's
     environment, values may use ``{mock_port}``. ``folders`` are more folder names made (and trusted)
     beside ``work`` and ``other``; ``group_id`` picks the forum group's chat id. The fake Telegram enforces
     Telegram's sending budget (429s with an honest ``retry_after``) unless ``telegram_budget=False``: a test
-    that needs headroom says so. On the way out the bot,
+    that needs headroom says so. ``mock_log`` receives the mock model's requests (with each streamed
+    answer's delta times). On the way out the bot,
     the tmux server, any Codex daemon started for this ``CODEX_HOME`` and the servers are stopped, whatever
     happened."""
     workdir = tmp_path / "work"
@@ -191,7 +193,7 @@ async def running_stack(tmp_path: Path, codex_bin: str, *, config: str, approval
     fake.add_user(OWNER, "Owner")
     group = fake.create_forum_group("Dev", chat_id=group_id)
     async with trio.open_nursery() as nursery:
-        mock_port = await nursery.start(lambda task_status: serve_mock_openai(task_status=task_status))
+        mock_port = await nursery.start(lambda task_status: serve_mock_openai(log=mock_log, task_status=task_status))
         write_codex_home(codex_home, port=mock_port, workdirs=trusted,
                          approval_policy=approval_policy, sandbox_mode=sandbox_mode, profile=config)
         port = await nursery.start(serve_fakegram, fake)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import trio
@@ -120,9 +122,16 @@ async def test_approval_prompt_blocks_text_and_close_kills_window(
         assert "please ignore me" not in pane
         assert "please ignore me" not in s.user_messages_in_rollouts()
         assert not target.exists()
-        # closing the topic kills its window and removes the binding
+        # closing the topic kills its window and removes the binding; on the app-server plane the pane's
+        # server goes with it, although it does not stop on TERM while this approval is pending
+        (saved,) = json.loads((s.tmp_path / "ccbot" / "state.json").read_text())["bindings"].values()
+        socket = saved["appserver_socket"]
+        assert (socket is not None) == (codex_config == "defaults")
         s.fake.user_closes_topic(s.group, 1001, t)
         await s.fake.wait_for(lambda: len(window_names(s)) == 1, timeout=20)
+        if socket is not None:
+            await s.fake.wait_for(lambda: socket not in subprocess.run(
+                ["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout, timeout=10)
         state = (s.tmp_path / "ccbot" / "state.json").read_text()
         assert '"bindings": {}' in state
 

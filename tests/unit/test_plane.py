@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from ccbot.codex.plane import (
     LAUNCH_SCRIPT,
+    STOP_GRACE,
     Plane,
     configured_plane,
     ensure_socket_dir,
@@ -102,6 +103,7 @@ args = sys.argv[1:]
 log = open(os.environ["FAKE_LOG"], "a")
 if args[:1] == ["app-server"]:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # outlives the pane's hangup, as a daemon would
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as Codex's app-server with an approval pending
     path = args[args.index("--listen") + 1].removeprefix("unix://")
     log.write(f"server {{os.getpid()}}\\n"); log.flush()
     s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen()
@@ -130,7 +132,7 @@ def _server_pid(log: Path) -> int:
     return int(next(line.split()[1] for line in log.read_text().splitlines() if line.startswith("server")))
 
 
-def _gone(pid: int, within: float = 5.0) -> bool:
+def _gone(pid: int, within: float = STOP_GRACE + 5.0) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:

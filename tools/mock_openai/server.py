@@ -207,10 +207,15 @@ class MockOpenAI:
                 ],
             )
         )
+        streamed = 0
+        deltas: list[tuple[float, int]] = record.setdefault("deltas", [])  # (trio time written, chars so far)
         for event in events:
             if event.delay > 0:
                 await trio.sleep(event.delay)
             await connection.send(h11.Data(data=encode(event)))
+            if event.event == "response.output_text.delta":
+                streamed += len(str(event.data.get("delta", "")))
+                deltas.append((trio.current_time(), streamed))
         await connection.send(h11.EndOfMessage())
 
     async def _transcription(
