@@ -172,7 +172,8 @@ class PlanePart(WindowCore):
                 self._bump_activity()
                 if thread_id != self.binding.thread_id:  # the pane went back to another of its threads
                     await self._plane_follow(thread_id, self.plane_paths.get(thread_id))
-            case ItemStarted(item=UserMessageItem(text=text)):
+            case ItemStarted(thread_id=thread_id, item=UserMessageItem(text=text)) \
+                    if thread_id == self.binding.thread_id:
                 self.seen_user_texts.append(text)
                 self._poke()
             case AgentMessageDelta(thread_id=thread_id, item_id=item_id, delta=delta):
@@ -187,7 +188,7 @@ class PlanePart(WindowCore):
                 await self._close_stream()
                 await self._drop_pending(lost=False)
                 self._poke()
-            case CommandApprovalRequest() if seen.thread_id in self.plane_subscribed:
+            case CommandApprovalRequest() if seen.thread_id == self.binding.thread_id:
                 self.plane_pending[seen.request_id] = seen
                 await self._plane_effect(PlaneApprovalShown(seen))
             case ServerRequestResolved(request_id=request_id):
