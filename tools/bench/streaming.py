@@ -97,13 +97,14 @@ async def _one_answer(stack: Any, log: RequestLog, chat: int, topic: int, n: int
             "frames": len(frames), "calls": {k: v for k, v in calls.items() if v}}
 
 
-async def _chat_kind(codex_bin: str, kind: str, answers: int, seconds: float, chars: int) -> dict[str, Any]:
+async def _chat_kind(codex_bin: str, kind: str, answers: int, seconds: float, chars: int,
+                     config: str) -> dict[str, Any]:
     from tests.e2e.stack import OWNER, running_stack
 
     log = RequestLog()
     # the pane app-servers stop a moment after their panes (their launcher kills them): ignore late writes
     with tempfile.TemporaryDirectory(prefix="ccbot-bench-stream-", ignore_cleanup_errors=True) as tmp:
-        async with running_stack(Path(tmp), codex_bin, config="defaults", telegram_budget=True,
+        async with running_stack(Path(tmp), codex_bin, config=config, telegram_budget=True,
                                  mock_log=log) as stack:
             if kind == "private":
                 chat = stack.fake.create_private_chat(OWNER, topics_enabled=True)
@@ -126,12 +127,13 @@ async def _chat_kind(codex_bin: str, kind: str, answers: int, seconds: float, ch
     }
 
 
-async def run(answers: int, seconds: float, chars: int) -> dict[str, Any]:
+async def run(answers: int, seconds: float, chars: int, config: str = "defaults") -> dict[str, Any]:
     """Both chat kinds, one stack each (see the module docstring)."""
     from tools.codex_harness import ensure_codex
 
     codex_bin = str(ensure_codex())
-    return {kind: await _chat_kind(codex_bin, kind, answers, seconds, chars) for kind in ("private", "group")}
+    return {kind: await _chat_kind(codex_bin, kind, answers, seconds, chars, config)
+            for kind in ("private", "group")}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -152,10 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=14.0,
                         help="the mock's slow S: silent for S/2, then streams over S/2")
     parser.add_argument("--chars", type=int, default=1500, help="answer length")
+    parser.add_argument("--config", choices=("defaults", "harness"), default="defaults",
+                        help="Codex config: defaults (the app-server plane) or harness (daemon off: the tmux "
+                             "plane, for the before figures)")
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args(argv)
     try:
-        result = trio.run(run, args.answers, args.seconds, args.chars)
+        result = trio.run(run, args.answers, args.seconds, args.chars, args.config)
     except Exception:  # a failed step: say which, exit 1
         print("streaming bench failed:", file=sys.stderr)
         traceback.print_exc()
