@@ -35,7 +35,7 @@ DAEMON_CLIENT_TEXT = (
 DAEMON_CLIENT_FIX = (
     "start Codex there as `codex --no-daemon` (or `codex resume --no-daemon ID`), or set "
     "`[features] daemon_auto_start = false` in CODEX_HOME/config.toml, or let ccbot start the window "
-    "(it always runs Codex with --no-daemon)"
+    "(each window it starts gets an app-server of its own)"
 )
 AMBIGUOUS_TEXT = (
     "more than one Codex process in this window holds a conversation, so ccbot cannot tell which one is meant"

@@ -28,6 +28,14 @@ async def test_first_message_waits_for_the_trust_screen_and_arrives_once(
         assert str(repo.resolve()) not in (s.codex_home / "config.toml").read_text()
         t = s.new_topic("repo")
         await s.start_fresh(t, FIRST, folder="repo")
+        if codex_config == "defaults":
+            # The app-server plane: a TUI attached with --remote shows no folder-trust screen (measured on
+            # 0.169 and 0.171); the first message is typed at once, and no trust is recorded for the folder.
+            await s.wait_text(t, f"MOCK_REPLY: you said: {FIRST}", timeout=60)
+            assert s.user_messages_in_rollouts() == [FIRST]
+            assert not any("kept" in x or x.startswith(("⛔", "⚠️")) for x in s.texts(t)), s.texts(t)
+            assert str(repo.resolve()) not in (s.codex_home / "config.toml").read_text()
+            return
         kept = await s.wait_text(t, "your message is kept", timeout=60)
         assert "Trust this folder?" in (kept.text or "")
         await s.wait_text(t, "Trust this folder?", timeout=30)  # the screen as a message with buttons
