@@ -35,7 +35,7 @@ DAEMON_CLIENT_TEXT = (
 DAEMON_CLIENT_FIX = (
     "start Codex there as `codex --no-daemon` (or `codex resume --no-daemon ID`), or set "
     "`[features] daemon_auto_start = false` in CODEX_HOME/config.toml, or let ccbot start the window "
-    "(it always runs Codex with --no-daemon)"
+    "(each window it starts gets an app-server of its own)"
 )
 AMBIGUOUS_TEXT = (
     "more than one Codex process in this window holds a conversation, so ccbot cannot tell which one is meant"
@@ -55,7 +55,8 @@ class InProcess:
 @dataclass(frozen=True, slots=True)
 class Unprovable:
     """The pane's thread cannot be proven; ``reason`` is a sentence fragment for the user, ``code`` one of
-    ``daemon``, ``ambiguous``, ``no-codex``, ``starting`` (Codex has not taken its thread yet)."""
+    ``daemon`` (a client of Codex's shared daemon), ``remote`` (a client of a server named with ``--remote``),
+    ``ambiguous``, ``no-codex``, ``starting`` (Codex has not taken its thread yet)."""
 
     code: str
     reason: str
@@ -90,7 +91,7 @@ def classify_pane(evidence: Sequence[ProcEvidence], *, settled: bool) -> PaneVer
     if not tuis:
         return Unprovable("no-codex", NO_CODEX_TEXT)
     if any(is_remote_client(e.argv) for e in tuis):
-        return Unprovable("daemon", DAEMON_CLIENT_TEXT)
+        return Unprovable("remote", DAEMON_CLIENT_TEXT)
     holders = [e for e in tuis if e.rollouts] or [e for e in tuis if e.locks]
     if len(holders) > 1:
         return Unprovable("ambiguous", AMBIGUOUS_TEXT)
