@@ -37,6 +37,10 @@ DAEMON_CLIENT_FIX = (
     "`[features] daemon_auto_start = false` in CODEX_HOME/config.toml, or let ccbot start the window "
     "(each window it starts gets an app-server of its own)"
 )
+REMOTE_CLIENT_TEXT = (
+    "this window's Codex is a client of an app-server named with --remote, which can serve other windows "
+    "too and which ccbot does not attach to, so ccbot cannot prove which conversation is this window's"
+)
 AMBIGUOUS_TEXT = (
     "more than one Codex process in this window holds a conversation, so ccbot cannot tell which one is meant"
 )
@@ -55,7 +59,8 @@ class InProcess:
 @dataclass(frozen=True, slots=True)
 class Unprovable:
     """The pane's thread cannot be proven; ``reason`` is a sentence fragment for the user, ``code`` one of
-    ``daemon``, ``ambiguous``, ``no-codex``, ``starting`` (Codex has not taken its thread yet)."""
+    ``daemon`` (a client of Codex's shared daemon), ``remote`` (a client of a server named with ``--remote``),
+    ``ambiguous``, ``no-codex``, ``starting`` (Codex has not taken its thread yet)."""
 
     code: str
     reason: str
@@ -90,7 +95,7 @@ def classify_pane(evidence: Sequence[ProcEvidence], *, settled: bool) -> PaneVer
     if not tuis:
         return Unprovable("no-codex", NO_CODEX_TEXT)
     if any(is_remote_client(e.argv) for e in tuis):
-        return Unprovable("daemon", DAEMON_CLIENT_TEXT)
+        return Unprovable("remote", REMOTE_CLIENT_TEXT)
     holders = [e for e in tuis if e.rollouts] or [e for e in tuis if e.locks]
     if len(holders) > 1:
         return Unprovable("ambiguous", AMBIGUOUS_TEXT)

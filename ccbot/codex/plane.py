@@ -85,6 +85,16 @@ def configured_plane(codex_command: Sequence[str], codex_home: Path) -> Plane:
     return plane_for(codex_command, config)
 
 
+def daemon_socket(codex_home: Path) -> Path:
+    """The control socket of Codex's shared background app-server (its default daemon) for ``codex_home``."""
+    return codex_home / "app-server-control" / "app-server-control.sock"
+
+
+SHARED_NOTE = ("This window runs through Codex's shared background app-server, which serves other windows too: "
+               "ccbot follows it from your first message in this topic (the conversation that receives that "
+               "message is this window's).")
+
+
 def plane_note(plane: Plane) -> str:
     """One line for the topic (bind notice, /status): which control plane follows the window and what it gives."""
     if plane is Plane.APPSERVER:

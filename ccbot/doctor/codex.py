@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ccbot.codex.identity import DAEMON_CLIENT_FIX, DAEMON_CLIENT_TEXT
 from ccbot.codex.plane import Plane, plane_for
 from ccbot.codex.records import Malformed, SessionMeta
 from ccbot.codex.rollout import RolloutDecoder
@@ -62,12 +61,11 @@ def codex_checks(f: CodexFacts) -> list[Check]:
         out.append(Check("codex config", Level.WARN, f"cannot read config.toml: {f.config_error}",
                          "fix it: Codex will refuse it too"))
     elif plane_for(f.command, f.config_toml) is Plane.APPSERVER:
-        out.append(Check("codex daemon", Level.WARN,
-                         "daemon mode is on (Codex's default). Windows ccbot starts get their own app-server "
-                         "(`codex --remote`: streamed answers, approval buttons from Codex) and are not "
-                         "affected, but a window you start by hand with plain `codex` cannot be bound: "
-                         f"{DAEMON_CLIENT_TEXT}",
-                         f"for hand-started windows: {DAEMON_CLIENT_FIX}"))
+        out.append(Check("codex daemon", Level.OK,
+                         "daemon mode is on (Codex's default): windows ccbot starts get their own app-server "
+                         "(`codex --remote`: streamed answers, approval buttons from Codex); a window you start "
+                         "by hand with plain `codex` is followed through Codex's shared app-server from your "
+                         "first message in its topic"))
     else:
         out.append(Check("codex daemon", Level.OK, "daemon mode is off: windows ccbot starts run in-process "
                                                    "(`--no-daemon`, the tmux plane: answers arrive when finished)"))

@@ -91,6 +91,9 @@ class Binding:
     # The unix socket of the pane's own app-server (``ccbot.codex.plane``), for windows ccbot started on the
     # app-server plane; None: the tmux plane (the thread proven through /proc).
     appserver_socket: str | None = None
+    # True: that socket is Codex's shared daemon (a window bound by hand), which serves other panes too; the
+    # window's thread is then proven by echo (the thread that receives the text ccbot typed here).
+    appserver_shared: bool = False
     rollout_path: str | None = None
     rollout_offset: int = 0
     # The rollout file's inode when last read, and the last committed line's timestamp and its place among

@@ -314,3 +314,99 @@ async def test_esc_interrupts_the_running_turn_by_protocol_and_otherwise_presses
     (asked,) = p.server.requests("turn/interrupt")
     assert asked["params"] == {"threadId": p.server.thread_id, "turnId": started["params"]["turn"]["id"]}
     assert p.tmux.typed.count(("keys", "Escape")) == 1  # the second /esc pressed nothing
+
+
+# -- Codex's shared daemon (a window bound by hand): the thread is proven by the echo of typed text ------------
+
+OTHER = "01a23a76-0000-7000-8000-000000000001"
+
+
+class SharedServer(FakeAppServer):
+    """The daemon: two user threads loaded, each resumable (another window runs the second one)."""
+
+    def __init__(self, resume: dict[str, Any]) -> None:
+        super().__init__(resume)
+        other = json.loads(json.dumps(resume))
+        other["thread"]["id"] = OTHER
+        other["thread"]["path"] = str(resume["thread"]["path"]).replace(self.thread_id, OTHER)
+        self.resumes = {self.thread_id: resume, OTHER: other}
+
+    async def send_text(self, text: str) -> None:
+        message = json.loads(text)
+        if message.get("method") == "thread/loaded/list":
+            self.sent.append(message)
+            self.push({"id": message["id"], "result": {"data": list(self.resumes), "nextCursor": None}})
+        elif message.get("method") == "thread/resume":
+            self.sent.append(message)
+            self.push({"id": message["id"], "result": self.resumes[message["params"]["threadId"]]})
+        else:
+            await super().send_text(text)
+
+    def user_message(self, thread_id: str, text: str) -> None:
+        self.push({"method": "item/started", "params": {"threadId": thread_id, "turnId": "t1", "item": {
+            "type": "userMessage", "id": f"u-{thread_id[-4:]}-{text}", "content": [{"type": "text", "text": text}]}}})
+
+
+async def shared_plane(tmp_path: Path, nursery: trio.Nursery) -> Plane:
+    from ccbot.codex.plane import daemon_socket
+
+    p = Plane(tmp_path, nursery, -100, "plain")
+    p.server = SharedServer(p.server.resume)
+    p.deps.connect_appserver = p.server.connect
+    p.binding.appserver_socket = str(daemon_socket(tmp_path.parent))  # sessions_dir is tmp_path
+    p.binding.appserver_shared = True
+    p.inbox, inbox_recv = trio.open_memory_channel[WindowCommand](10)
+    p.actor = WindowActor(p.binding, p.deps)
+    await nursery.start(p.actor.run, inbox_recv)
+    await until(lambda: len(p.server.requests("thread/resume")) == 2)
+    return p
+
+
+async def typed(p: Plane, text: str) -> None:
+    from ccbot.actors.window import hand_text
+    from ccbot.messages import UserText
+
+    assert p.inbox is not None
+    hand_text(p.binding, p.inbox, UserText(text, 1))
+    await until(lambda: ("text", text) in p.tmux.typed)
+
+
+async def test_a_shared_daemon_window_follows_the_thread_that_echoes_its_text(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    p = await shared_plane(tmp_path, nursery)
+    await trio.sleep(1)
+    assert p.binding.thread_id is None and p.binding.rollout_path is None  # subscribed is not proven
+    await typed(p, "hello there")
+    p.server.user_message(OTHER, "something else")  # another window's text proves nothing
+    p.server.user_message(p.server.thread_id, "hello there")
+    await until(lambda: p.binding.thread_id == p.server.thread_id)
+    assert p.binding.rollout_path == p.server.resume["thread"]["path"]
+    await trio.sleep(12)
+    assert not any("not confirmed" in str(o.kwargs.get("text")) for _, o in p.sender.sent)  # the echo confirmed it
+    # the same text typed into another window at once does not move this one
+    await typed(p, "same words")
+    p.server.user_message(OTHER, "same words")
+    p.server.user_message(p.server.thread_id, "same words")
+    await trio.sleep(2)
+    assert p.binding.thread_id == p.server.thread_id
+
+
+async def test_two_threads_echoing_the_text_at_once_prove_nothing(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    p = await shared_plane(tmp_path, nursery)
+    await typed(p, "same words")
+    p.server.user_message(OTHER, "same words")
+    p.server.user_message(p.server.thread_id, "same words")
+    await until(lambda: any("cannot tell which one" in str(o.kwargs.get("text")) for _, o in p.sender.sent))
+    assert p.binding.thread_id is None and p.binding.rollout_path is None
+
+
+async def test_a_shared_window_never_connects_to_a_socket_that_is_not_the_daemons(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    p = Plane(tmp_path, nursery, -100, "plain")
+    p.binding.appserver_socket = str(tmp_path / "elsewhere.sock")  # a state edited by hand
+    p.binding.appserver_shared = True
+    p.inbox, inbox_recv = trio.open_memory_channel[WindowCommand](10)
+    await nursery.start(WindowActor(p.binding, p.deps).run, inbox_recv)
+    await until(lambda: any("not one ccbot made" in str(o.kwargs.get("text")) for _, o in p.sender.sent))
+    assert p.server.connects == 0

@@ -202,7 +202,7 @@ async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_
         assert "codex resume" in (gone.text or "")
 
         # a window started by hand with plain `codex` is offered in the picker; under Codex's defaults it runs
-        # through the shared daemon, where its conversation cannot be proven: refused with the way out
+        # through the shared daemon: bound, and its conversation proven by the echo of the first message
         s.tmux("new-window", "-d", "-t", "ccbot:", "-n", "byhand", "-c", str(s.tmp_path / "other"),
                "-e", f"CODEX_HOME={s.codex_home}", codex_bin)
         await trio.sleep(2.0)
@@ -211,21 +211,27 @@ async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_
         await s.press(u, "📁 other")
         await s.press(u, "Select this folder")
         await s.press(u, "byhand")
-        if codex_config == "defaults":
-            refusal = await s.wait_text(u, "Not bound", timeout=30)
-            assert "background app-server" in (refusal.text or "") and "--no-daemon" in (refusal.text or "")
-            assert s.tmux("show-options", "-wqv", "-t", "ccbot:byhand", "@ccbot-owner").strip() == ""
-            # started in-process instead, the same kind of window binds; the kept message survived
-            s.tmux("new-window", "-d", "-t", "ccbot:", "-n", "byhand2", "-c", str(s.tmp_path / "other"),
-                   "-e", f"CODEX_HOME={s.codex_home}", codex_bin, "--no-daemon")
-            await trio.sleep(2.0)
-            await s.press(u, "📁 other")
-            await s.press(u, "Select this folder")
-            await s.press(u, "byhand2")
-        await s.wait_text(u, "Bound to tmux window byhand", timeout=20)
+        bound = await s.wait_text(u, "Bound to tmux window byhand", timeout=30)
+        assert ("shared background app-server" in (bound.text or "")) == (codex_config == "defaults")
         await s.wait_text(u, "you said: bound by hand", timeout=60)
         assert s.user_messages_in_rollouts().count("bound by hand") == 1
         assert not any("bound by hand" in x for x in s.texts(t))
+        if codex_config == "defaults":
+            # a second daemon window by hand in the same folder: its own conversation, never the first's
+            s.tmux("new-window", "-d", "-t", "ccbot:", "-n", "byhand2", "-c", str(s.tmp_path / "other"),
+                   "-e", f"CODEX_HOME={s.codex_home}", codex_bin)
+            await trio.sleep(2.0)
+            v = s.new_topic("v")
+            s.send(v, "second by hand")
+            await s.press(v, "📁 other")
+            await s.press(v, "Select this folder")
+            await s.press(v, "byhand2")
+            await s.wait_text(v, "Bound to tmux window byhand2", timeout=30)
+            await s.wait_text(v, "you said: second by hand", timeout=60)
+            s.send(u, "again in u")
+            await s.wait_text(u, "you said: again in u", timeout=60)
+            assert not any("second by hand" in x for x in s.texts(u))
+            assert not any("again in u" in x or "bound by hand" in x for x in s.texts(v))
 
 
 async def test_codex_exit_and_hang_are_reported(tmp_path: Path, codex_bin: str, codex_config: str) -> None:

@@ -206,29 +206,24 @@ def test_codex_not_found_and_failing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "config", "expected"),
+    ("command", "config", "in_process"),
     [
-        (("codex",), None, Level.WARN),
-        (("codex",), {"features": {"daemon_auto_start": True}}, Level.WARN),
-        (("codex",), {"features": {"daemon_auto_start": False}}, Level.OK),
-        (("codex", "--no-daemon"), None, Level.OK),
-        (("codex", "-c", "features.daemon_auto_start=false"), None, Level.OK),
-        (("codex",), {"daemon_auto_start": False}, Level.WARN),  # not under [features]: Codex ignores it
+        (("codex",), None, False),
+        (("codex",), {"features": {"daemon_auto_start": True}}, False),
+        (("codex",), {"features": {"daemon_auto_start": False}}, True),
+        (("codex", "--no-daemon"), None, True),
+        (("codex", "-c", "features.daemon_auto_start=false"), None, True),
+        (("codex",), {"daemon_auto_start": False}, False),  # not under [features]: Codex ignores it
     ],
 )
-def test_daemon_mode(command: tuple[str, ...], config: dict[str, object] | None, expected: Level) -> None:
+def test_daemon_mode_names_the_plane(command: tuple[str, ...], config: dict[str, object] | None,
+                                     in_process: bool) -> None:
     checks = codex_checks(CodexFacts(command, "/bin/codex", "codex-cli 0.169.0", config_toml=config))
-    assert levels(checks)["codex daemon"] is expected
-
-
-def test_daemon_warning_tells_the_bind_dialogue_story() -> None:
-    # doctor and the refused bind say the same thing: why a daemon window cannot be bound, and the fix
-    from ccbot.codex.identity import DAEMON_CLIENT_FIX, DAEMON_CLIENT_TEXT
-
-    check = next(c for c in codex_checks(CodexFacts(("codex",), "/bin/codex", "codex-cli 0.169.0"))
-                 if c.name == "codex daemon")
-    assert DAEMON_CLIENT_TEXT in check.text and DAEMON_CLIENT_FIX in check.fix
-    assert "--remote" in check.text and "not affected" in check.text  # windows ccbot starts are not affected
+    check = next(c for c in checks if c.name == "codex daemon")
+    assert check.level is Level.OK
+    assert ("own app-server" in check.text) is not in_process and ("in-process" in check.text) is in_process
+    if not in_process:
+        assert "shared app-server" in check.text  # hand-started windows are followed, not refused
 
 
 def test_unreadable_codex_config_is_a_warning() -> None:

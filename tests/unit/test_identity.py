@@ -78,7 +78,7 @@ def test_a_child_holding_only_a_lock_does_not_make_a_proven_pane_ambiguous() -> 
 def test_remote_clients_and_trees_without_codex() -> None:
     tui = recorded("no_daemon_window")[-1]
     remote = replace(tui, argv=(tui.argv[0], "--remote", "unix:///tmp/x.sock"))
-    assert classify_pane([remote], settled=False).code == "daemon"  # type: ignore[union-attr]
+    assert classify_pane([remote], settled=False).code == "remote"  # type: ignore[union-attr]
     assert classify_pane([ProcEvidence(1, ("bash",))], settled=True).code == "no-codex"  # type: ignore[union-attr]
     assert classify_pane([], settled=True).code == "no-codex"  # type: ignore[union-attr]
 

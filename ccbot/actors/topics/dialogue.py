@@ -20,8 +20,10 @@ from ccbot.actors.topics.folders import list_subdirs
 from ccbot.actors.topics.pool import WindowPool
 from ccbot.codex import identity, procfs
 from ccbot.codex.plane import (
+    SHARED_NOTE,
     Plane,
     configured_plane,
+    daemon_socket,
     ensure_socket_dir,
     launch_argv,
     new_socket_path,
@@ -220,8 +222,9 @@ class BindingDialogue(WindowPool):
 
     async def _bind_existing(self, key: TopicKey, window_id: str, *, dialog: int | None = None) -> None:
         """Bind a window started by hand, only when its thread can be proven to be its own (an in-process
-        Codex, see ``ccbot.codex.identity``), the thread is not bound elsewhere, and nobody marked the
-        window; otherwise refuse with one sentence and reopen the folder browser (kept messages stay)."""
+        Codex, see ``ccbot.codex.identity``; or a client of Codex's shared daemon, whose thread the window
+        actor proves by echo once bound), the thread is not bound elsewhere, and nobody marked the window;
+        otherwise refuse with one sentence and reopen the folder browser (kept messages stay)."""
         windows = {w.window_id: w for w in await self.tmux.list_windows()}
         window = windows.get(window_id)
         bindings = self.keeper.state.bindings
@@ -232,11 +235,16 @@ class BindingDialogue(WindowPool):
         if isinstance(verdict, identity.Unprovable) and verdict.code in ("daemon", "starting"):
             await trio.sleep(BIND_RECHECK)  # an in-process Codex that just started takes its thread lock soon
             verdict = await self._classify(window)
-        if isinstance(verdict, identity.Unprovable):
-            fix = f"; {identity.DAEMON_CLIENT_FIX}" if verdict.code == "daemon" else ""
+        shared: str | None = None  # Codex's shared daemon: the window's thread is proven by echo once bound
+        if isinstance(verdict, identity.Unprovable) and verdict.code == "daemon" \
+                and await trio.Path(daemon_socket(self.cfg.codex_home)).is_socket():
+            shared = str(daemon_socket(self.cfg.codex_home))
+        elif isinstance(verdict, identity.Unprovable):
+            fix = f"; {identity.DAEMON_CLIENT_FIX}" if verdict.code in ("daemon", "remote") else ""
             await self._refuse_bind(key, verdict.reason + fix)
             return
-        thread = procfs.thread_id_from_path(verdict.rollout) if verdict.rollout is not None else None
+        rollout = verdict.rollout if isinstance(verdict, identity.InProcess) else None
+        thread = procfs.thread_id_from_path(rollout) if rollout is not None else None
         if thread is not None and (holder := ownership.thread_holder(bindings, key, thread)):
             await self._refuse_bind(key, "that window's thread is already bound to another topic "
                                          f"({html.escape(self._topic_label(holder))})")
@@ -248,7 +256,8 @@ class BindingDialogue(WindowPool):
             await self._refuse_bind(key, "that window was just bound elsewhere")
             return
         binding = Binding(chat_id=key[0], topic_id=key[1], window_id=window.window_id, window_name=window.name,
-                          cwd=str(window.cwd), pane_id=window.pane_id, owner_mark=mark, bound_at=time.time())
+                          cwd=str(window.cwd), pane_id=window.pane_id, owner_mark=mark, bound_at=time.time(),
+                          appserver_socket=shared, appserver_shared=shared is not None)
         await self._bind(binding, window, dialog)
 
     async def _classify(self, window: WindowInfo) -> identity.PaneVerdict:
@@ -273,7 +282,8 @@ class BindingDialogue(WindowPool):
         notice = (f"🔗 Bound to tmux window <code>{html.escape(window.name)}</code> in "
                   f"<code>{html.escape(binding.cwd)}</code>. "
                   f"At the desk: <code>tmux attach -t {html.escape(self.cfg.tmux_session_name)}</code>\n"
-                  f"{plane_note(Plane.APPSERVER if binding.appserver_socket else Plane.TMUX)}")
+                  f"{plane_note(Plane.APPSERVER if binding.appserver_socket else Plane.TMUX)}"
+                  + (f"\n{SHARED_NOTE}" if binding.appserver_shared else ""))
         if dialog is not None:
             await self.edit(key, dialog, notice, None)
         else:

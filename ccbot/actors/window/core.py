@@ -159,6 +159,10 @@ class WindowCore:
         self.plane_paths: dict[str, str] = {}
         self.plane_turn: tuple[str, str] | None = None  # (thread id, turn id)
         self.plane_pending: dict[RequestId, CommandApprovalRequest] = {}
+        # Shared daemon only: the text being typed here (normalized, since when) and the threads that showed it.
+        self.echo_wanted: tuple[str, float] | None = None
+        self.echo_seen: dict[str, float] = {}  # thread id -> when it showed the wanted text
+        self.echo_due: float | None = None
         # Streamed frames (FramesPart): the answer being streamed; drafts off after one was refused here.
         self.stream: AnswerStream | None = None
         self.frames_changed = trio.Event()

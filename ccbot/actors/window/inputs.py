@@ -133,6 +133,7 @@ class InputPart(WindowCore):
         is_command = item.origin == "command"
         before = len(self.seen_user_texts)
         await self._mark_pending(item, typing=True)
+        self.echo_wanted = (norm(text), trio.current_time())  # the echo that proves a shared daemon's thread
         await self.type_text(text)
         await self._mark_pending(item, typing=False)
         self._bump_activity()
@@ -140,6 +141,7 @@ class InputPart(WindowCore):
             self._reprove_for(PROOF_WINDOW)
             return
         confirmed = await self._confirm(text, before)
+        self.echo_wanted = None
         if not confirmed:
             await self.say("⚠️ Sent, but not confirmed: Codex did not record the message yet. "
                            "Check with /screenshot.",

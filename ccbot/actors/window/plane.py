@@ -21,13 +21,14 @@ delivers every finished answer, only frames and protocol approvals pause.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import structlog
 import trio
 
 from ccbot import __version__
-from ccbot.actors.window.core import WindowCore
+from ccbot.actors.window.core import WindowCore, norm
 from ccbot.codex.appserver import protocol
 from ccbot.codex.appserver.client import AppServerClient, AppServerError, RequestFailed
 from ccbot.codex.appserver.protocol import Incoming
@@ -46,7 +47,7 @@ from ccbot.codex.appserver.views import (
     TurnStarted,
     UserMessageItem,
 )
-from ccbot.codex.plane import Plane, is_socket_name
+from ccbot.codex.plane import Plane, daemon_socket, is_socket_name
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown
 from ccbot.messages import PROMPT_GONE, AnswerApproval, Interrupt
 
@@ -57,6 +58,7 @@ CONNECT_RETRY = 0.25  # first retry; doubles up to CONNECT_RETRY_MAX (the pane's
 CONNECT_RETRY_MAX = 5.0
 REQUEST_TIMEOUT = 10.0
 INCOMING_BUFFER = 1000
+ECHO_SETTLE = 0.5  # shared daemon: how long other threads may still show the same text before one is followed
 
 
 class PlanePart(WindowCore):
@@ -75,7 +77,8 @@ class PlanePart(WindowCore):
         socket = self.binding.appserver_socket
         if socket is None:
             return
-        if not is_socket_name(socket):  # a saved state edited by hand: never connect to a socket we did not make
+        shared = self.binding.appserver_shared and Path(socket) == daemon_socket(self.deps.sessions_dir.parent)
+        if not (shared or is_socket_name(socket)):  # a saved state edited by hand: never connect elsewhere
             log.warning("not a pane app-server socket ccbot made; not attaching", socket=socket)
             await self.say("⛔ This window's app-server socket is not one ccbot made; nothing from it is posted "
                            "here. /unbind and start the window again.")
@@ -84,7 +87,10 @@ class PlanePart(WindowCore):
         told = False
         while True:
             try:
-                await self._plane_session(socket)
+                # The daemon's socket is a symlink in CODEX_HOME to a short path in /tmp (a unix socket
+                # address is limited to 107 bytes, and CODEX_HOME can be deep); a restarted daemon may move it.
+                address = str(await trio.Path(socket).resolve()) if shared else socket
+                await self._plane_session(address)
                 retry = CONNECT_RETRY
             except (OSError, WsError, AppServerError, trio.TooSlowError) as exc:
                 if not told:
@@ -112,8 +118,16 @@ class PlanePart(WindowCore):
                 self.plane_candidates.update(listed.ids if listed else ())
                 for thread_id in list(self.plane_candidates):
                     await self._plane_subscribe(client, thread_id)
-                async for message in incoming:
-                    await self._on_plane(client, message)
+                while True:
+                    with trio.move_on_at(self.echo_due if self.echo_due is not None else math.inf) as waited:
+                        try:
+                            message = await incoming.receive()
+                        except trio.EndOfChannel:
+                            return
+                    if waited.cancelled_caught:
+                        await self._settle_echo()
+                    else:
+                        await self._on_plane(client, message)
             finally:
                 self.plane_client = None
                 nursery.cancel_scope.cancel()
@@ -146,7 +160,9 @@ class PlanePart(WindowCore):
         info = protocol.resumed_thread(result)
         self.plane_subscribed.add(thread_id)
         if info is not None and _is_user_thread(info):
-            await self._plane_follow(info.id, info.path)
+            self.plane_paths[info.id] = info.path or ""
+            if not self.binding.appserver_shared:  # the pane's own server: its user threads are the pane's
+                await self._plane_follow(info.id, info.path)
         else:
             self.plane_candidates.discard(thread_id)
 
@@ -159,7 +175,8 @@ class PlanePart(WindowCore):
         match seen:
             case ThreadStarted(thread=info) if _is_user_thread(info):
                 self.plane_candidates.add(info.id)
-                await self._plane_follow(info.id, info.path)  # a new thread (/new): the pane's from now on
+                if not self.binding.appserver_shared:
+                    await self._plane_follow(info.id, info.path)  # a new thread (/new): the pane's from now on
             case ThreadStatusChanged(thread_id=thread_id):
                 # A thread the TUI resumed announces itself only by its status; a user thread of ours before
                 # its first turn cannot be resumed yet and is tried again at each status; others once.
@@ -170,12 +187,15 @@ class PlanePart(WindowCore):
             case TurnStarted(thread_id=thread_id, turn=turn) if thread_id in self.plane_subscribed:
                 self.plane_turn = (thread_id, turn.id)
                 self._bump_activity()
-                if thread_id != self.binding.thread_id:  # the pane went back to another of its threads
+                if thread_id != self.binding.thread_id and not self.binding.appserver_shared:
+                    # the pane went back to another of its threads
                     await self._plane_follow(thread_id, self.plane_paths.get(thread_id))
-            case ItemStarted(thread_id=thread_id, item=UserMessageItem(text=text)) \
-                    if thread_id == self.binding.thread_id:
-                self.seen_user_texts.append(text)
-                self._poke()
+            case ItemStarted(thread_id=thread_id, item=UserMessageItem(text=text)):
+                if thread_id == self.binding.thread_id:
+                    self.seen_user_texts.append(text)
+                    self._poke()
+                if self.binding.appserver_shared:
+                    self._note_echo(thread_id, text)
             case AgentMessageDelta(thread_id=thread_id, item_id=item_id, delta=delta):
                 if thread_id == self.binding.thread_id:
                     self._stream_feed(item_id, delta)
@@ -199,6 +219,39 @@ class PlanePart(WindowCore):
                 pass
         if isinstance(seen, ThreadStarted) and seen.thread.path:
             self.plane_paths[seen.thread.id] = seen.thread.path
+
+    def _note_echo(self, thread_id: str, text: str) -> None:
+        """Shared daemon: thread ``thread_id`` received ``text``; if it is what this window is typing, the
+        thread is a candidate for this window's (settled ``ECHO_SETTLE`` seconds later, see ``_settle_echo``)."""
+        wanted = self.echo_wanted
+        if wanted is None or norm(text) != wanted[0]:
+            return
+        now = trio.current_time()
+        self.echo_seen[thread_id] = now
+        if self.echo_due is None:
+            self.echo_due = now + ECHO_SETTLE
+
+    async def _settle_echo(self) -> None:
+        """Follow the one thread that echoed this window's text (unless the followed thread echoed it too); two
+        new threads echoing it at once (the same text typed into two windows on the daemon) prove nothing:
+        refused, said, nothing followed."""
+        seen, self.echo_seen, self.echo_due = self.echo_seen, {}, None
+        wanted = self.echo_wanted
+        if self.binding.thread_id in seen:
+            return  # the followed thread got it: still this window's (another window typed the same)
+        if len(seen) != 1 or wanted is None:
+            if len(seen) > 1:
+                log.warning("echo proof ambiguous", threads=sorted(seen))
+                await self.say("⛔ Two conversations on Codex's shared app-server received that same text at "
+                               "once, so ccbot cannot tell which one is this window's; nothing from either is "
+                               "posted here. Send a different message to try again.")
+            return
+        (thread_id,) = seen
+        log.info("thread proven by echo", thread=thread_id)
+        await self._plane_follow(thread_id, self.plane_paths.get(thread_id))
+        if self.binding.thread_id == thread_id:
+            self.seen_user_texts.append(wanted[0])
+            self._poke()
 
     async def _plane_effect(self, effect: object) -> None:
         for hook in self.deps.hooks.effects:

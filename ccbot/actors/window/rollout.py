@@ -99,8 +99,8 @@ class RolloutPart(WindowCore):
         if isinstance(verdict, identity.Unprovable):
             now = trio.current_time()
             self.unprovable_since = self.unprovable_since or now
-            if verdict.code in ("daemon", "ambiguous") and now - self.unprovable_since >= UNPROVABLE_GRACE:
-                fix = f"; {identity.DAEMON_CLIENT_FIX}" if verdict.code == "daemon" else ""
+            if verdict.code in ("daemon", "remote", "ambiguous") and now - self.unprovable_since >= UNPROVABLE_GRACE:
+                fix = f"; {identity.DAEMON_CLIENT_FIX}" if verdict.code in ("daemon", "remote") else ""
                 await self._refuse_once(verdict.code, f"⛔ ccbot cannot follow this window: {verdict.reason}. "
                                                       f"Nothing from it is posted here until that changes{fix}.")
             return
