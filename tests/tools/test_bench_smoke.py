@@ -201,3 +201,16 @@ def test_targets_compare_both_ways_and_report_missing() -> None:
     assert rows["input p50 (ms)"]["ok"] is None and rows["input p50 (ms)"]["value"] is None
     assert lookup(result, ("output_latency_ms", "50", "p99")) == 600.0
     assert lookup(result, ("output_latency_ms", "1", "p99")) is None
+
+
+def test_streaming_bench_maps_streamed_markdown_to_visible_characters() -> None:
+    from ccbot.render.stream import frame_html
+    from ccbot.render.tg_html import parse_html
+    from tools.bench.streaming import shown_chars
+    from tools.mock_openai.prose import long_markdown
+
+    answer = long_markdown(1500)
+    shown = [shown_chars(answer, n) for n in range(0, len(answer) + 1, 37)]
+    assert shown == sorted(shown) and shown[0] == 0  # a longer prefix never needs fewer visible characters
+    full = frame_html(answer)
+    assert full is not None and shown_chars(answer, len(answer)) == len(parse_html(full).text)

@@ -94,6 +94,9 @@ async def test_plain_reply_event_sequence(mock: tuple[httpx.AsyncClient, Request
     usage = events[-1][1]["response"]["usage"]
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
     assert [r["prompt"] for r in log.records] == ["hello mock"]
+    (record,) = log.records  # each delta's write time and the characters streamed so far, for benchmarks
+    assert [n for _, n in record["deltas"]][-1] == len(deltas)
+    assert [t for t, _ in record["deltas"]] == sorted(t for t, _ in record["deltas"])
 
 
 async def test_reasoning_comes_first(mock: tuple[httpx.AsyncClient, RequestLog]) -> None:
