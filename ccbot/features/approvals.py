@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -205,21 +206,29 @@ async def _on_shown(topics: TopicPort, window: WindowPort, prompt: ApprovalPromp
     topics.spawn(_post, topics, session)
 
 
-async def _post(topics: TopicPort, session: UiSession) -> None:
-    """Send the prompt message; if the prompt went away meanwhile, show it answered right away."""
-    ticket = session.state_as(PromptTicket)
+async def post_prompt(topics: TopicPort, session: UiSession, view: PromptView,
+                      ended: Callable[[], str | None]) -> None:
+    """Send ``view`` with its buttons for ``session`` (spawned: sending waits for the chat's budget); if the
+    prompt ended meanwhile (``ended()`` gives the message's final HTML, else None), edit it to that at once.
+    A refused send closes the session; nothing is raised."""
     try:
-        message_id = await topics.ask(session.key, ticket.view.html, prompt_keyboard(ticket.view, session.token),
-                                      lane=Lane.ANSWER)
+        message_id = await topics.ask(session.key, view.html, prompt_keyboard(view, session.token), lane=Lane.ANSWER)
         if message_id is None:
             topics.close_ui(session)
             return
         session.message_id = message_id
-        if ticket.gone:
-            await topics.edit(session.key, message_id, answered_html(ticket.view, ticket.chosen), None)
+        final = ended()
+        if final is not None:
+            await topics.edit(session.key, message_id, final, None)
     except Exception:  # a spawned task must not take the windows down with it
         log.exception("could not post a prompt message")
         topics.close_ui(session)
+
+
+async def _post(topics: TopicPort, session: UiSession) -> None:
+    ticket = session.state_as(PromptTicket)
+    await post_prompt(topics, session, ticket.view,
+                      lambda: answered_html(ticket.view, ticket.chosen) if ticket.gone else None)
 
 
 async def _finish(topics: TopicPort, session: UiSession) -> None:

@@ -20,9 +20,9 @@ import structlog
 import trio
 
 from ccbot.codex.appserver.views import CommandApprovalRequest, RequestId
-from ccbot.features.approvals import PromptView, answered_html, prompt_keyboard
+from ccbot.features.approvals import PromptView, answered_html, post_prompt
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown, Queued, TopicPort, WindowPort
-from ccbot.messages import PROMPT_GONE, AnswerApproval, Lane, OneShot
+from ccbot.messages import PROMPT_GONE, AnswerApproval, OneShot
 from ccbot.render.markdown import escape
 from ccbot.ui.callbacks import PROMPT_OPT, BadCallback, Callback
 
@@ -110,20 +110,8 @@ async def _on_shown(topics: TopicPort, window: WindowPort, request: CommandAppro
 
 
 async def _post(topics: TopicPort, session: UiSession) -> None:
-    """Send the approval message; if the request ended meanwhile, show how right away."""
     ticket = session.state_as(ApprovalTicket)
-    try:
-        message_id = await topics.ask(session.key, ticket.view.html, prompt_keyboard(ticket.view, session.token),
-                                      lane=Lane.ANSWER)
-        if message_id is None:
-            topics.close_ui(session)
-            return
-        session.message_id = message_id
-        if ticket.gone is not None:
-            await topics.edit(session.key, message_id, _ended_html(ticket), None)
-    except Exception:  # a spawned task must not take the windows down with it
-        log.exception("could not post an approval message")
-        topics.close_ui(session)
+    await post_prompt(topics, session, ticket.view, lambda: _ended_html(ticket) if ticket.gone else None)
 
 
 async def _on_gone(topics: TopicPort, window: WindowPort, effect: PlaneApprovalGone) -> None:

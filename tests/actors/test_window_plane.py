@@ -251,13 +251,19 @@ async def test_a_refused_draft_turns_drafts_off_and_streams_by_edits(
     assert p.sender.calls("send_message") and p.sender.calls("edit_message_text")
 
 
-async def test_an_approval_is_answered_once_from_here_and_a_terminal_answer_ends_it(
-        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+async def plane_with_approval(tmp_path: Path, nursery: trio.Nursery) -> tuple[Plane, dict[str, Any]]:
+    """A started window with the recorded approval request pushed and shown; the request."""
     p = Plane(tmp_path, nursery, -100, "approve_client")
     await p.start()
     request = next(m for m in after_resume(p.frames) if m.get("method") == "item/commandExecution/requestApproval")
     p.server.push(request)
     await until(lambda: any(isinstance(e, PlaneApprovalShown) for e in p.effects))
+    return p, request
+
+
+async def test_an_approval_is_answered_once_from_here_and_a_terminal_answer_ends_it(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    p, request = await plane_with_approval(tmp_path, nursery)
     shown = next(e for e in p.effects if isinstance(e, PlaneApprovalShown))
     assert shown.request.decisions[0].name == "accept" and "client.txt" in (shown.request.command or "")
 
@@ -289,11 +295,7 @@ async def test_an_approval_is_answered_once_from_here_and_a_terminal_answer_ends
 
 async def test_a_lost_connection_ends_pending_approvals_and_reconnects(
         tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
-    p = Plane(tmp_path, nursery, -100, "approve_client")
-    await p.start()
-    request = next(m for m in after_resume(p.frames) if m.get("method") == "item/commandExecution/requestApproval")
-    p.server.push(request)
-    await until(lambda: any(isinstance(e, PlaneApprovalShown) for e in p.effects))
+    p, request = await plane_with_approval(tmp_path, nursery)
     p.server.drop()
     await until(lambda: PlaneApprovalGone(request["id"], None, lost=True) in p.effects)
     await until(lambda: p.server.connects == 2 and len(p.server.requests("thread/resume")) == 2)

@@ -9,7 +9,7 @@ from pathlib import Path
 import trio
 import zstandard
 
-from tests.e2e.stack import running_stack
+from tests.e2e.stack import Stack, running_stack
 
 
 async def test_new_topic_fresh_thread_reply_in_that_topic_only(
@@ -191,6 +191,20 @@ async def test_commands_clear_esc_unbind_and_env_hygiene(tmp_path: Path, codex_b
         assert '"bindings": {}' in state
 
 
+async def bind_by_hand(s: Stack, codex_bin: str, topic_name: str, window: str, first: str) -> int:
+    """Start plain ``codex`` by hand in a window ``window`` of the "other" folder, then bind a new topic to it
+    from the picker with ``first`` as its first message; the topic."""
+    s.tmux("new-window", "-d", "-t", "ccbot:", "-n", window, "-c", str(s.tmp_path / "other"),
+           "-e", f"CODEX_HOME={s.codex_home}", codex_bin)
+    await trio.sleep(2.0)
+    topic = s.new_topic(topic_name)
+    s.send(topic, first)
+    await s.press(topic, "📁 other")
+    await s.press(topic, "Select this folder")
+    await s.press(topic, window)
+    return topic
+
+
 async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_bound(
         tmp_path: Path, codex_bin: str, codex_config: str) -> None:
     async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
@@ -203,14 +217,7 @@ async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_
 
         # a window started by hand with plain `codex` is offered in the picker; under Codex's defaults it runs
         # through the shared daemon: bound, and its conversation proven by the echo of the first message
-        s.tmux("new-window", "-d", "-t", "ccbot:", "-n", "byhand", "-c", str(s.tmp_path / "other"),
-               "-e", f"CODEX_HOME={s.codex_home}", codex_bin)
-        await trio.sleep(2.0)
-        u = s.new_topic("u")
-        s.send(u, "bound by hand")
-        await s.press(u, "📁 other")
-        await s.press(u, "Select this folder")
-        await s.press(u, "byhand")
+        u = await bind_by_hand(s, codex_bin, "u", "byhand", "bound by hand")
         bound = await s.wait_text(u, "Bound to tmux window byhand", timeout=30)
         assert ("shared background app-server" in (bound.text or "")) == (codex_config == "defaults")
         await s.wait_text(u, "you said: bound by hand", timeout=60)
@@ -218,14 +225,7 @@ async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_
         assert not any("bound by hand" in x for x in s.texts(t))
         if codex_config == "defaults":
             # a second daemon window by hand in the same folder: its own conversation, never the first's
-            s.tmux("new-window", "-d", "-t", "ccbot:", "-n", "byhand2", "-c", str(s.tmp_path / "other"),
-                   "-e", f"CODEX_HOME={s.codex_home}", codex_bin)
-            await trio.sleep(2.0)
-            v = s.new_topic("v")
-            s.send(v, "second by hand")
-            await s.press(v, "📁 other")
-            await s.press(v, "Select this folder")
-            await s.press(v, "byhand2")
+            v = await bind_by_hand(s, codex_bin, "v", "byhand2", "second by hand")
             await s.wait_text(v, "Bound to tmux window byhand2", timeout=30)
             await s.wait_text(v, "you said: second by hand", timeout=60)
             s.send(u, "again in u")
