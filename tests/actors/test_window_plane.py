@@ -412,3 +412,26 @@ async def test_a_shared_window_never_connects_to_a_socket_that_is_not_the_daemon
     await nursery.start(WindowActor(p.binding, p.deps).run, inbox_recv)
     await until(lambda: any("not one ccbot made" in str(o.kwargs.get("text")) for _, o in p.sender.sent))
     assert p.server.connects == 0
+
+
+async def test_another_windows_turn_on_the_daemon_is_never_interrupted_or_taken_for_ours(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    p = await shared_plane(tmp_path, nursery)
+    await typed(p, "mine")
+    p.server.user_message(p.server.thread_id, "mine")
+    await until(lambda: p.binding.thread_id == p.server.thread_id)
+    request = next(m for m in after_resume(recording("approve_client"))
+                   if m.get("method") == "item/commandExecution/requestApproval")
+    p.server.push({**request, "params": {**request["params"], "threadId": p.server.thread_id}})
+    await until(lambda: any(isinstance(e, PlaneApprovalShown) for e in p.effects))
+    turn = {"id": "other-turn", "status": "inProgress", "items": []}
+    p.server.push({"method": "turn/started", "params": {"threadId": OTHER, "turn": turn}})
+    p.server.push({"method": "turn/completed", "params": {"threadId": OTHER, "turn": {**turn, "status": "completed"}}})
+    await trio.sleep(1)
+    assert not any(isinstance(e, PlaneApprovalGone) for e in p.effects)  # its end is not our turn's end
+    p.server.push({"method": "turn/started", "params": {"threadId": OTHER, "turn": turn}})
+    await trio.sleep(1)
+    assert p.inbox is not None
+    await p.inbox.send(Interrupt())
+    await until(lambda: ("keys", "Escape") in p.tmux.typed)
+    assert not p.server.requests("turn/interrupt")  # the other window's turn was not interrupted

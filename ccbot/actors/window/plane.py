@@ -1,11 +1,15 @@
-"""The app-server plane: the window's attachment to its pane's own Codex app-server (``ccbot.codex.plane``).
+"""The app-server plane: the window's attachment to its Codex's app-server (``ccbot.codex.plane``).
 
 ``_plane_loop`` (windows with ``Binding.appserver_socket`` only) connects to the socket as a second client,
-subscribes to the pane's user thread(s) and turns Codex's events into the window's state:
+subscribes to the user threads there and turns Codex's events *of the followed thread only* into the
+window's state:
 
-* **Identity.** The server is the pane's own, so a user thread on it (``threadSource`` "user", with a
-  rollout ``path``) is this pane's thread: the newest one started or running a turn is followed
-  (``RolloutPart._follow_thread``, under the ownership rule). No /proc proof is needed or made.
+* **Identity.** On the pane's own server (windows ccbot starts) a user thread (``threadSource`` "user",
+  with a rollout ``path``) is this pane's thread: the newest one started or running a turn is followed
+  (``RolloutPart._follow_thread``, under the ownership rule). On Codex's shared daemon
+  (``Binding.appserver_shared``: a window bound by hand) the daemon serves other panes too, so a thread is
+  followed only by **echo**: the one thread whose ``userMessage`` is exactly the text this window is
+  typing, alone within ``ECHO_SETTLE``. No /proc proof is needed or made.
 * **Submits.** A ``userMessage`` item is a typed text Codex took: it confirms the submit like the rollout does.
 * **Streamed answers.** ``item/agentMessage/delta`` text goes to the frames part; the answer's
   ``item/completed`` and the turn's end stop its frames.
@@ -185,11 +189,12 @@ class PlanePart(WindowCore):
                     self.plane_tried.add(thread_id)
                     await self._plane_subscribe(client, thread_id)
             case TurnStarted(thread_id=thread_id, turn=turn) if thread_id in self.plane_subscribed:
-                self.plane_turn = (thread_id, turn.id)
-                self._bump_activity()
                 if thread_id != self.binding.thread_id and not self.binding.appserver_shared:
                     # the pane went back to another of its threads
                     await self._plane_follow(thread_id, self.plane_paths.get(thread_id))
+                if thread_id == self.binding.thread_id:  # on the shared daemon, other windows' turns are not ours
+                    self.plane_turn = (thread_id, turn.id)
+                    self._bump_activity()
             case ItemStarted(thread_id=thread_id, item=UserMessageItem(text=text)):
                 if thread_id == self.binding.thread_id:
                     self.seen_user_texts.append(text)
@@ -201,9 +206,8 @@ class PlanePart(WindowCore):
                     self._stream_feed(item_id, delta)
             case ItemCompleted(item=AgentMessageItem(id=item_id)):
                 self._stream_end(item_id)
-            case TurnCompleted(thread_id=thread_id):
-                if self.plane_turn is not None and self.plane_turn[0] == thread_id:
-                    self.plane_turn = None
+            case TurnCompleted(thread_id=thread_id) if thread_id == self.binding.thread_id:
+                self.plane_turn = None
                 self._stream_end()
                 await self._close_stream()
                 await self._drop_pending(lost=False)
