@@ -435,3 +435,22 @@ async def test_another_windows_turn_on_the_daemon_is_never_interrupted_or_taken_
     await p.inbox.send(Interrupt())
     await until(lambda: ("keys", "Escape") in p.tmux.typed)
     assert not p.server.requests("turn/interrupt")  # the other window's turn was not interrupted
+
+
+async def test_every_frame_message_of_a_turn_is_deleted_when_it_ends(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    p = Plane(tmp_path, nursery, -100, "plain")
+    await p.start()
+    turn = {"id": "turn-1", "status": "inProgress", "items": []}
+    p.server.push({"method": "turn/started", "params": {"threadId": p.server.thread_id, "turn": turn}})
+    for item in ("first-answer", "second-answer"):  # the second starts before the first was delivered
+        for n in range(10):
+            p.server.push({"method": "item/agentMessage/delta", "params": {
+                "threadId": p.server.thread_id, "turnId": "turn-1", "itemId": item, "delta": f"{item} {n} "}})
+            await trio.sleep(0.4)
+    frames = [o.kwargs for _, o in p.sender.calls("send_message") if o.kwargs.get("disable_notification")]
+    assert len(frames) == 2
+    p.server.push({"method": "turn/completed", "params": {"threadId": p.server.thread_id,
+                                                          "turn": {**turn, "status": "completed"}}})
+    await until(lambda: len(p.sender.calls("delete_message")) == 2)
+    assert sorted(o.kwargs["message_id"] for _, o in p.sender.calls("delete_message")) == [101, 102]

@@ -165,6 +165,7 @@ class WindowCore:
         self.echo_due: float | None = None
         # Streamed frames (FramesPart): the answer being streamed; drafts off after one was refused here.
         self.stream: AnswerStream | None = None
+        self.stale_frames: list[int] = []  # frame messages of earlier answers of the turn, deleted with the stream
         self.frames_changed = trio.Event()
         self.drafts_off = False
 

@@ -17,7 +17,7 @@ partial frame is never left as the last word. Frames are best-effort: a frame th
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 import trio
@@ -50,7 +50,6 @@ class AnswerStream:
     rendered_for: int = -1  # len(text) when the last frame was rendered
     message_id: int | None = None  # EDIT mode: the frame message
     finished: bool = False  # the answer is complete: no more frames
-    frames: list[float] = field(default_factory=list)  # trio times of the frames Telegram accepted
 
     def finish(self) -> None:
         """No frame of this answer is sent from now on."""
@@ -77,6 +76,8 @@ class FramesPart(WindowCore):
         if stream is None or stream.item_id != item_id:
             if stream is not None:
                 stream.finish()
+                if stream.message_id is not None:  # its frame message goes when the next answer is sent
+                    self.stale_frames.append(stream.message_id)
             mode = self._frame_mode()
             delay = FIRST_DRAFT_AFTER if mode is FrameMode.DRAFT else FIRST_EDIT_AFTER
             stream = AnswerStream(item_id, FramePacer(mode), draft_id_for(item_id), trio.current_time() + delay)
@@ -98,11 +99,13 @@ class FramesPart(WindowCore):
 
     async def _close_stream(self) -> None:
         stream, self.stream = self.stream, None
-        if stream is None:
-            return
-        stream.finish()
-        if stream.message_id is not None:
-            await self._delete_frame_message(stream.message_id)
+        stale, self.stale_frames = self.stale_frames, []
+        if stream is not None:
+            stream.finish()
+            if stream.message_id is not None:
+                stale.append(stream.message_id)
+        for message_id in stale:
+            await self._delete_frame_message(message_id)
         # a first frame still in flight gets its message id later: _send_frame deletes it then
 
     async def _delete_frame_message(self, message_id: int) -> None:
@@ -173,8 +176,7 @@ class FramesPart(WindowCore):
             return
         if mode is FrameMode.EDIT and stream.message_id is None:
             stream.message_id = getattr(result, "message_id", None)
-            if stream.finished and stream.message_id is not None:
+            if stream.finished and stream.message_id is not None and self.stream is not stream:
                 await self._delete_frame_message(stream.message_id)  # closed while this frame was in flight
                 return
-        stream.frames.append(trio.current_time())
         log.debug("frame sent", mode=mode.value, chars=len(stream.text))
