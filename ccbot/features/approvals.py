@@ -86,7 +86,8 @@ class PromptView:
     labels: tuple[str, ...]
 
 
-def _cut(text: str, limit: int) -> str:
+def cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with ``…`` (its lines and spaces kept, unlike ``ui.shorten``)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -107,18 +108,18 @@ def describe_prompt(prompt: ApprovalPrompt | Popup) -> PromptView | None:
         return None
     lines: list[str] = []
     if isinstance(prompt, ApprovalPrompt):
-        lines.append(f"❓ <b>{escape(_cut(prompt.title, MAX_TITLE))}</b>")
+        lines.append(f"❓ <b>{escape(cut(prompt.title, MAX_TITLE))}</b>")
         if prompt.command:
-            lines.append(f'<pre><code class="language-bash">{escape(_cut(prompt.command, MAX_COMMAND))}'
+            lines.append(f'<pre><code class="language-bash">{escape(cut(prompt.command, MAX_COMMAND))}'
                          "</code></pre>")
         if prompt.reason:
-            lines.append(f"<i>Reason:</i> {escape(_cut(prompt.reason, MAX_REASON))}")
+            lines.append(f"<i>Reason:</i> {escape(cut(prompt.reason, MAX_REASON))}")
     else:
-        lines.append(f"📋 <b>{escape(_cut(prompt.title or 'Choose an option', MAX_TITLE))}</b>")
+        lines.append(f"📋 <b>{escape(cut(prompt.title or 'Choose an option', MAX_TITLE))}</b>")
     lines.append("")
     for number, option in enumerate(prompt.options[:MAX_OPTIONS], start=1):
         hotkey = f" <code>{escape(option.key)}</code>" if not option.key.isdigit() else ""
-        lines.append(f"{number}. {escape(_cut(option.label, MAX_LABEL))}{hotkey}")
+        lines.append(f"{number}. {escape(cut(option.label, MAX_LABEL))}{hotkey}")
     labels = tuple(_button_label(n, o) for n, o in enumerate(prompt.options, start=1))
     return PromptView("\n".join(lines), labels)
 

@@ -20,7 +20,7 @@ import structlog
 import trio
 
 from ccbot.codex.appserver.views import CommandApprovalRequest, RequestId
-from ccbot.features.approvals import PromptView, answered_html, post_prompt
+from ccbot.features.approvals import PromptView, answered_html, cut, post_prompt
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown, Queued, TopicPort, WindowPort
 from ccbot.messages import PROMPT_GONE, AnswerApproval, OneShot
 from ccbot.render.markdown import escape
@@ -53,10 +53,6 @@ _LABELS = {
 }
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def decision_label(name: str) -> str:
     """A button text for decision ``name`` (an unknown decision keeps its own name)."""
     return _LABELS.get(name, name)
@@ -67,14 +63,14 @@ def describe_request(request: CommandApprovalRequest) -> PromptView:
     offered decision, numbered like the screen's prompts."""
     command = " && ".join(request.actions) if request.actions else request.command or "(no command given)"
     lines = [f"❓ <b>{TITLE}</b>",
-             f'<pre><code class="language-bash">{escape(_cut(command, MAX_COMMAND))}</code></pre>']
+             f'<pre><code class="language-bash">{escape(cut(command, MAX_COMMAND))}</code></pre>']
     if request.cwd:
-        lines.append(f"<i>In:</i> <code>{escape(_cut(request.cwd, 300))}</code>")
+        lines.append(f"<i>In:</i> <code>{escape(cut(request.cwd, 300))}</code>")
     if request.reason:
-        lines.append(f"<i>Reason:</i> {escape(_cut(request.reason, MAX_REASON))}")
+        lines.append(f"<i>Reason:</i> {escape(cut(request.reason, MAX_REASON))}")
     labels = tuple(f"{n}. {decision_label(d.name)}" for n, d in enumerate(request.decisions, start=1))
     if request.execpolicy_amendment:
-        lines.append(f"<i>Always allows:</i> <code>{escape(_cut(' '.join(request.execpolicy_amendment), 300))}</code>")
+        lines.append(f"<i>Always allows:</i> <code>{escape(cut(' '.join(request.execpolicy_amendment), 300))}</code>")
     return PromptView("\n".join(lines), labels)
 
 

@@ -208,7 +208,6 @@ class PlanePart(WindowCore):
                 self._stream_end(item_id)
             case TurnCompleted(thread_id=thread_id) if thread_id == self.binding.thread_id:
                 self.plane_turn = None
-                self._stream_end()
                 await self._close_stream()
                 await self._drop_pending(lost=False)
                 self._poke()
