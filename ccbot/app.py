@@ -111,13 +111,14 @@ async def main(cfg: Config) -> int:
 
 
 def build_topics(
-    cfg: Config, keeper: StateKeeper, outbox: trio.MemorySendChannel[Outbound], api: BotApi
+    cfg: Config, keeper: StateKeeper, outbox: trio.MemorySendChannel[Outbound], api: BotApi, sender: Sender
 ) -> Topics:
-    """The sessions layer with its tmux adapter, sessions index and feature plug-ins."""
+    """The sessions layer with its tmux adapter, sessions index and feature plug-ins, fed by ``sender``."""
     tmux = Tmux(cfg.tmux_session_name, socket_name=cfg.tmux_socket_name, secrets=cfg.secrets)
     index = SessionIndex(cfg.codex_home, cache_path=cfg.ccbot_dir / "sessions-index.json")
     changes = ControlClient(cfg.tmux_session_name, socket_name=cfg.tmux_socket_name, secrets=cfg.secrets)
-    topics = Topics(cfg, keeper, outbox, tmux, index, files=api, changes=changes, rollouts=RolloutWatch())
+    topics = Topics(cfg, keeper, outbox, tmux, index, files=api, changes=changes, rollouts=RolloutWatch(),
+                    drafts_refused=sender.drafts_refused)
     for install in FEATURES:
         install(topics)
     return topics
@@ -141,7 +142,7 @@ async def _run(cfg: Config, api: BotApi, me: User, keeper: StateKeeper) -> int:
             )
             async with trio.open_nursery() as intake:
                 await intake.start(_watch_signals, intake.cancel_scope)
-                topics = build_topics(cfg, keeper, outbox_send, api)
+                topics = build_topics(cfg, keeper, outbox_send, api, sender)
                 await intake.start(supervise, "topics", topics.run)
                 router = Router(
                     allowed_users=cfg.allowed_users,

@@ -24,6 +24,8 @@ Rules:
   pacing, in-flight call or penalty; their retries wait in their own task and never touch the chat.
 - "message is not modified" counts as success.
 - Queues live on the ``Sender`` object, not in ``run``: a supervised restart resumes them.
+- ``drafts_refused``: the chats where Telegram rejected a ``sendMessageDraft`` (not a 429, network or server
+  error). The sender is its only writer; window actors read it and stream there by edits from then on.
 - ``calls`` / ``rate_limited`` / ``coalesced`` count, per (chat id, method), the calls made, the 429s seen
   and the items merged into a queued one (for benchmarks and diagnostics).
 """
@@ -56,6 +58,7 @@ EDIT_TEXT = "edit_message_text"
 EDIT_MARKUP = "edit_message_reply_markup"
 EDIT_MEDIA = "edit_message_media"
 EDIT_METHODS = frozenset({EDIT_TEXT, EDIT_MARKUP, EDIT_MEDIA})
+DRAFT = "send_message_draft"
 # These set a message's whole content, inline keyboard included: one without ``reply_markup`` removes it.
 _FULL_EDITS = frozenset({EDIT_TEXT, EDIT_MEDIA})
 
@@ -218,6 +221,7 @@ class Sender:
         self.calls: collections.Counter[CallKey] = collections.Counter()
         self.rate_limited: collections.Counter[CallKey] = collections.Counter()
         self.coalesced: collections.Counter[CallKey] = collections.Counter()
+        self.drafts_refused: set[int] = set()
         self._wake = trio.Event()
 
     # -- queueing -------------------------------------------------------------------------------------
@@ -348,6 +352,8 @@ class Sender:
             return self.clock() + delay
         except TelegramError as exc:
             log.warning("telegram call rejected", chat=item.chat_id, method=item.method, error=exc.description)
+            if item.method == DRAFT:
+                self.drafts_refused.add(item.chat_id)
             item.reply.fail(exc)
         except Exception as exc:  # a bug in an argument must not kill the sender for everyone
             log.error("telegram call raised", chat=item.chat_id, method=item.method, exc_info=exc)

@@ -159,3 +159,26 @@ async def test_callback_answers_skip_pacing(autojump_clock: trio.abc.Clock, nurs
     await answer.reply.wait()
     assert trio.current_time() < 0.5
     assert [c[1] for c in api.calls][:2].count("answer_callback_query") == 1
+
+
+def draft(chat: int, text: str) -> Outbound:
+    return Outbound(chat_id=chat, method="send_message_draft",
+                    kwargs={"chat_id": chat, "draft_id": 1, "text": text}, priority=Priority.BEST_EFFORT)
+
+
+async def test_a_refused_draft_marks_its_chat_and_nothing_else_does(autojump_clock: trio.abc.Clock,
+                                                                    nursery: trio.Nursery) -> None:
+    api = FakeApi()
+    api.script = [NetworkError("down"), RetryAfter("Too Many Requests: retry after 1", retry_after=1), None,
+                  BadRequest("Bad Request: can't parse entities"), BadRequest("Bad Request: TEXTDRAFT_PEER_INVALID")]
+    sender, outbox = await start(nursery, api)
+    with pytest.raises(NetworkError):
+        await call(outbox, draft(7, "a"))
+    await call(outbox, draft(7, "b"))  # a 429 is waited out, then sent
+    assert sender.drafts_refused == set()  # neither a network error nor a 429 is a refusal
+    with pytest.raises(BadRequest):
+        await call(outbox, msg(8, "not a draft"))
+    assert sender.drafts_refused == set()
+    with pytest.raises(BadRequest):
+        await call(outbox, draft(7, "c"))
+    assert sender.drafts_refused == {7}

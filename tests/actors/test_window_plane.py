@@ -101,18 +101,22 @@ class FakeAppServer:
 
 
 class Sender:
-    """Accepts every call (message ids from 100) except those ``refuse`` names."""
+    """Accepts every call (message ids from 100) except those ``refuse`` names; a refused draft marks its chat
+    in ``drafts_refused``, as the real sender does."""
 
     def __init__(self, recv: trio.MemoryReceiveChannel[Outbound], refuse: Callable[[Outbound], bool]) -> None:
         self.recv = recv
         self.refuse = refuse
         self.sent: list[tuple[float, Outbound]] = []
+        self.drafts_refused: set[int] = set()
 
     async def run(self) -> None:
         message_id = 100
         async for item in self.recv:
             self.sent.append((trio.current_time(), item))
             if self.refuse(item):
+                if item.method == "send_message_draft":
+                    self.drafts_refused.add(item.chat_id)
                 item.reply.fail(BadRequest("Bad Request: TEXTDRAFT_PEER_INVALID"))
                 continue
             message_id += 1
@@ -126,20 +130,26 @@ class Plane:
     """One window actor on the app-server plane in ``chat_id``, with the fake server and sender."""
 
     def __init__(self, tmp_path: Path, nursery: trio.Nursery, chat_id: int, scenario: str,
-                 refuse: Callable[[Outbound], bool] = lambda item: False) -> None:
+                 refuse: Callable[[Outbound], bool] = lambda item: False, *, topic_id: int = 7,
+                 window_id: str = "@1", shared_with: Plane | None = None) -> None:
+        """``shared_with``: another window's Plane whose sender (so chat state) this window uses too."""
         self.frames = recording(scenario)
         self.server = FakeAppServer(resume_answer(self.frames))
         rollout = tmp_path / "rollout-2026-11-23T21-00-00-01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"
         rollout.write_text("")
         self.tmux = FakeTmux((CAPTURES / "idle.txt").read_text(), rollout)
-        self.binding = Binding(chat_id=chat_id, topic_id=7, window_id="@1", window_name="w", cwd=str(tmp_path),
-                               pane_id="%1", appserver_socket=str(tmp_path / "0123456789abcdef.sock"))
+        self.binding = Binding(chat_id=chat_id, topic_id=topic_id, window_id=window_id, window_name="w",
+                               cwd=str(tmp_path), pane_id=f"%{window_id[1:]}",
+                               appserver_socket=str(tmp_path / "0123456789abcdef.sock"))
         state = State()
         state.bindings[self.binding.key] = self.binding
         self.keeper = StateKeeper(StateStore(tmp_path / "state.json"), state)
-        out_send, out_recv = trio.open_memory_channel[Outbound](100)
-        self.sender = Sender(out_recv, refuse)
-        nursery.start_soon(self.sender.run)
+        if shared_with is None:
+            out_send, out_recv = trio.open_memory_channel[Outbound](100)
+            self.sender = Sender(out_recv, refuse)
+            nursery.start_soon(self.sender.run)
+        else:
+            self.sender, out_send = shared_with.sender, shared_with.deps.outbox
         self.effects: list[object] = []
         hooks = WindowHooks()
 
@@ -152,7 +162,8 @@ class Plane:
             raise AssertionError(f"unexpected gone: {why}")
 
         self.deps = WindowDeps(tmux=self.tmux, outbox=out_send, keeper=self.keeper, sessions_dir=tmp_path,
-                               poll_interval=0.05, on_gone=gone, hooks=hooks, connect_appserver=self.server.connect)
+                               poll_interval=0.05, on_gone=gone, hooks=hooks, connect_appserver=self.server.connect,
+                               drafts_refused=self.sender.drafts_refused)
         self.nursery = nursery
         self.inbox: trio.MemorySendChannel[WindowCommand] | None = None
         self.actor: WindowActor | None = None
@@ -240,15 +251,20 @@ async def test_a_group_streams_one_silent_message_edited_then_deleted(
     assert deleted[1].kwargs["message_id"] == frame_id  # the partial frame is not left behind
 
 
-async def test_a_refused_draft_turns_drafts_off_and_streams_by_edits(
+async def test_a_refused_draft_turns_drafts_off_for_the_chat_and_its_windows_stream_by_edits(
         tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
     p = Plane(tmp_path, nursery, 1001, "plain", refuse=lambda item: item.method == "send_message_draft")
+    other = Plane(tmp_path, nursery, 1001, "plain", topic_id=8, window_id="@2", shared_with=p)  # same chat
     await p.start()
+    await other.start()
     await p.replay(gap=0.9)
     assert len(p.sender.calls("send_message_draft")) == 1  # the first refusal, then never again
+    assert p.sender.calls("send_message") == []  # that answer's frames stop; the rollout delivers it
     await p.replay(gap=0.9)  # the next answer (same recording again)
+    await other.replay(gap=0.9)  # the other window's answer
     assert len(p.sender.calls("send_message_draft")) == 1
-    assert p.sender.calls("send_message") and p.sender.calls("edit_message_text")
+    edited_topics = {o.kwargs.get("message_thread_id") for _, o in p.sender.calls("send_message")}
+    assert edited_topics == {7, 8} and p.sender.calls("edit_message_text")
 
 
 async def plane_with_approval(tmp_path: Path, nursery: trio.Nursery) -> tuple[Plane, dict[str, Any]]:

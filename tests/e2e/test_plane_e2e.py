@@ -23,11 +23,13 @@ async def private_topic(s: Stack, name: str) -> tuple[int, int]:
     return chat, s.fake.user_creates_topic(chat, OWNER, name)
 
 
-def final_call(s: Stack, chat: int) -> Any:
-    """The accepted sendMessage that carries the finished long answer (not a silent streamed frame), or None."""
+def final_call(s: Stack, chat: int, topic: int | None = None) -> Any:
+    """The accepted sendMessage that carries the finished long answer (not a silent streamed frame), in
+    ``topic`` when given, or None."""
     for call in s.fake.calls_to("sendMessage"):
         if call.ok and str(call.params.get("chat_id")) == str(chat) and HEAD in str(call.params.get("text", "")) \
-                and not call.params.get("disable_notification"):
+                and not call.params.get("disable_notification") \
+                and (topic is None or str(call.params.get("message_thread_id")) == str(topic)):
             return call
     return None
 
@@ -90,3 +92,26 @@ async def test_esc_interrupts_through_the_app_server(tmp_path: Path, codex_bin: 
         with trio.move_on_after(3):
             await s.wait_text(t, "you said: slow 30 please get interrupted", timeout=3)
             raise AssertionError("the interrupted answer was still delivered")
+
+
+async def test_a_refused_draft_turns_drafts_off_for_the_whole_chat(tmp_path: Path, codex_bin: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=CONFIG) as s:
+        chat, first = await private_topic(s, "one")
+        second = s.fake.user_creates_topic(chat, OWNER, "two")
+        for topic in (first, second):
+            await s.start_fresh(topic, "warm up", chat=chat)
+            await s.wait_text(topic, "you said: warm up", timeout=60, chat=chat)
+        s.fake.inject("sendMessageDraft", "400", count=1, chat_id=chat,
+                      description="Bad Request: TEXTDRAFT_PEER_INVALID")
+        s.send(first, "slow 8 long 1500", chat)
+        await s.fake.wait_for(lambda: final_call(s, chat), timeout=90)
+        attempts = [c for c in s.fake.calls_to("sendMessageDraft") if str(c.params.get("chat_id")) == str(chat)]
+        assert [c.ok for c in attempts] == [False]  # refused once; that answer's later frames were not tried
+        s.send(second, "slow 14 long 1500", chat)  # the other topic's window: drafts are off for the chat
+        await s.fake.wait_for(lambda: final_call(s, chat, second), timeout=90)
+        assert len(s.fake.calls_to("sendMessageDraft")) == len(attempts)  # no draft tried again in this chat
+        frames = [c for c in s.fake.calls_to("sendMessage") if c.ok and c.params.get("disable_notification")
+                  and str(c.params.get("message_thread_id")) == str(second)]
+        assert len(frames) == 1, s.bot.log_lines()[-30:]  # streamed as one edited message instead
+        await s.fake.wait_for(lambda: sum(HEAD in (m.text or "") for m in s.messages(second, chat)) == 1,
+                              timeout=30)  # and that message was deleted: only the finished answer is left

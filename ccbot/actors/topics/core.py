@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,9 +81,11 @@ class TopicsCore:
         files: FileSource,
         changes: ControlClient | None,
         rollouts: RolloutWatch | None,
+        drafts_refused: Container[int] = frozenset(),
     ) -> None:
         """``files``: Telegram downloads for features; ``changes``: one tmux control-mode client (None: windows
-        poll their panes); ``rollouts``: one watcher of every bound rollout (None: idle rollouts are polled)."""
+        poll their panes); ``rollouts``: one watcher of every bound rollout (None: idle rollouts are polled);
+        ``drafts_refused``: the chats where Telegram refused a draft (the sender's, read by window actors)."""
         self.cfg = cfg
         self.keeper = keeper
         self.outbox = outbox
@@ -96,6 +98,7 @@ class TopicsCore:
         self.files = files
         self.changes = changes
         self.rollouts = rollouts
+        self.drafts_refused = drafts_refused
         self.callback_handlers: dict[str, CallbackHandler] = {}
         self.converters: list[MessageConverter] = []
         self._nursery: trio.Nursery | None = None

@@ -83,7 +83,7 @@ class WindowPool(TopicsCore):
             tmux=self.tmux, outbox=self.outbox, keeper=self.keeper,
             sessions_dir=self.cfg.codex_home / "sessions", poll_interval=self.cfg.monitor_poll_interval,
             on_gone=self._on_window_gone, hooks=self.hooks, hang_after=self.cfg.hang_after,
-            changes=self.changes, rollouts=self.rollouts,
+            changes=self.changes, rollouts=self.rollouts, drafts_refused=self.drafts_refused,
         )
         window_id = found.window_id if found is not None else binding.window_id
         self._nursery.start_soon(self._run_window, binding, deps, recv, scope, found,

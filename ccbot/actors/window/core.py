@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -103,6 +103,7 @@ class WindowDeps:
     changes: ControlClient | None = None  # pane-change notifications; None: poll every poll_interval
     rollouts: RolloutWatch | None = None  # rollout-change notifications; None: idle rollouts polled
     connect_appserver: Callable[[str], Awaitable[WsConnection]] = connect_unix  # the pane's app-server socket
+    drafts_refused: Container[int] = frozenset()  # chats where a draft was refused (``Sender.drafts_refused``)
 
 
 def norm(text: str) -> str:
@@ -163,11 +164,10 @@ class WindowCore:
         self.echo_wanted: tuple[str, float] | None = None
         self.echo_seen: dict[str, float] = {}  # thread id -> when it showed the wanted text
         self.echo_due: float | None = None
-        # Streamed frames (FramesPart): the answer being streamed; drafts off after one was refused here.
+        # Streamed frames (FramesPart): the answer being streamed.
         self.stream: AnswerStream | None = None
         self.stale_frames: list[int] = []  # frame messages of earlier answers of the turn, deleted with the stream
         self.frames_changed = trio.Event()
-        self.drafts_off = False
 
     # -- helpers ------------------------------------------------------------------------------------
     @property

@@ -6,7 +6,8 @@ frames (``ccbot.render.stream.frame_html``: valid HTML at every step) and sends 
 ``FramePacer`` allows:
 
 * in a private chat as ``sendMessageDraft`` frames (one ``draft_id`` per answer, so the client animates it);
-  the first refused draft turns drafts off for this window, and its answers then stream as edits;
+  once Telegram refused a draft in the chat (``WindowDeps.drafts_refused``, kept by the sender), every
+  window there streams its answers as edits;
 * in a group as one silent message edited in place, within the edit budget.
 
 The finished answer is still delivered from the rollout exactly as on the tmux plane; right before it is
@@ -67,7 +68,8 @@ class FramesPart(WindowCore):
 
     def _frame_mode(self) -> FrameMode:
         # a private chat's id is its user's id (positive); groups are negative
-        return FrameMode.DRAFT if self.chat_id > 0 and not self.drafts_off else FrameMode.EDIT
+        refused = self.chat_id in self.deps.drafts_refused
+        return FrameMode.DRAFT if self.chat_id > 0 and not refused else FrameMode.EDIT
 
     def _stream_feed(self, item_id: str, delta: str) -> None:
         """Add ``delta`` to answer ``item_id`` (a new item starts a new stream; the old one is left to
@@ -167,9 +169,9 @@ class FramesPart(WindowCore):
             return
         except TelegramError as exc:
             if mode is FrameMode.DRAFT:
-                # the first refused draft turns drafts off here; this answer's later frames are not sent
-                log.warning("draft refused; streaming by edits from now on", error=str(exc))
-                self.drafts_off = True
+                # this answer's later frames are not sent; the next answers stream by edits once the sender
+                # has counted the refusal for the chat (a network error does not count)
+                log.warning("draft not sent; no more frames of this answer", error=str(exc))
                 stream.pacer.draft_failed()
             else:
                 log.info("streamed frame not sent", error=str(exc))
