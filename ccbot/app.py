@@ -14,6 +14,7 @@ import httpx
 import structlog
 import trio
 
+from ccbot.actors.appserver_links import AppServerLinks
 from ccbot.actors.poller import run_poller
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.router import Router
@@ -118,7 +119,7 @@ def build_topics(
     index = SessionIndex(cfg.codex_home, cache_path=cfg.ccbot_dir / "sessions-index.json")
     changes = ControlClient(cfg.tmux_session_name, socket_name=cfg.tmux_socket_name, secrets=cfg.secrets)
     topics = Topics(cfg, keeper, outbox, tmux, index, files=api, changes=changes, rollouts=RolloutWatch(),
-                    drafts_refused=sender.drafts_refused)
+                    drafts_refused=sender.drafts_refused, appservers=AppServerLinks())
     for install in FEATURES:
         install(topics)
     return topics

@@ -13,6 +13,7 @@ import pytest
 import trio
 import trio.testing
 
+from ccbot.actors.appserver_links import AppServerLinks
 from ccbot.actors.window import WindowActor, WindowDeps, WindowHooks
 from ccbot.codex.appserver.transport import ConnectionClosed
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown
@@ -131,8 +132,9 @@ class Plane:
 
     def __init__(self, tmp_path: Path, nursery: trio.Nursery, chat_id: int, scenario: str,
                  refuse: Callable[[Outbound], bool] = lambda item: False, *, topic_id: int = 7,
-                 window_id: str = "@1", shared_with: Plane | None = None) -> None:
-        """``shared_with``: another window's Plane whose sender (so chat state) this window uses too."""
+                 window_id: str = "@1", shared_with: Plane | None = None, links: AppServerLinks | None = None) -> None:
+        """``shared_with``: another window's Plane whose sender (so chat state) this window uses too; ``links``:
+        app-server connections shared with other windows (default: this window's own, running)."""
         self.frames = recording(scenario)
         self.server = FakeAppServer(resume_answer(self.frames))
         rollout = tmp_path / "rollout-2026-11-23T21-00-00-01a20a5a-009b-7f71-8ca7-536926fbd324.jsonl"
@@ -162,8 +164,12 @@ class Plane:
             raise AssertionError(f"unexpected gone: {why}")
 
         self.deps = WindowDeps(tmux=self.tmux, outbox=out_send, keeper=self.keeper, sessions_dir=tmp_path,
-                               poll_interval=0.05, on_gone=gone, hooks=hooks, connect_appserver=self.server.connect,
+                               poll_interval=0.05, on_gone=gone, hooks=hooks,
                                drafts_refused=self.sender.drafts_refused)
+        if links is None:
+            links = AppServerLinks(connect=lambda socket: self.server.connect(socket))
+            nursery.start_soon(links.run)
+        self.links = self.deps.appservers = links
         self.nursery = nursery
         self.inbox: trio.MemorySendChannel[WindowCommand] | None = None
         self.actor: WindowActor | None = None
@@ -370,7 +376,6 @@ async def shared_plane(tmp_path: Path, nursery: trio.Nursery) -> Plane:
 
     p = Plane(tmp_path, nursery, -100, "plain")
     p.server = SharedServer(p.server.resume)
-    p.deps.connect_appserver = p.server.connect
     p.binding.appserver_socket = str(daemon_socket(tmp_path.parent))  # sessions_dir is tmp_path
     p.binding.appserver_shared = True
     p.inbox, inbox_recv = trio.open_memory_channel[WindowCommand](10)
@@ -470,3 +475,46 @@ async def test_every_frame_message_of_a_turn_is_deleted_when_it_ends(
                                                           "turn": {**turn, "status": "completed"}}})
     await until(lambda: len(p.sender.calls("delete_message")) == 2)
     assert sorted(o.kwargs["message_id"] for _, o in p.sender.calls("delete_message")) == [101, 102]
+
+
+async def test_windows_on_the_shared_daemon_share_one_connection_and_each_follows_its_own_thread(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    first = await shared_plane(tmp_path, nursery)
+    server = first.server
+    second = Plane(tmp_path, nursery, -100, "plain", topic_id=8, window_id="@2", shared_with=first, links=first.links)
+    second.server = server
+    second.binding.appserver_socket, second.binding.appserver_shared = first.binding.appserver_socket, True
+    second.inbox, inbox_recv = trio.open_memory_channel[WindowCommand](10)
+    await nursery.start(WindowActor(second.binding, second.deps).run, inbox_recv)
+    await until(lambda: len(server.requests("thread/loaded/list")) == 2)  # both windows attached
+    await trio.sleep(1)
+    assert server.connects == 1 and first.links.connections() == 1
+    assert len(server.requests("initialize")) == 1
+    assert len(server.requests("thread/resume")) == 2  # once per thread, not once per window
+    await typed(first, "mine")
+    server.user_message(server.thread_id, "mine")
+    await typed(second, "yours")
+    server.user_message(OTHER, "yours")
+    await until(lambda: first.binding.thread_id == server.thread_id and second.binding.thread_id == OTHER)
+    request = next(m for m in after_resume(recording("approve_client"))
+                   if m.get("method") == "item/commandExecution/requestApproval")
+    server.push({**request, "params": {**request["params"], "threadId": OTHER}})
+    await until(lambda: any(isinstance(e, PlaneApprovalShown) for e in second.effects))
+    assert not any(isinstance(e, PlaneApprovalShown) for e in first.effects)  # each window gets its own only
+    server.drop()  # the daemon restarts: both windows re-attach over one new connection
+    await until(lambda: PlaneApprovalGone(request["id"], None, lost=True) in second.effects)
+    await until(lambda: server.connects == 2 and len(server.requests("thread/loaded/list")) == 4)
+    await trio.sleep(1)
+    assert first.links.connections() == 1 and len(server.requests("initialize")) == 2
+
+
+async def test_a_link_is_closed_when_its_last_window_stops(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    p = Plane(tmp_path, nursery, -100, "plain")
+    async with trio.open_nursery() as windows:
+        p.inbox, inbox_recv = trio.open_memory_channel[WindowCommand](10)
+        await windows.start(WindowActor(p.binding, p.deps).run, inbox_recv)
+        await until(lambda: p.binding.thread_id == p.server.thread_id)
+        assert p.links.connections() == 1
+        windows.cancel_scope.cancel()
+    await until(lambda: p.links.connections() == 0 and p.server.closed)

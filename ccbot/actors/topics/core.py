@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 import trio
 
+from ccbot.actors.appserver_links import AppServerLinks
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.router import thread_kwargs
 from ccbot.actors.sender import call
@@ -82,10 +83,12 @@ class TopicsCore:
         changes: ControlClient | None,
         rollouts: RolloutWatch | None,
         drafts_refused: Container[int] = frozenset(),
+        appservers: AppServerLinks | None = None,
     ) -> None:
         """``files``: Telegram downloads for features; ``changes``: one tmux control-mode client (None: windows
         poll their panes); ``rollouts``: one watcher of every bound rollout (None: idle rollouts are polled);
-        ``drafts_refused``: the chats where Telegram refused a draft (the sender's, read by window actors)."""
+        ``drafts_refused``: the chats where Telegram refused a draft (the sender's, read by window actors);
+        ``appservers``: the app-server connections, run in the windows nursery (None: tmux plane only)."""
         self.cfg = cfg
         self.keeper = keeper
         self.outbox = outbox
@@ -99,6 +102,7 @@ class TopicsCore:
         self.changes = changes
         self.rollouts = rollouts
         self.drafts_refused = drafts_refused
+        self.appservers = appservers
         self.callback_handlers: dict[str, CallbackHandler] = {}
         self.converters: list[MessageConverter] = []
         self._nursery: trio.Nursery | None = None

@@ -34,6 +34,8 @@ class WindowPool(TopicsCore):
                 await nursery.start(self.changes.run)
             if self.rollouts is not None:
                 await nursery.start(self.rollouts.run)
+            if self.appservers is not None:
+                await nursery.start(self.appservers.run)
             await self._restore_bindings()
             await self._reopen_kept()
             task_status.started()
@@ -84,6 +86,7 @@ class WindowPool(TopicsCore):
             sessions_dir=self.cfg.codex_home / "sessions", poll_interval=self.cfg.monitor_poll_interval,
             on_gone=self._on_window_gone, hooks=self.hooks, hang_after=self.cfg.hang_after,
             changes=self.changes, rollouts=self.rollouts, drafts_refused=self.drafts_refused,
+            appservers=self.appservers,
         )
         window_id = found.window_id if found is not None else binding.window_id
         self._nursery.start_soon(self._run_window, binding, deps, recv, scope, found,

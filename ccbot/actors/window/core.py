@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import structlog
 import trio
 
+from ccbot.actors.appserver_links import AppServerLinks, LinkView
 from ccbot.actors.rollout_watch import RolloutWatch
 from ccbot.actors.sender import call
 from ccbot.codex import rollout as rec
-from ccbot.codex.appserver.transport import WsConnection, connect_unix
 from ccbot.features.ports import PaneSize, WindowPort
 from ccbot.messages import FeatureRequest, Outbound, UserText
 from ccbot.screen.parse import ApprovalPrompt, Popup, ScreenModel
@@ -35,7 +35,6 @@ from ccbot.tmux.control import ControlClient
 
 if TYPE_CHECKING:
     from ccbot.actors.window.frames import AnswerStream
-    from ccbot.codex.appserver.client import AppServerClient
     from ccbot.codex.appserver.views import CommandApprovalRequest, RequestId
 
 log = structlog.get_logger("ccbot.window")
@@ -102,7 +101,7 @@ class WindowDeps:
     hang_after: float = 600.0
     changes: ControlClient | None = None  # pane-change notifications; None: poll every poll_interval
     rollouts: RolloutWatch | None = None  # rollout-change notifications; None: idle rollouts polled
-    connect_appserver: Callable[[str], Awaitable[WsConnection]] = connect_unix  # the pane's app-server socket
+    appservers: AppServerLinks | None = None  # the shared app-server connections; None: tmux plane only
     drafts_refused: Container[int] = frozenset()  # chats where a draft was refused (``Sender.drafts_refused``)
 
 
@@ -153,7 +152,7 @@ class WindowCore:
         self.unprovable_since: float | None = None
         # The app-server plane (PlanePart): the live client, the user threads seen on the pane's server, those
         # subscribed (thread/resume), their rollouts, the turn running there, approval requests not answered.
-        self.plane_client: AppServerClient | None = None
+        self.plane_client: LinkView | None = None
         self.plane_candidates: set[str] = set()
         self.plane_subscribed: set[str] = set()
         self.plane_tried: set[str] = set()  # threads whose first resume was tried (side threads are tried once)

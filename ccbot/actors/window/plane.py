@@ -31,12 +31,11 @@ from pathlib import Path
 import structlog
 import trio
 
-from ccbot import __version__
+from ccbot.actors.appserver_links import LINK_ERRORS, LinkView
 from ccbot.actors.window.core import WindowCore, norm
 from ccbot.codex.appserver import protocol
-from ccbot.codex.appserver.client import AppServerClient, AppServerError, RequestFailed
+from ccbot.codex.appserver.client import AppServerError, RequestFailed
 from ccbot.codex.appserver.protocol import Incoming
-from ccbot.codex.appserver.transport import WsError
 from ccbot.codex.appserver.views import (
     AgentMessageDelta,
     AgentMessageItem,
@@ -57,11 +56,9 @@ from ccbot.messages import PROMPT_GONE, AnswerApproval, Interrupt
 
 log = structlog.get_logger("ccbot.window")
 
-CLIENT_NAME = "ccbot"
 CONNECT_RETRY = 0.25  # first retry; doubles up to CONNECT_RETRY_MAX (the pane's server may still be starting)
 CONNECT_RETRY_MAX = 5.0
 REQUEST_TIMEOUT = 10.0
-INCOMING_BUFFER = 1000
 ECHO_SETTLE = 0.5  # shared daemon: how long other threads may still show the same text before one is followed
 
 
@@ -79,7 +76,7 @@ class PlanePart(WindowCore):
 
     async def _plane_loop(self) -> None:
         socket = self.binding.appserver_socket
-        if socket is None:
+        if socket is None or self.deps.appservers is None:
             return
         shared = self.binding.appserver_shared and Path(socket) == daemon_socket(self.deps.sessions_dir.parent)
         if not (shared or is_socket_name(socket)):  # a saved state edited by hand: never connect elsewhere
@@ -96,7 +93,7 @@ class PlanePart(WindowCore):
                 address = str(await trio.Path(socket).resolve()) if shared else socket
                 await self._plane_session(address)
                 retry = CONNECT_RETRY
-            except (OSError, WsError, AppServerError, trio.TooSlowError) as exc:
+            except LINK_ERRORS as exc:
                 if not told:
                     log.info("app-server not reachable yet", error=str(exc) or type(exc).__name__)
                     told = True
@@ -104,39 +101,33 @@ class PlanePart(WindowCore):
             await trio.sleep(retry)
             retry = min(retry * 2, CONNECT_RETRY_MAX)
 
-    async def _plane_session(self, socket: str) -> None:
-        """One connection: handshake, subscribe, then handle incoming messages until it ends."""
-        connection = await self.deps.connect_appserver(socket)
-        incoming_send, incoming = trio.open_memory_channel[Incoming](INCOMING_BUFFER)
-        client = AppServerClient(connection, incoming_send)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(client.run)
+    async def _plane_session(self, address: str) -> None:
+        """One attachment to the server's shared link (``AppServerLinks``): list and subscribe to its threads,
+        then handle incoming messages until the link ends."""
+        assert self.deps.appservers is not None
+        async with self.deps.appservers.attach(address) as link:
+            with trio.fail_after(REQUEST_TIMEOUT):
+                listed = protocol.loaded_threads(
+                    await link.request(protocol.THREAD_LOADED_LIST, protocol.thread_loaded_list_params()))
+            self.plane_client = link
             try:
-                with trio.fail_after(REQUEST_TIMEOUT):
-                    await client.request(protocol.INITIALIZE, protocol.initialize_params(CLIENT_NAME, __version__))
-                    await client.notify(protocol.INITIALIZED)
-                    listed = protocol.loaded_threads(
-                        await client.request(protocol.THREAD_LOADED_LIST, protocol.thread_loaded_list_params()))
-                self.plane_client = client
-                log.info("attached to the pane's app-server", loaded=len(listed.ids) if listed else 0)
+                log.info("attached to the window's app-server", loaded=len(listed.ids) if listed else 0,
+                         shared=self.binding.appserver_shared)
                 self.plane_candidates.update(listed.ids if listed else ())
                 for thread_id in list(self.plane_candidates):
-                    await self._plane_subscribe(client, thread_id)
+                    await self._plane_subscribe(link, thread_id)
                 while True:
                     with trio.move_on_at(self.echo_due if self.echo_due is not None else math.inf) as waited:
                         try:
-                            message = await incoming.receive()
+                            message = await link.incoming.receive()
                         except trio.EndOfChannel:
                             return
                     if waited.cancelled_caught:
                         await self._settle_echo()
                     else:
-                        await self._on_plane(client, message)
+                        await self._on_plane(link, message)
             finally:
                 self.plane_client = None
-                nursery.cancel_scope.cancel()
-                with trio.CancelScope(shield=True), trio.move_on_after(1):
-                    await client.aclose()
 
     async def _plane_lost(self) -> None:
         """The connection ended: its pending approvals are gone and the answer being streamed stops."""
@@ -150,14 +141,14 @@ class PlanePart(WindowCore):
         for request_id in pending:
             await self._plane_effect(PlaneApprovalGone(request_id, None, lost=lost))
 
-    async def _plane_subscribe(self, client: AppServerClient, thread_id: str) -> None:
+    async def _plane_subscribe(self, client: LinkView, thread_id: str) -> None:
         """``thread/resume`` ``thread_id`` (its turn and item events then reach us) and follow it when it is a
         user thread. A thread without a rollout yet cannot be resumed: it is tried again at its next status."""
         if thread_id in self.plane_subscribed:
             return
         try:
             with trio.fail_after(REQUEST_TIMEOUT):
-                result = await client.request(protocol.THREAD_RESUME, protocol.thread_resume_params(thread_id))
+                result = await client.resume(thread_id)
         except RequestFailed as exc:
             log.debug("thread not resumable yet", thread=thread_id, error=exc.message)
             return
@@ -174,7 +165,7 @@ class PlanePart(WindowCore):
         if path:
             await self._follow_thread(thread_id, Path(path))
 
-    async def _on_plane(self, client: AppServerClient, message: Incoming) -> None:
+    async def _on_plane(self, client: LinkView, message: Incoming) -> None:
         seen = protocol.view(message)
         match seen:
             case ThreadStarted(thread=info) if _is_user_thread(info):
