@@ -2,8 +2,9 @@
 
 Contract: :func:`build_events` turns a plan into a list of :class:`SseEvent` (delay before sending,
 event type, data object) in the order Codex 0.169 expects (codex-cli.md §1): ``response.created``,
-optional reasoning item, then a message, a function call or a custom (``apply_patch``) tool call, then ``response.completed`` — or
-``response.failed`` for :class:`Failure`. :func:`encode` renders one event as SSE bytes.
+optional reasoning item, then a message, a function call or a custom (``apply_patch``) tool call,
+then ``response.completed`` — or ``response.failed`` for :class:`Failure`.
+:func:`encode` renders one event as SSE bytes.
 """
 
 from __future__ import annotations
