@@ -47,9 +47,12 @@ ANSWER_WAIT = 10.0  # the window handles commands in order: an answer may wait f
 KEEP_GONE = 20
 TITLE = "Would you like to run the following command?"  # Codex's own words, as its terminal prompt shows them
 FILES_TITLE = "Would you like to make the following edits?"  # the same for a patch (measured, 0.169/0.171)
+# Visible characters, so that any request stays under Telegram's 4096: title ~50, files (their lines) ≤ 1000 +
+# one path ≤ 400, diffs ≤ 1600, reason ≤ 600, root ≤ 200, and a line per file listed.
 MAX_FILES = 10  # files listed; more are counted
 MAX_PATH = 200
-MAX_DIFF = 2000  # diff characters shown in all, over the files in order
+FILES_BUDGET = 1000  # file lines listed in all; the first file is always listed
+MAX_DIFF = 1600  # diff characters shown in all, over the files in order
 
 # The screen's button texts for the same answers (the TUI's y / p / esc are accept /
 # acceptWithExecpolicyAmendment / cancel), so a prompt reads the same on either plane.
@@ -113,21 +116,26 @@ def _file_lines(request: FileChangeApprovalRequest) -> list[str]:
     lines = [f"❓ <b>{FILES_TITLE}</b>"]
     if not request.changes:
         lines.append("<i>(The changes were not seen here; they are shown at the terminal.)</i>")
-    budget = MAX_DIFF
+    budget, listed, used = MAX_DIFF, 0, 0
     for change in request.changes[:MAX_FILES]:
+        kind = _KINDS.get(change.kind, change.kind)
+        size = min(len(change.path), MAX_PATH) + min(len(change.move_path or ""), MAX_PATH) + len(kind) + 8
+        if listed and used + size > FILES_BUDGET:
+            break
+        listed, used = listed + 1, used + size
         moved = f" → <code>{_path(change.move_path)}</code>" if change.move_path else ""
-        lines.append(f"• <code>{_path(change.path)}</code>{moved} ({escape(_KINDS.get(change.kind, change.kind))})")
+        lines.append(f"• <code>{_path(change.path)}</code>{moved} ({escape(kind)})")
         diff = _diff_text(change).rstrip("\n")
         if diff and budget > 0:
             shown = cut(diff, budget)
             budget -= len(shown)
             lines.append(f'<pre><code class="language-diff">{escape(shown)}</code></pre>')
-    if len(request.changes) > MAX_FILES:
-        lines.append(f"… and {len(request.changes) - MAX_FILES} more files")
+    if len(request.changes) > listed:
+        lines.append(f"… and {len(request.changes) - listed} more files")
     if request.reason:
         lines.append(f"<i>Reason:</i> {escape(cut(request.reason, MAX_REASON))}")
     if request.grant_root:
-        lines.append(f"<i>Allows writes under:</i> <code>{_path(request.grant_root)}</code>")
+        lines.append(f"<i>Allows writes under:</i> <code>{_path(request.grant_root)}</code>")  # schema: unstable
     return lines
 
 
