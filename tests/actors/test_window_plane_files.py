@@ -11,6 +11,7 @@ import pytest
 import trio
 import trio.testing
 
+from ccbot.actors.window.plane import CHANGES_KEPT
 from ccbot.codex.appserver.views import FileChange, FileChangeApprovalRequest
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown
 from ccbot.messages import PROMPT_GONE, AnswerApproval, OneShot
@@ -114,3 +115,17 @@ async def test_a_request_whose_item_was_not_seen_is_shown_without_changes(
     p.server.push(next(m for m in after_resume(p.frames) if m.get("method") == REQUEST))
     await until(lambda: any(isinstance(e, PlaneApprovalShown) for e in p.effects))
     assert shown_request(p).changes == ()
+
+
+async def test_remembered_file_changes_are_bounded_when_items_never_complete(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    p = Plane(tmp_path, nursery, -100, "approve_patch")
+    await p.start()
+    started = next(m for m in after_resume(p.frames) if m.get("method") == "item/started"
+                   and m["params"]["item"]["type"] == "fileChange")
+    for n in range(CHANGES_KEPT + 6):  # e.g. turns interrupted before their items completed
+        item = {**started["params"]["item"], "id": f"item-{n}"}
+        p.server.push({**started, "params": {**started["params"], "item": item}})
+    await until(lambda: p.actor is not None and f"item-{CHANGES_KEPT + 5}" in p.actor.plane_changes)
+    assert p.actor is not None and len(p.actor.plane_changes) == CHANGES_KEPT
+    assert "item-0" not in p.actor.plane_changes  # the oldest go first
