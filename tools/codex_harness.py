@@ -168,6 +168,8 @@ def model_catalog() -> dict[str, object]:
                 "support_verbosity": False,
                 "truncation_policy": {"mode": "tokens", "limit": 10000},
                 "experimental_supported_tools": [],
+                # Offers the freeform apply_patch tool, as Codex's real models do (the mock's ``patch NAME``).
+                "apply_patch_tool_type": "freeform",
                 "base_instructions": BASE_INSTRUCTIONS,
             }
         ]

@@ -1,7 +1,8 @@
 """Record the app-server traffic a second client sees while a Codex TUI runs a thread (issue 13).
 
 ``uv run python -m tools.record_appserver [--version 0.169.0] [--only [NAME …]] [--schema]`` for each scenario
-(``plain``, ``approve_client``, ``approve_tui``, ``interrupt``; see their functions):
+(``plain``, ``approve_client``, ``approve_tui``, ``interrupt``, ``approve_patch``, ``approve_patch_tui``;
+see their functions):
 
 * writes an isolated ``CODEX_HOME`` for the in-process mock model (``tools/mock_openai``) and a git work dir,
 * starts ``codex app-server --listen unix://PATH`` (socket in a private temp dir) and the TUI in a private
@@ -82,6 +83,7 @@ class Session:
     workdir: Path
     frames: list[dict[str, object]] = field(default_factory=list)
     thread_id: str = ""
+    screen: str | None = None  # the TUI's screen a scenario chose to keep (written as <scenario>.screen.txt)
 
     async def next(self, predicate: Callable[[Incoming], bool], within: float = STEP) -> Incoming:
         """The next incoming message satisfying ``predicate`` (earlier ones are only recorded)."""
@@ -138,6 +140,38 @@ async def scenario_approve_tui(session: Session) -> None:
     await session.next(is_method("turn/completed"))
 
 
+PATCH_PROMPT_SHOWN = "Would you like to make the following edits?"
+
+
+async def _patch_requested(session: Session, name: str) -> protocol.ServerRequest:
+    """Ask for ``name`` to be written by ``apply_patch`` (the read-only sandbox makes Codex ask first); the
+    TUI's prompt text is kept as ``patch_prompt.txt`` next to the recording."""
+    await session.pane.submit(f"patch {name} from the recorder")
+    request = await session.next(is_method("item/fileChange/requestApproval"))
+    if not isinstance(request, protocol.ServerRequest):
+        raise RuntimeError(f"unexpected approval request: {request}")
+    screen = await session.pane.wait_for(lambda s: PATCH_PROMPT_SHOWN in s, STEP)
+    session.screen = screen
+    return request
+
+
+async def scenario_approve_patch(session: Session) -> None:
+    """A file written by ``apply_patch``, approved from the second client (``accept``)."""
+    request = await _patch_requested(session, "client.txt")
+    await session.client.respond(request.id, protocol.approval_result("accept"))
+    await session.next(is_method("turn/completed"))
+    if not (session.workdir / "client.txt").exists():
+        raise RuntimeError("the approved patch wrote no file")
+
+
+async def scenario_approve_patch_tui(session: Session) -> None:
+    """The same patch approved in the TUI (``y``): the client gets ``serverRequest/resolved``."""
+    await _patch_requested(session, "tui.txt")
+    await session.pane.press("y")
+    await session.next(is_method("serverRequest/resolved"))
+    await session.next(is_method("turn/completed"))
+
+
 async def scenario_interrupt(session: Session) -> None:
     """A slow answer interrupted from the second client with ``turn/interrupt``."""
     await session.pane.submit("slow 20 please get interrupted")
@@ -156,7 +190,12 @@ SCENARIOS: dict[str, Callable[[Session], Awaitable[None]]] = {
     "approve_client": scenario_approve_client,
     "approve_tui": scenario_approve_tui,
     "interrupt": scenario_interrupt,
+    "approve_patch": scenario_approve_patch,
+    "approve_patch_tui": scenario_approve_patch_tui,
 }
+# Scenarios that need another sandbox: under "read-only" every apply_patch asks for approval (a write in the
+# workspace is allowed without asking under "workspace-write").
+SANDBOX = {"approve_patch": "read-only", "approve_patch_tui": "read-only"}
 
 
 async def wait_for_socket(path: Path, within: float = STEP) -> None:
@@ -170,7 +209,7 @@ async def wait_for_socket(path: Path, within: float = STEP) -> None:
 async def record_one(name: str, binary: Path, port: int, out: Path, scratch: Path) -> Path:
     """Run scenario ``name`` against a fresh app-server and TUI; returns the JSONL written."""
     home, workdir = scratch / f"home-{name}", make_git_workdir(scratch / f"work-{name}")
-    write_codex_home(home, port=port, workdirs=[workdir])
+    write_codex_home(home, port=port, workdirs=[workdir], sandbox_mode=SANDBOX.get(name, "workspace-write"))
     sockdir = Path(tempfile.mkdtemp(prefix="ccbot-as-"))  # short path: unix socket paths are limited
     socket = sockdir / "app.sock"
     pane = TmuxCodex(shutil.which("tmux") or "tmux", f"ccbot-as-{os.getpid()}-{name}")
@@ -204,6 +243,8 @@ async def record_one(name: str, binary: Path, port: int, out: Path, scratch: Pat
             with trio.fail_after(STEP):
                 await client.request(protocol.THREAD_RESUME, protocol.thread_resume_params(session.thread_id))
             await SCENARIOS[name](session)
+            if session.screen is not None:
+                (out / f"{name}.screen.txt").write_text(session.screen, "utf-8")
             await trio.sleep(0.5)  # let trailing notifications (status, token usage) arrive
             await client.aclose()
             nursery.cancel_scope.cancel()

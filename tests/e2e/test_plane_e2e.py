@@ -1,8 +1,9 @@
 """The app-server plane end to end: real Codex under its own defaults (so windows ccbot starts get a private
 app-server and run ``codex --remote``), the mock model streaming slowly, fake Telegram with its budget, the bot.
 
-Approvals answered from Telegram or at the terminal, and two panes in one folder, run on this plane in
-``test_approvals_e2e`` and ``test_sessions_e2e`` under the "defaults" config.
+Command approvals answered from Telegram or at the terminal, and two panes in one folder, run on this plane in
+``test_approvals_e2e`` and ``test_sessions_e2e`` under the "defaults" config; a file change (``apply_patch``)
+approved from Telegram runs here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import trio
 
 from tests.e2e.stack import OWNER, Stack, running_stack
+from tests.e2e.test_approvals_e2e import button_data, pane_of, press, wait_edited
 
 CONFIG = "defaults"  # Codex's own defaults: the app-server plane
 HEAD = "Mock long answer (1500 characters)"
@@ -115,3 +117,36 @@ async def test_a_refused_draft_turns_drafts_off_for_the_whole_chat(tmp_path: Pat
         assert len(frames) == 1, s.bot.log_lines()[-30:]  # streamed as one edited message instead
         await s.fake.wait_for(lambda: sum(HEAD in (m.text or "") for m in s.messages(second, chat)) == 1,
                               timeout=30)  # and that message was deleted: only the finished answer is left
+
+
+PATCH_HEAD = "Would you like to make the following edits?"
+
+
+def patch_messages(s: Stack, topic: int) -> list[Any]:
+    return [m for m in s.messages(topic) if PATCH_HEAD in (m.text or "")]
+
+
+async def test_a_patch_approved_from_telegram_writes_the_file(tmp_path: Path, codex_bin: str) -> None:
+    # read-only: every apply_patch asks first (workspace-write lets a write inside the folder through)
+    async with running_stack(tmp_path, codex_bin, config=CONFIG, approval_policy="on-request",
+                             sandbox_mode="read-only") as s:
+        t = s.new_topic("t")
+        target = s.workdir / "patched.txt"
+        await s.start_fresh(t, "patch patched.txt from telegram")
+        message = await s.fake.wait_for(
+            lambda: next((m for m in patch_messages(s, t) if m.reply_markup), None), timeout=60)
+        text = message.text or ""
+        assert "patched.txt (new file)" in text and "+written by the mock model's apply_patch" in text, text
+        assert [b["text"] for row in message.reply_markup["inline_keyboard"] for b in row] == [
+            "1. Yes, once", "2. Yes, and don't ask again for these files", "3. No, continue without it",
+            "4. No, tell Codex"]
+        await s.fake.wait_for(lambda: PATCH_HEAD in pane_of(s, t), timeout=30)  # the request can come first
+        assert not target.exists()
+        answer = await press(s, t, message.message_id, button_data(message, "Yes, once"))
+        assert answer == "Sent: Yes, once"
+        await s.fake.wait_for(target.exists, timeout=30)
+        assert target.read_text() == "written by the mock model's apply_patch\nfrom telegram\n"
+        await wait_edited(s, message.message_id, "Chosen here: Yes, once")
+        await s.wait_text(t, "MOCK_TOOL_DONE", timeout=60)
+        assert len(patch_messages(s, t)) == 1  # the screen's copy of the prompt got no message of its own
+        assert s.bot.log_lines() and any("approval answered from Telegram" in line for line in s.bot.log_lines())

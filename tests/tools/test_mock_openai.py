@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from tools.mock_openai import RequestLog, serve_mock_openai
 from tools.mock_openai.multipart import MultipartError, parse_multipart
 from tools.mock_openai.prose import long_markdown
-from tools.mock_openai.script import ReplyPlan, TextAnswer, find_command, is_injected, plan_reply
+from tools.mock_openai.script import (
+    PATCH_LINE,
+    PatchCall,
+    ReplyPlan,
+    TextAnswer,
+    find_command,
+    find_patch,
+    is_injected,
+    plan_reply,
+)
 from tools.mock_openai.sse import build_events
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -128,6 +137,46 @@ async def test_run_then_tool_done(mock: tuple[httpx.AsyncClient, RequestLog]) ->
     text = answer_text(second)
     assert text.startswith("MOCK_TOOL_DONE: the command finished (exit code 3). Last output lines:")
     assert "line 12" in text and "line 3\n" in text and "line 2\n" not in text  # the last 10 lines
+
+
+async def test_patch_calls_apply_patch_then_tool_done(mock: tuple[httpx.AsyncClient, RequestLog]) -> None:
+    client, log = mock
+    first = await stream(client, body(ENV, user("patch notes.txt hello there")))
+    names = [name for name, _ in first]
+    assert names == ["response.created", "response.output_item.added", "response.custom_tool_call_input.delta",
+                     "response.output_item.done", "response.completed"]
+    (call,) = done_items(first)
+    assert call["type"] == "custom_tool_call" and call["name"] == "apply_patch"  # Codex's freeform tool
+    assert call["input"] == first[2][1]["delta"] == (
+        f"*** Begin Patch\n*** Add File: notes.txt\n+{PATCH_LINE}\n+hello there\n*** End Patch\n")
+    output = {"type": "custom_tool_call_output", "call_id": call["call_id"],
+              "output": "Success. Updated the following files:\nA notes.txt\n"}
+    second = await stream(client, body(ENV, user("patch notes.txt hello there"), call, output))
+    text = answer_text(second)
+    assert text.startswith("MOCK_TOOL_DONE") and "A notes.txt" in text
+    assert [r["kind"] for r in log.records] == ["turn", "tool_done"]
+    assert log.records[0]["reply"] == "PatchCall"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "patch"),
+    [
+        ("patch a.txt", PatchCall("a.txt")),
+        ("please patch `dir/my file.md` now escalate", PatchCall("dir/my file.md", (PATCH_LINE, "now"))),
+        ("patch /tmp/x.txt two words\nnext line", PatchCall("/tmp/x.txt", (PATCH_LINE, "two words"))),
+        ("dispatch a.txt", None),
+        ("patch", None),
+        ("no patch here", None),
+        ("patch `here`", PatchCall("here")),
+    ],
+)
+def test_find_patch(prompt: str, patch: PatchCall | None) -> None:
+    assert find_patch(prompt) == patch
+
+
+def test_run_wins_over_patch() -> None:
+    plan = plan_reply(body(user("run `ls` then patch a.txt")), {})
+    assert type(plan.action).__name__ == "ToolCall"
 
 
 async def test_steps_repeat_the_command_then_finish(mock: tuple[httpx.AsyncClient, RequestLog]) -> None:

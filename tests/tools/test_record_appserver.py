@@ -21,7 +21,13 @@ from ccbot.codex.appserver import protocol
 from ccbot.codex.appserver.client import AppServerClient, RequestFailed
 from ccbot.codex.appserver.protocol import Incoming
 from ccbot.codex.appserver.transport import connect_tcp
-from ccbot.codex.appserver.views import CommandApprovalRequest, ServerRequestResolved
+from ccbot.codex.appserver.views import (
+    CommandApprovalRequest,
+    FileChangeApprovalRequest,
+    FileChangeItem,
+    ItemStarted,
+    ServerRequestResolved,
+)
 from tools.codex_harness import codex_env, scratch_dir, stop_codex_daemon, write_codex_home
 from tools.mock_openai import serve_mock_openai
 from tools.record_appserver import out_dir, record_one, remote_tui_command
@@ -57,6 +63,28 @@ async def test_record_approval_answered_in_the_tui(codex_bin: str, tmp_path: Pat
             views.append(protocol.view(message))
     request = next(v for v in views if isinstance(v, CommandApprovalRequest))
     assert ServerRequestResolved(request.thread_id, request.request_id) in views
+
+
+@pytest.mark.codex
+async def test_record_patch_approved_by_the_client(codex_bin: str, tmp_path: Path) -> None:
+    scratch = scratch_dir("test-appserver-")
+    try:
+        with trio.fail_after(120):
+            async with trio.open_nursery() as nursery:
+                port = await nursery.start(serve_mock_openai)
+                path = await record_one("approve_patch", Path(codex_bin), port, tmp_path, scratch)
+                nursery.cancel_scope.cancel()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    views = []
+    for line in path.read_text("utf-8").splitlines():
+        message = protocol.classify(json.loads(line)["msg"])
+        if isinstance(message, protocol.Notification | protocol.ServerRequest):
+            views.append(protocol.view(message))
+    (request,) = [v for v in views if isinstance(v, FileChangeApprovalRequest)]
+    items = [v.item for v in views if isinstance(v, ItemStarted) and isinstance(v.item, FileChangeItem)]
+    assert [i.id for i in items] == [request.item_id] and items[0].changes[0].path.endswith("/client.txt")
+    assert "Would you like to make the following edits?" in (tmp_path / "approve_patch.screen.txt").read_text()
 
 
 _LISTENING = re.compile(rb"listening on: ws://127\.0\.0\.1:(\d+)")

@@ -23,7 +23,11 @@ from ccbot.codex.appserver.views import (
     ApprovalDecision,
     CommandApprovalRequest,
     CommandExecutionItem,
+    FileChange,
+    FileChangeApprovalRequest,
+    FileChangeItem,
     ItemCompleted,
+    ItemStarted,
     OtherItem,
     ServerRequestResolved,
     ThreadStarted,
@@ -252,6 +256,55 @@ def test_approval_request_without_available_decisions_falls_back_to_the_schema()
     plain = protocol.view(ServerRequest("r", "item/commandExecution/requestApproval", no_amendment))
     assert isinstance(plain, CommandApprovalRequest)
     assert [d.value for d in plain.decisions] == ["accept", "acceptForSession", "decline", "cancel"]
+
+
+def test_file_change_item_view() -> None:
+    item = {"type": "fileChange", "id": "c", "status": "inProgress", "changes": [
+        {"path": "/w/a.txt", "kind": {"type": "add"}, "diff": "new\n"},
+        {"path": "/w/b.txt", "kind": {"type": "update", "move_path": "/w/c.txt"}, "diff": "@@ -1 +1 @@\n-x\n+y\n"},
+        {"path": "/w/d.txt", "kind": {"type": "delete"}, "diff": ""},
+        {"path": 3, "kind": {"type": "add"}, "diff": ""}, {"path": "/w/e", "kind": "add", "diff": ""}, "junk"]}
+    seen = protocol.view(Notification("item/started", {"threadId": "t", "turnId": "u", "item": item}))
+    assert isinstance(seen, ItemStarted)
+    assert seen.item == FileChangeItem("c", "inProgress", (
+        FileChange("/w/a.txt", "add", "new\n"), FileChange("/w/b.txt", "update", "@@ -1 +1 @@\n-x\n+y\n", "/w/c.txt"),
+        FileChange("/w/d.txt", "delete", "")))
+    no_status = {k: v for k, v in item.items() if k != "status"}
+    assert protocol.view(Notification("item/started", {"threadId": "t", "turnId": "u", "item": no_status})) is None
+
+
+def test_file_change_request_view() -> None:
+    params = {"threadId": "t", "turnId": "u", "itemId": "c", "startedAtMs": 1, "reason": "why", "grantRoot": "/w"}
+    seen = protocol.view(ServerRequest(5, "item/fileChange/requestApproval", params))
+    assert seen == FileChangeApprovalRequest(5, "t", "u", "c", "why", "/w", tuple(
+        ApprovalDecision(n, n) for n in ("accept", "acceptForSession", "decline", "cancel")))
+    assert seen.decision("acceptWithExecpolicyAmendment") is None
+    offered = protocol.view(ServerRequest(5, "item/fileChange/requestApproval",
+                                          {**params, "availableDecisions": ["accept", "cancel"]}))
+    assert isinstance(offered, FileChangeApprovalRequest)
+    assert [d.name for d in offered.decisions] == ["accept", "cancel"]
+    changes = (FileChange("/w/a", "add", "x\n"),)
+    assert offered.with_changes(changes).changes == changes and offered.changes == ()
+    assert protocol.view(ServerRequest(5, "item/fileChange/requestApproval", {"threadId": "t"})) is None
+
+
+_change_kinds = st.sampled_from(["add", "delete", "update", "other"])
+_good_change = st.builds(
+    lambda path, kind, diff, move: {"path": path, "kind": {"type": kind, **({"move_path": move} if move else {})},
+                                    "diff": diff},
+    st.text(max_size=20), _change_kinds, st.text(max_size=40), st.none() | st.text(min_size=1, max_size=10))
+
+
+@given(st.lists(_good_change | json_values, max_size=6))
+def test_file_change_item_keeps_exactly_the_well_formed_changes_in_order(entries: list[Any]) -> None:
+    item = {"type": "fileChange", "id": "c", "status": "completed", "changes": entries}
+    seen = protocol.view(Notification("item/completed", {"threadId": "t", "turnId": "u", "item": item}))
+    assert isinstance(seen, ItemCompleted) and isinstance(seen.item, FileChangeItem)
+    expected = [FileChange(e["path"], e["kind"]["type"], e["diff"], e["kind"].get("move_path"))
+                for e in entries if isinstance(e, dict) and isinstance(e.get("path"), str)
+                and isinstance(e.get("kind"), dict) and isinstance(e["kind"].get("type"), str)
+                and isinstance(e.get("diff"), str)]
+    assert list(seen.item.changes) == expected
 
 
 def test_resolved_view() -> None:

@@ -14,7 +14,11 @@ from ccbot.codex.appserver.views import (
     AgentMessageItem,
     CommandApprovalRequest,
     CommandExecutionItem,
+    FileChange,
+    FileChangeApprovalRequest,
+    FileChangeItem,
     ItemCompleted,
+    ItemStarted,
     ServerRequestResolved,
     ThreadStatusChanged,
     TurnCompleted,
@@ -47,7 +51,8 @@ def incoming_views(folder: str, scenario: str) -> list[protocol.View]:
 
 
 @pytest.mark.parametrize("folder", VERSIONS)
-@pytest.mark.parametrize("scenario", ["plain", "approve_client", "approve_tui", "interrupt"])
+@pytest.mark.parametrize("scenario", ["plain", "approve_client", "approve_tui", "interrupt", "approve_patch",
+                                      "approve_patch_tui"])
 def test_every_message_classifies_and_every_used_method_has_a_view(folder: str, scenario: str) -> None:
     for way, message in frames(folder, scenario):
         assert not isinstance(message, Unknown), message
@@ -133,3 +138,36 @@ def test_interrupt_from_the_client_ends_the_turn_as_interrupted(folder: str) -> 
     # The partly streamed answer gets no item/completed: a draft must be closed on turn/completed.
     assert any(isinstance(v, AgentMessageDelta) for v in views)
     assert not any(isinstance(v, ItemCompleted) and isinstance(v.item, AgentMessageItem) for v in views)
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+@pytest.mark.parametrize(("scenario", "name"), [("approve_patch", "client.txt"), ("approve_patch_tui", "tui.txt")])
+def test_file_change_request_names_the_started_file_change_item(folder: str, scenario: str, name: str) -> None:
+    views = incoming_views(folder, scenario)
+    (request,) = [v for v in views if isinstance(v, FileChangeApprovalRequest)]
+    # The request carries no changes and no availableDecisions: the schema's four decisions, in its order.
+    assert request.changes == () and request.reason is None and request.grant_root is None
+    assert [d.name for d in request.decisions] == ["accept", "acceptForSession", "decline", "cancel"]
+    assert [d.value for d in request.decisions] == [d.name for d in request.decisions]
+    index = views.index(request)
+    started = [v for v in views[:index] if isinstance(v, ItemStarted) and isinstance(v.item, FileChangeItem)]
+    assert len(started) == 1 and started[0].item.id == request.item_id and started[0].turn_id == request.turn_id
+    item = started[0].item
+    assert isinstance(item, FileChangeItem) and item.status == "inProgress"
+    (change,) = item.changes
+    assert change.path.endswith(f"work-{scenario}/{name}") and change.kind == "add" and change.move_path is None
+    assert change.diff == "written by the mock model's apply_patch\nfrom the recorder\n"  # add: the file's text
+    assert request.with_changes(item.changes).changes == (FileChange(change.path, "add", change.diff),)
+    resolved = [v for v in views if isinstance(v, ServerRequestResolved)]
+    assert resolved == [ServerRequestResolved(request.thread_id, request.request_id)]
+    done = [v.item for v in views[index:] if isinstance(v, ItemCompleted) and isinstance(v.item, FileChangeItem)]
+    assert [(d.id, d.status) for d in done] == [(request.item_id, "completed")]
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+def test_client_answer_to_a_file_change(folder: str) -> None:
+    sent = [m for way, m in frames(folder, "approve_patch") if way == "out" and isinstance(m, Response)]
+    request = next(v for v in incoming_views(folder, "approve_patch") if isinstance(v, FileChangeApprovalRequest))
+    accept = request.decision("accept")
+    assert accept is not None
+    assert sent == [Response(request.request_id, protocol.approval_result(accept.value))]

@@ -43,6 +43,7 @@ MAX_STEPS = 100
 _LONG = re.compile(r"\blong\s+(\d+)\b", re.IGNORECASE)
 _THINK = re.compile(r"\b(think|reason)", re.IGNORECASE)
 _ESCALATE = re.compile(r"\b(escalate|sudo)\b", re.IGNORECASE)
+_PATCH = re.compile(r"\bpatch\s+(?:`([^`\n]+)`|([^\s`]*[./][^\s`]*))", re.IGNORECASE)
 _RUN_BACKTICK = re.compile(r"\brun\s+`([^`\n]+)`", re.IGNORECASE)
 _RUN_LINE = re.compile(r"(?:^|\band\s+)run\s+(\S.*)$", re.IGNORECASE | re.MULTILINE)
 _TRAILING_KEYWORDS = re.compile(r"(?:\s+(?:escalate|sudo))+\s*$", re.IGNORECASE)
@@ -76,6 +77,24 @@ class ToolCall:
         return json.dumps(args)
 
 
+PATCH_LINE = "written by the mock model's apply_patch"
+
+
+@dataclass(frozen=True)
+class PatchCall:
+    """A freeform ``apply_patch`` custom tool call that creates (or replaces) file ``path`` with
+    :data:`PATCH_LINE` and the prompt's words after ``patch NAME`` (``*** Add File``)."""
+
+    path: str
+    lines: tuple[str, ...] = (PATCH_LINE,)
+
+    @property
+    def patch(self) -> str:
+        """The patch text, in the grammar Codex's ``apply_patch`` tool declares."""
+        body = "".join(f"+{line}\n" for line in self.lines)
+        return f"*** Begin Patch\n*** Add File: {self.path}\n{body}*** End Patch\n"
+
+
 @dataclass(frozen=True)
 class Failure:
     """A ``response.failed`` event after ``response.created``."""
@@ -91,7 +110,7 @@ class HttpError:
     message: str
 
 
-Action = TextAnswer | ToolCall | Failure | HttpError
+Action = TextAnswer | ToolCall | PatchCall | Failure | HttpError
 
 
 @dataclass(frozen=True)
@@ -160,10 +179,30 @@ def last_user_prompt(items: Sequence[Any]) -> tuple[int, str | None]:
     return -1, None
 
 
+_TOOL_OUTPUTS = ("function_call_output", "custom_tool_call_output")  # exec_command's, apply_patch's
+
+
+def find_patch(prompt: str) -> PatchCall | None:
+    """The file a prompt asks the model to write with ``apply_patch``, or None.
+
+    ``patch NAME`` (a word with a ``.`` or ``/``, so prose such as "a patch here" is no file) or
+    ``patch `NAME` `` (a path, relative to the session's folder or absolute); the rest of
+    that line, minus trailing ``escalate`` / ``sudo`` keywords, becomes a second line of the file.
+    """
+    match = _PATCH.search(prompt)
+    if not match:
+        return None
+    path = (match.group(1) or match.group(2) or "").strip()
+    if not path:
+        return None
+    rest = _TRAILING_KEYWORDS.sub("", prompt[match.end():].split("\n", 1)[0]).strip()
+    return PatchCall(path, (PATCH_LINE, rest) if rest else (PATCH_LINE,))
+
+
 def _last_tool_output(items: Sequence[Any], after: int) -> str | None:
     found: str | None = None
     for item in items[after + 1 :]:
-        if isinstance(item, Mapping) and item.get("type") == "function_call_output":
+        if isinstance(item, Mapping) and item.get("type") in _TOOL_OUTPUTS:
             output = item.get("output")
             if isinstance(output, str):
                 found = output
@@ -176,7 +215,7 @@ def _last_tool_output(items: Sequence[Any], after: int) -> str | None:
 
 def _tool_outputs(items: Sequence[Any], after: int) -> int:
     return sum(1 for item in items[after + 1 :]
-               if isinstance(item, Mapping) and item.get("type") == "function_call_output") if after >= 0 else 0
+               if isinstance(item, Mapping) and item.get("type") in _TOOL_OUTPUTS) if after >= 0 else 0
 
 
 def tool_done_text(output: str) -> str:
@@ -354,6 +393,9 @@ def plan_reply(body: Mapping[str, Any], headers: Mapping[str, str]) -> ReplyPlan
     if _THINK.search(text):
         reasoning = f"**Planning the mock answer**\n\nThe mock model is pretending to think about: {text}"
     action: Action
+    patch = find_patch(text) if cmd is None else None
+    if patch is not None:
+        return ReplyPlan("turn", prompt, patch, reasoning=reasoning)
     if cmd is not None:
         action = ToolCall(cmd, escalate=bool(_ESCALATE.search(text)))
         return ReplyPlan("turn", prompt, action, reasoning=reasoning)

@@ -2,8 +2,9 @@
 
 Contract: :func:`build_events` turns a plan into a list of :class:`SseEvent` (delay before sending,
 event type, data object) in the order Codex 0.169 expects (codex-cli.md §1): ``response.created``,
-optional reasoning item, then a message or a function call, then ``response.completed`` — or
-``response.failed`` for :class:`Failure`. :func:`encode` renders one event as SSE bytes.
+optional reasoning item, then a message, a function call or a custom (``apply_patch``) tool call,
+then ``response.completed`` — or ``response.failed`` for :class:`Failure`.
+:func:`encode` renders one event as SSE bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tools.mock_openai.script import Failure, HttpError, ReplyPlan, TextAnswer, ToolCall
+from tools.mock_openai.script import Failure, HttpError, PatchCall, ReplyPlan, TextAnswer, ToolCall
 
 _FAST_CHUNK = 64
 
@@ -199,6 +200,21 @@ class _Builder:
         self.items.append(item)
         self.output_tokens += len(arguments) // 4 + 1
 
+    def custom_tool_call(self, call: PatchCall) -> None:
+        """A freeform ``apply_patch`` call: ``custom_tool_call`` with the patch text as its ``input``."""
+        index = len(self.items)
+        item_id = _new_id("ctc")
+        call_id = _new_id("call")
+        patch = call.patch
+        added = {"id": item_id, "type": "custom_tool_call", "status": "in_progress", "name": "apply_patch",
+                 "call_id": call_id, "input": ""}
+        self.add("response.output_item.added", output_index=index, item=added)
+        self.add("response.custom_tool_call_input.delta", item_id=item_id, output_index=index, delta=patch)
+        item = {**added, "status": "completed", "input": patch}
+        self.add("response.output_item.done", output_index=index, item=item)
+        self.items.append(item)
+        self.output_tokens += len(patch) // 4 + 1
+
     def usage(self) -> dict[str, Any]:
         return {
             "input_tokens": self.input_tokens,
@@ -227,6 +243,8 @@ def build_events(plan: ReplyPlan, *, model: str = "mock-model", input_tokens: in
         return builder.events
     if isinstance(action, ToolCall):
         builder.function_call(action)
+    elif isinstance(action, PatchCall):
+        builder.custom_tool_call(action)
     elif isinstance(action, TextAnswer):
         builder.message(action.text, plan.slow_seconds)
     builder.add("response.completed", response=builder.response("completed", usage=builder.usage()))

@@ -13,10 +13,11 @@ window's state:
 * **Submits.** A ``userMessage`` item is a typed text Codex took: it confirms the submit like the rollout does.
 * **Streamed answers.** ``item/agentMessage/delta`` text goes to the frames part; the answer's
   ``item/completed`` and the turn's end stop its frames.
-* **Approvals.** ``item/commandExecution/requestApproval`` is kept as pending and shown (effect
-  ``PlaneApprovalShown``); a button press (``AnswerApproval``) answers it by the protocol exactly once; an
-  answer at the terminal (``serverRequest/resolved``), the turn's end or a lost connection makes it gone
-  (``PlaneApprovalGone``). Other server requests are left to the terminal.
+* **Approvals.** ``item/commandExecution/requestApproval`` and ``item/fileChange/requestApproval`` (with the
+  changes of the ``fileChange`` item it names, remembered from that item's ``item/started``) are kept as
+  pending and shown (effect ``PlaneApprovalShown``); a button press (``AnswerApproval``) answers it by the
+  protocol exactly once; an answer at the terminal (``serverRequest/resolved``), the turn's end or a lost
+  connection makes it gone (``PlaneApprovalGone``). Other server requests are left to the terminal.
 * **Interrupt.** ``/esc`` (``Interrupt``) is ``turn/interrupt`` while a turn runs here.
 
 A lost connection is retried with backoff for as long as the window lives; meanwhile the rollout still
@@ -40,6 +41,8 @@ from ccbot.codex.appserver.views import (
     AgentMessageDelta,
     AgentMessageItem,
     CommandApprovalRequest,
+    FileChangeApprovalRequest,
+    FileChangeItem,
     ItemCompleted,
     ItemStarted,
     ServerRequestResolved,
@@ -60,6 +63,7 @@ CONNECT_RETRY = 0.25  # first retry; doubles up to CONNECT_RETRY_MAX (the pane's
 CONNECT_RETRY_MAX = 5.0
 REQUEST_TIMEOUT = 10.0
 ECHO_SETTLE = 0.5  # shared daemon: how long other threads may still show the same text before one is followed
+CHANGES_KEPT = 64  # fileChange items remembered at most (each is dropped at its item/completed anyway)
 
 
 class PlanePart(WindowCore):
@@ -197,14 +201,23 @@ class PlanePart(WindowCore):
                     self._stream_feed(item_id, delta)
             case ItemCompleted(item=AgentMessageItem(id=item_id)):
                 self._stream_end(item_id)
+            case ItemStarted(thread_id=thread_id, item=FileChangeItem(id=item_id, changes=changes)):
+                if thread_id in self.plane_subscribed:  # its approval request, if any, follows
+                    self.plane_changes[item_id] = changes
+                    for old in list(self.plane_changes)[:-CHANGES_KEPT]:
+                        del self.plane_changes[old]
+            case ItemCompleted(item=FileChangeItem(id=item_id)):
+                self.plane_changes.pop(item_id, None)
             case TurnCompleted(thread_id=thread_id) if thread_id == self.binding.thread_id:
                 self.plane_turn = None
                 await self._close_stream()
                 await self._drop_pending(lost=False)
                 self._poke()
-            case CommandApprovalRequest() if seen.thread_id == self.binding.thread_id:
-                self.plane_pending[seen.request_id] = seen
-                await self._plane_effect(PlaneApprovalShown(seen))
+            case CommandApprovalRequest() | FileChangeApprovalRequest() if seen.thread_id == self.binding.thread_id:
+                request = seen.with_changes(self.plane_changes.get(seen.item_id, ())) \
+                    if isinstance(seen, FileChangeApprovalRequest) else seen
+                self.plane_pending[seen.request_id] = request
+                await self._plane_effect(PlaneApprovalShown(request))
             case ServerRequestResolved(request_id=request_id):
                 if self.plane_pending.pop(request_id, None) is not None:
                     log.info("approval answered at the terminal", request=request_id)

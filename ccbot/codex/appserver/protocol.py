@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 from ccbot.codex.appserver.views import (
     AgentMessageDelta,
     CommandApprovalRequest,
+    FileChangeApprovalRequest,
     ItemCompleted,
     ItemStarted,
     RequestId,
@@ -33,6 +34,7 @@ from ccbot.codex.appserver.views import (
     TurnStarted,
     agent_message_delta,
     command_approval_request,
+    file_change_approval_request,
     item_completed,
     item_started,
     server_request_resolved,
@@ -100,6 +102,7 @@ View: TypeAlias = (
     | ItemCompleted
     | AgentMessageDelta
     | CommandApprovalRequest
+    | FileChangeApprovalRequest
     | ServerRequestResolved
 )
 
@@ -222,8 +225,8 @@ def turn_interrupt_params(thread_id: str, turn_id: str) -> JsonObject:
 
 
 def approval_result(decision: str | Mapping[str, object]) -> JsonObject:
-    """The result answering ``item/commandExecution/requestApproval``: ``{"decision": decision}``
-    (``decision`` is an offered ``ApprovalDecision.value``)."""
+    """The result answering ``item/commandExecution/requestApproval`` or ``item/fileChange/requestApproval``:
+    ``{"decision": decision}`` (``decision`` is an offered ``ApprovalDecision.value``)."""
     return {"decision": decision if isinstance(decision, str) else dict(decision)}
 
 
@@ -297,6 +300,7 @@ _NOTIFICATION_VIEWS: dict[str, Callable[[Mapping[str, Any]], View]] = {
 }
 _REQUEST_VIEWS: dict[str, Callable[[RequestId, Mapping[str, Any]], View]] = {
     "item/commandExecution/requestApproval": command_approval_request,
+    "item/fileChange/requestApproval": file_change_approval_request,
 }
 NOTIFICATION_METHODS = frozenset(_NOTIFICATION_VIEWS)
 SERVER_REQUEST_METHODS = frozenset(_REQUEST_VIEWS)

@@ -40,6 +40,7 @@ USED_METHODS: Mapping[str, tuple[str, str | None]] = {
     "item/agentMessage/delta": ("ServerNotification", "v2/AgentMessageDeltaNotification"),
     "serverRequest/resolved": ("ServerNotification", "v2/ServerRequestResolvedNotification"),
     "item/commandExecution/requestApproval": ("ServerRequest", "CommandExecutionRequestApprovalParams"),
+    "item/fileChange/requestApproval": ("ServerRequest", "FileChangeRequestApprovalParams"),
 }
 
 USED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
@@ -78,6 +79,12 @@ USED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
     "v2/CommandAction:search": {"command": "string"},
     "v2/CommandAction:unknown": {"command": "string"},
     "CommandExecutionRequestApprovalResponse": {"decision": None},
+    "FileChangeRequestApprovalParams": {"threadId": "string", "turnId": "string", "itemId": "string",
+                                        "reason": "string", "grantRoot": "string"},
+    "FileChangeRequestApprovalResponse": {"decision": None},
+    "v2/ThreadItem:fileChange": {"id": "string", "status": None, "changes": "array"},
+    "v2/FileUpdateChange": {"path": "string", "kind": None, "diff": "string"},
+    "v2/PatchChangeKind:update": {"type": "string", "move_path": "string"},
 }
 
 USED_ENUMS: Mapping[str, tuple[str, ...]] = {
@@ -87,6 +94,8 @@ USED_ENUMS: Mapping[str, tuple[str, ...]] = {
     "v2/ThreadActiveFlag": ("waitingOnApproval",),
     "v2/ThreadStatus": ("idle", "active"),
     "v2/CommandExecutionStatus": ("inProgress", "completed", "failed", "declined"),
+    "FileChangeApprovalDecision": ("accept", "acceptForSession", "decline", "cancel"),
+    "v2/PatchChangeKind": ("add", "delete", "update"),
 }
 
 

@@ -9,15 +9,16 @@ optional become None / empty; unknown extra fields are ignored (Codex adds field
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
 from ccbot.codex.jsonfields import get_int, get_str
 
 RequestId: TypeAlias = int | str
 
-# Offered when a request carries no ``availableDecisions``. Codex 0.169/0.171 send that list on the wire
-# (e.g. accept, acceptWithExecpolicyAmendment, cancel) although their generated schema does not declare it.
+# Offered when a request carries no ``availableDecisions``. Codex 0.169/0.171 send that list on the wire for
+# commands (e.g. accept, acceptWithExecpolicyAmendment, cancel) although their generated schema does not declare
+# it; file-change requests come without it (measured). The values and order of both decision enums.
 FALLBACK_DECISIONS = ("accept", "acceptForSession", "decline", "cancel")
 EXECPOLICY_DECISION = "acceptWithExecpolicyAmendment"
 
@@ -114,14 +115,35 @@ class CommandExecutionItem:
 
 
 @dataclass(frozen=True, slots=True)
+class FileChange:
+    """One file of a ``fileChange`` item. ``kind``: add | delete | update (``move_path`` set when an update
+    also renames). ``diff`` as Codex gives it: the new file's text for add (measured), a unified diff for
+    update."""
+
+    path: str
+    kind: str
+    diff: str
+    move_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileChangeItem:
+    """A ``fileChange`` item (an ``apply_patch``): ``status`` inProgress | completed | failed | declined."""
+
+    id: str
+    status: str
+    changes: tuple[FileChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class OtherItem:
-    """Any other item type (reasoning, fileChange, …), kept by type and id only."""
+    """Any other item type (reasoning, webSearch, …), kept by type and id only."""
 
     id: str
     type: str
 
 
-Item: TypeAlias = UserMessageItem | AgentMessageItem | CommandExecutionItem | OtherItem
+Item: TypeAlias = UserMessageItem | AgentMessageItem | CommandExecutionItem | FileChangeItem | OtherItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +214,22 @@ class ApprovalDecision:
     value: str | Mapping[str, Any]
 
 
+class _Offers:
+    """What every approval request view shares: ``request_id``, ``thread_id``, the offered ``decisions`` (in
+    Codex's order) and :meth:`decision`. Answer with ``{"decision": decision(name).value}``."""
+
+    __slots__ = ()
+    request_id: RequestId
+    thread_id: str
+    decisions: tuple[ApprovalDecision, ...]
+
+    def decision(self, name: str) -> ApprovalDecision | None:
+        """The offered decision called ``name``, or None when it is not offered."""
+        return next((d for d in self.decisions if d.name == name), None)
+
+
 @dataclass(frozen=True, slots=True)
-class CommandApprovalRequest:
+class CommandApprovalRequest(_Offers):
     """``item/commandExecution/requestApproval``: answer with ``{"decision": decisions[i].value}``.
 
     ``decisions`` are the request's ``availableDecisions`` in order; when it has none, the schema's plain
@@ -213,9 +249,33 @@ class CommandApprovalRequest:
     actions: tuple[str, ...]  # commandActions[].command, the parsed commands for display ("touch x")
     execpolicy_amendment: tuple[str, ...]
 
-    def decision(self, name: str) -> ApprovalDecision | None:
-        """The offered decision called ``name``, or None when it is not offered."""
-        return next((d for d in self.decisions if d.name == name), None)
+
+@dataclass(frozen=True, slots=True)
+class FileChangeApprovalRequest(_Offers):
+    """``item/fileChange/requestApproval``: answer with ``{"decision": decisions[i].value}``.
+
+    The request names the ``fileChange`` item (``item_id``) but carries no changes (measured, 0.169/0.171):
+    those come from that item's ``item/started``, which arrives first; :meth:`with_changes` adds them
+    (``changes`` is empty until then). ``decisions``: ``availableDecisions`` when sent, else the schema's
+    ``FileChangeApprovalDecision`` values in order (:data:`FALLBACK_DECISIONS`). ``grant_root``: a folder
+    Codex asks to be allowed to write under for the session (schema: unstable).
+    """
+
+    request_id: RequestId
+    thread_id: str
+    turn_id: str
+    item_id: str
+    reason: str | None
+    grant_root: str | None
+    decisions: tuple[ApprovalDecision, ...]
+    changes: tuple[FileChange, ...] = ()
+
+    def with_changes(self, changes: tuple[FileChange, ...]) -> FileChangeApprovalRequest:
+        """The same request showing ``changes`` (those of the item it names)."""
+        return replace(self, changes=changes)
+
+
+ApprovalRequest: TypeAlias = CommandApprovalRequest | FileChangeApprovalRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +332,24 @@ def item(value: Mapping[str, Any]) -> Item:
             exit_code=get_int(value, "exitCode"),
             output=get_str(value, "aggregatedOutput"),
         )
+    if kind == "fileChange":
+        return FileChangeItem(item_id, _str(value, "status"), _changes(value.get("changes")))
     return OtherItem(item_id, kind)
+
+
+def _changes(value: object) -> tuple[FileChange, ...]:
+    """``FileUpdateChange`` objects; an entry without a string path, kind type or diff is left out."""
+    if not isinstance(value, list):
+        return ()
+    found: list[FileChange] = []
+    for entry in value:
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not isinstance(kind, dict):
+            continue
+        path, kind_type, diff = entry.get("path"), kind.get("type"), entry.get("diff")
+        if isinstance(path, str) and isinstance(kind_type, str) and isinstance(diff, str):
+            found.append(FileChange(path, kind_type, diff, get_str(kind, "move_path")))
+    return tuple(found)
 
 
 def thread_started(params: Mapping[str, Any]) -> ThreadStarted:
@@ -335,6 +412,22 @@ def command_approval_request(request_id: RequestId, params: Mapping[str, Any]) -
         decisions=decisions,
         actions=_action_commands(params.get("commandActions")),
         execpolicy_amendment=amendment,
+    )
+
+
+def file_change_approval_request(request_id: RequestId, params: Mapping[str, Any]) -> FileChangeApprovalRequest:
+    """The view of server request ``request_id`` (``item/fileChange/requestApproval``), without changes (see
+    :class:`FileChangeApprovalRequest`). Raises ShapeError."""
+    decisions = _offered(params.get("availableDecisions")) or tuple(
+        ApprovalDecision(name, name) for name in FALLBACK_DECISIONS)
+    return FileChangeApprovalRequest(
+        request_id=request_id,
+        thread_id=_str(params, "threadId"),
+        turn_id=_str(params, "turnId"),
+        item_id=_str(params, "itemId"),
+        reason=get_str(params, "reason"),
+        grant_root=get_str(params, "grantRoot"),
+        decisions=decisions,
     )
 
 
