@@ -45,42 +45,35 @@ def test_remote_tui_command_has_no_daemon_flag() -> None:
     assert "CODEX_HOME=/h" in argv
 
 
-@pytest.mark.codex
-async def test_record_approval_answered_in_the_tui(codex_bin: str, tmp_path: Path) -> None:
+async def recorded_views(scenario: str, codex_bin: str, tmp_path: Path) -> list[object]:
+    """Record ``scenario`` with the real Codex and the mock model; the views of what reached the client."""
     scratch = scratch_dir("test-appserver-")
     try:
         with trio.fail_after(120):
             async with trio.open_nursery() as nursery:
                 port = await nursery.start(serve_mock_openai)
-                path = await record_one("approve_tui", Path(codex_bin), port, tmp_path, scratch)
+                path = await record_one(scenario, Path(codex_bin), port, tmp_path, scratch)
                 nursery.cancel_scope.cancel()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    views = []
+    views: list[object] = []
     for line in path.read_text("utf-8").splitlines():
         message = protocol.classify(json.loads(line)["msg"])
         if isinstance(message, protocol.Notification | protocol.ServerRequest):
             views.append(protocol.view(message))
+    return views
+
+
+@pytest.mark.codex
+async def test_record_approval_answered_in_the_tui(codex_bin: str, tmp_path: Path) -> None:
+    views = await recorded_views("approve_tui", codex_bin, tmp_path)
     request = next(v for v in views if isinstance(v, CommandApprovalRequest))
     assert ServerRequestResolved(request.thread_id, request.request_id) in views
 
 
 @pytest.mark.codex
 async def test_record_patch_approved_by_the_client(codex_bin: str, tmp_path: Path) -> None:
-    scratch = scratch_dir("test-appserver-")
-    try:
-        with trio.fail_after(120):
-            async with trio.open_nursery() as nursery:
-                port = await nursery.start(serve_mock_openai)
-                path = await record_one("approve_patch", Path(codex_bin), port, tmp_path, scratch)
-                nursery.cancel_scope.cancel()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    views = []
-    for line in path.read_text("utf-8").splitlines():
-        message = protocol.classify(json.loads(line)["msg"])
-        if isinstance(message, protocol.Notification | protocol.ServerRequest):
-            views.append(protocol.view(message))
+    views = await recorded_views("approve_patch", codex_bin, tmp_path)
     (request,) = [v for v in views if isinstance(v, FileChangeApprovalRequest)]
     items = [v.item for v in views if isinstance(v, ItemStarted) and isinstance(v.item, FileChangeItem)]
     assert [i.id for i in items] == [request.item_id] and items[0].changes[0].path.endswith("/client.txt")
