@@ -232,6 +232,11 @@ async def test_window_killed_by_hand_is_reported_and_hand_started_window_can_be_
             await s.wait_text(u, "you said: again in u", timeout=60)
             assert not any("second by hand" in x for x in s.texts(u))
             assert not any("again in u" in x or "bound by hand" in x for x in s.texts(v))
+            # both windows are served by one connection to the daemon (the bot's own windows have their own)
+            attached = [e for e in s.bot.log_events() if e.get("event") == "attached to the window's app-server"]
+            assert [e.get("shared") for e in attached].count(True) == 2
+            links = [e for e in s.bot.log_events() if e.get("event") == "attached to an app-server"]
+            assert len(links) == 2, links  # the first window's own server, and the daemon once
 
 
 async def test_codex_exit_and_hang_are_reported(tmp_path: Path, codex_bin: str, codex_config: str) -> None:
