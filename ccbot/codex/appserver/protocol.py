@@ -230,6 +230,12 @@ def approval_result(decision: str | Mapping[str, object]) -> JsonObject:
     return {"decision": decision if isinstance(decision, str) else dict(decision)}
 
 
+def user_input_result(question_id: str, answer: str) -> JsonObject:
+    """The result answering ``item/tool/requestUserInput`` for one question: ``{"answers": {question_id:
+    {"answers": [answer]}}}`` (``ToolRequestUserInputResponse``; ``answer`` is the chosen option's label)."""
+    return {"answers": {question_id: {"answers": [answer]}}}
+
+
 # -- results ccbot reads -------------------------------------------------------------------------------
 
 
