@@ -1,8 +1,8 @@
 """Record the app-server traffic a second client sees while a Codex TUI runs a thread (issue 13).
 
 ``uv run python -m tools.record_appserver [--version 0.169.0] [--only [NAME …]] [--schema]`` for each scenario
-(``plain``, ``approve_client``, ``approve_tui``, ``interrupt``, ``approve_patch``, ``approve_patch_tui``;
-see their functions):
+(``plain``, ``approve_client``, ``approve_tui``, ``interrupt``, ``approve_patch``, ``approve_patch_tui``,
+``ask_client``, ``ask_tui``; see their functions):
 
 * writes an isolated ``CODEX_HOME`` for the in-process mock model (``tools/mock_openai``) and a git work dir,
 * starts ``codex app-server --listen unix://PATH`` (socket in a private temp dir) and the TUI in a private
@@ -172,6 +172,40 @@ async def scenario_approve_patch_tui(session: Session) -> None:
     await session.next(is_method("turn/completed"))
 
 
+QUESTION_SHOWN = "enter to submit answer"  # the TUI's question overlay footer (measured, 0.169)
+
+
+async def _question_asked(session: Session) -> protocol.ServerRequest:
+    """Switch the TUI to Plan mode (``/plan``; ``request_user_input`` fails with "unavailable in Default
+    mode" otherwise) and make the mock call the tool (``ask``); the TUI's question screen is kept."""
+    await session.pane.submit("/plan")
+    await session.pane.wait_for(lambda s: "Plan mode" in s, STEP)
+    await session.pane.submit("ask which colour")
+    request = await session.next(is_method("item/tool/requestUserInput"))
+    if not isinstance(request, protocol.ServerRequest):
+        raise RuntimeError(f"unexpected user input request: {request}")
+    session.screen = await session.pane.wait_for(lambda s: QUESTION_SHOWN in s, STEP)
+    return request
+
+
+async def scenario_ask_client(session: Session) -> None:
+    """A ``request_user_input`` question (Plan mode) answered from the second client with its 2nd option."""
+    request = await _question_asked(session)
+    question = request.params["questions"][0]
+    answer = question["options"][1]["label"]
+    await session.client.respond(request.id, protocol.user_input_result(question["id"], answer))
+    await session.next(is_method("turn/completed"))
+    await session.pane.wait_for(lambda s: "MOCK_ASKED" in s, STEP)
+
+
+async def scenario_ask_tui(session: Session) -> None:
+    """The same question answered in the TUI (Enter on the first option): ``serverRequest/resolved``."""
+    await _question_asked(session)
+    await session.pane.press("Enter")
+    await session.next(is_method("serverRequest/resolved"))
+    await session.next(is_method("turn/completed"))
+
+
 async def scenario_interrupt(session: Session) -> None:
     """A slow answer interrupted from the second client with ``turn/interrupt``."""
     await session.pane.submit("slow 20 please get interrupted")
@@ -192,6 +226,8 @@ SCENARIOS: dict[str, Callable[[Session], Awaitable[None]]] = {
     "interrupt": scenario_interrupt,
     "approve_patch": scenario_approve_patch,
     "approve_patch_tui": scenario_approve_patch_tui,
+    "ask_client": scenario_ask_client,
+    "ask_tui": scenario_ask_tui,
 }
 # Scenarios that need another sandbox: under "read-only" every apply_patch asks for approval (a write in the
 # workspace is allowed without asking under "workspace-write").

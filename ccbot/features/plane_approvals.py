@@ -1,7 +1,9 @@
 """Approval buttons made from Codex's own request (app-server plane), answered through the protocol.
 
 Two kinds of request: a command (``CommandApprovalRequest``) and a file change made by ``apply_patch``
-(``FileChangeApprovalRequest``, with the changes of the ``fileChange`` item it names).
+(``FileChangeApprovalRequest``, with the changes of the ``fileChange`` item it names). Codex's
+``request_user_input`` questions (``UserInputRequest``, Plan mode) ride the same machinery: their message and
+buttons (one per option of a single question) come from ``plane_questions``.
 
 Flow: the window's plane part reports ``PlaneApprovalShown(request)`` → one message with the command, its
 folder and Codex's reason (or the files, a short diff of each and the reason) and one button per decision the
@@ -24,8 +26,15 @@ from typing import TYPE_CHECKING
 import structlog
 import trio
 
-from ccbot.codex.appserver.views import ApprovalRequest, FileChange, FileChangeApprovalRequest, RequestId
+from ccbot.codex.appserver.views import (
+    FileChange,
+    FileChangeApprovalRequest,
+    PendingRequest,
+    RequestId,
+    UserInputRequest,
+)
 from ccbot.features.approvals import PromptView, answered_html, cut, post_prompt
+from ccbot.features.plane_questions import describe_user_input, option_labels
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown, Queued, TopicPort, WindowPort
 from ccbot.messages import PROMPT_GONE, AnswerApproval, OneShot
 from ccbot.render.markdown import escape
@@ -74,15 +83,19 @@ def decision_label(name: str, *, files: bool = False) -> str:
     return (_FILE_LABELS if files else _LABELS).get(name, name)
 
 
-def decision_labels(request: ApprovalRequest) -> tuple[str, ...]:
+def decision_labels(request: PendingRequest) -> tuple[str, ...]:
     """One button text per decision ``request`` offers, in its order (unnumbered)."""
+    if isinstance(request, UserInputRequest):
+        return option_labels(request)
     files = isinstance(request, FileChangeApprovalRequest)
     return tuple(decision_label(d.name, files=files) for d in request.decisions)
 
 
-def describe_request(request: ApprovalRequest) -> PromptView:
+def describe_request(request: PendingRequest) -> PromptView:
     """The message for ``request`` (valid Telegram HTML: every field from Codex escaped and cut, well under
     Telegram's 4096 characters) and one label per offered decision, numbered like the screen's prompts."""
+    if isinstance(request, UserInputRequest):
+        return describe_user_input(request)
     if isinstance(request, FileChangeApprovalRequest):
         lines = _file_lines(request)
     else:
@@ -164,7 +177,7 @@ def _label(ticket: ApprovalTicket, name: str) -> str:
     return ticket.labels[ticket.decisions.index(name)] if name in ticket.decisions else decision_label(name)
 
 
-async def _on_shown(topics: TopicPort, window: WindowPort, request: ApprovalRequest) -> None:
+async def _on_shown(topics: TopicPort, window: WindowPort, request: PendingRequest) -> None:
     view = describe_request(request)
     names = tuple(d.name for d in request.decisions)
     for session in topics.sessions(KIND, window.key):

@@ -23,7 +23,7 @@ from ccbot.messages import FeatureRequest, Outbound, UserText, WindowCommand
 from ccbot.state.model import TopicKey
 
 if TYPE_CHECKING:
-    from ccbot.codex.appserver.views import ApprovalRequest
+    from ccbot.codex.appserver.views import PendingRequest
     from ccbot.codex.plane import Plane
     from ccbot.config import Config
     from ccbot.messages import Lane
@@ -49,7 +49,8 @@ class PaneSize:
 class PlaneApprovalShown:
     """Effect: the window's app-server asks to approve ``request`` (answer it with ``AnswerApproval``)."""
 
-    request: ApprovalRequest  # a command's or a file change's (with the changes of the item it names)
+    request: PendingRequest  # a command's, a file change's (with the changes of the item it names), or a
+    # request_user_input question (answered like an approval: one decision per option)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,10 +19,14 @@ from tools.mock_openai import RequestLog, serve_mock_openai
 from tools.mock_openai.multipart import MultipartError, parse_multipart
 from tools.mock_openai.prose import long_markdown
 from tools.mock_openai.script import (
+    ASKED_PREFIX,
     PATCH_LINE,
+    AskCall,
     PatchCall,
     ReplyPlan,
     TextAnswer,
+    ToolCall,
+    find_ask,
     find_command,
     find_patch,
     is_injected,
@@ -156,6 +160,45 @@ async def test_patch_calls_apply_patch_then_tool_done(mock: tuple[httpx.AsyncCli
     assert text.startswith("MOCK_TOOL_DONE") and "A notes.txt" in text
     assert [r["kind"] for r in log.records] == ["turn", "tool_done"]
     assert log.records[0]["reply"] == "PatchCall"
+
+
+async def test_ask_calls_request_user_input_then_quotes_the_answer(
+        mock: tuple[httpx.AsyncClient, RequestLog]) -> None:
+    client, log = mock
+    first = await stream(client, body(ENV, user("ask which colour")))
+    (call,) = done_items(first)
+    assert call["type"] == "function_call" and call["name"] == "request_user_input"
+    (question,) = json.loads(call["arguments"])["questions"]
+    # the tool's parameters as Codex 0.169 offers them: id, header, question, 2-3 options of label + description
+    assert set(question) == {"id", "header", "question", "options"}
+    assert question["id"] == "colour" and len(question["header"]) <= 12
+    assert [o["label"] for o in question["options"]] == ["Red (Recommended)", "Green", "Blue"]
+    assert all(set(o) == {"label", "description"} for o in question["options"])
+    answer = '{"answers":{"colour":{"answers":["Green"]}}}'
+    output = {"type": "function_call_output", "call_id": call["call_id"], "output": answer}
+    second = await stream(client, body(ENV, user("ask which colour"), call, output))
+    assert answer_text(second) == ASKED_PREFIX + answer
+    refused = {**output, "output": "request_user_input is unavailable in Default mode"}  # measured, 0.169
+    third = await stream(client, body(ENV, user("ask which colour"), call, refused))
+    assert answer_text(third) == ASKED_PREFIX + "request_user_input is unavailable in Default mode"
+    assert [r["reply"] for r in log.records] == ["AskCall", "TextAnswer", "TextAnswer"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "ask"),
+    [("ask me", AskCall(1)), ("please ASK 3 things", AskCall(3)), ("ask 5", AskCall(1)), ("basket", None),
+     ("task done", None)],
+)
+def test_find_ask(prompt: str, ask: AskCall | None) -> None:
+    assert find_ask(prompt) == ask
+    if ask is not None:
+        questions = json.loads(ask.arguments)["questions"]
+        assert len(questions) == ask.count == len({q["id"] for q in questions})
+
+
+def test_run_and_patch_win_over_ask() -> None:
+    assert isinstance(plan_reply(body(user("ask then run `ls`")), {}).action, ToolCall)
+    assert isinstance(plan_reply(body(user("ask then patch a.txt")), {}).action, PatchCall)
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,11 @@ from ccbot.codex.appserver.views import (
     ThreadStatusChanged,
     TurnCompleted,
     TurnStarted,
+    UserInputOption,
+    UserInputQuestion,
+    UserInputRequest,
     UserMessageItem,
+    user_input_request,
 )
 from tests.conftest import DATA
 
@@ -52,7 +56,7 @@ def incoming_views(folder: str, scenario: str) -> list[protocol.View]:
 
 @pytest.mark.parametrize("folder", VERSIONS)
 @pytest.mark.parametrize("scenario", ["plain", "approve_client", "approve_tui", "interrupt", "approve_patch",
-                                      "approve_patch_tui"])
+                                      "approve_patch_tui", "ask_client", "ask_tui"])
 def test_every_message_classifies_and_every_used_method_has_a_view(folder: str, scenario: str) -> None:
     for way, message in frames(folder, scenario):
         assert not isinstance(message, Unknown), message
@@ -171,3 +175,59 @@ def test_client_answer_to_a_file_change(folder: str) -> None:
     accept = request.decision("accept")
     assert accept is not None
     assert sent == [Response(request.request_id, protocol.approval_result(accept.value))]
+
+
+COLOUR = UserInputQuestion(
+    id="colour", header="Colour", question="Which colour should the mock use?",
+    options=(UserInputOption("Red (Recommended)", "The mock's first choice."),
+             UserInputOption("Green", "A calmer colour."), UserInputOption("Blue", "The colour of the sky.")),
+    is_other=True, is_secret=False,
+)
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+@pytest.mark.parametrize("scenario", ["ask_client", "ask_tui"])
+def test_user_input_request_and_its_resolution(folder: str, scenario: str) -> None:
+    views = incoming_views(folder, scenario)
+    (request,) = [v for v in views if isinstance(v, UserInputRequest)]
+    index = views.index(request)
+    waiting = [v for v in views[:index] if isinstance(v, ThreadStatusChanged)][-1]
+    assert waiting.status.active_flags == ("waitingOnUserInput",)
+    started = next(v for v in views if isinstance(v, TurnStarted))
+    assert (request.thread_id, request.turn_id) == (started.thread_id, started.turn.id)
+    assert request.item_id.startswith("call_") and request.is_blocking
+    assert request.questions == (COLOUR,)
+    assert [(d.name, d.value) for d in request.decisions] == [(o.label, o.label) for o in COLOUR.options]
+    assert ServerRequestResolved(request.thread_id, request.request_id) in views[index:]
+    assert any(isinstance(v, TurnCompleted) for v in views[index:])
+    answer = "Green" if scenario == "ask_client" else "Red (Recommended)"  # the TUI's Enter: the first option
+    final = [v.item.text for v in views[index:]
+             if isinstance(v, ItemCompleted) and isinstance(v.item, AgentMessageItem)]
+    assert final == [f'MOCK_ASKED: the user answered: {{"answers":{{"colour":{{"answers":["{answer}"]}}}}}}']
+
+
+@pytest.mark.parametrize("folder", VERSIONS)
+def test_client_answer_to_a_user_input_request(folder: str) -> None:
+    sent = [m for way, m in frames(folder, "ask_client") if way == "out" and isinstance(m, Response)]
+    request = next(v for v in incoming_views(folder, "ask_client") if isinstance(v, UserInputRequest))
+    green = request.decision("Green")
+    assert green is not None
+    assert sent == [Response(request.request_id, protocol.answer_result(request, green.value))]
+    assert sent[0].result == {"answers": {"colour": {"answers": ["Green"]}}}
+
+
+def test_user_input_request_shapes() -> None:
+    base = {"threadId": "t", "turnId": "u", "itemId": "call_1", "isBlocking": True}
+    two = user_input_request(7, {**base, "questions": [
+        {"id": "a", "header": "A", "question": "A?", "options": [{"label": "x", "description": "d"}]},
+        {"id": "b", "header": "B", "question": "B?", "options": None, "isSecret": True}]})
+    assert two.decisions == ()  # several questions: left to the terminal
+    assert two.questions[1].options == () and two.questions[1].is_secret and not two.questions[1].is_other
+    free = user_input_request(8, {**base, "questions": [{"id": "a", "header": "A", "question": "A?"}]})
+    assert free.decisions == () and free.questions[0].options == ()
+    odd = user_input_request(9, {**base, "questions": [
+        {"id": "a", "header": "A", "question": "A?", "options": [{"label": 3}, "x", {"label": "ok"}]}]})
+    assert [d.name for d in odd.decisions] == ["ok"] and odd.questions[0].options[0].description == ""
+    for bad in ({**base, "questions": []}, {**base, "questions": [{"id": "a", "header": "A"}]},
+                {**base, "questions": ["x"]}, {"turnId": "u", "itemId": "i", "questions": [{}]}):
+        assert protocol.view(ServerRequest(1, "item/tool/requestUserInput", bad)) is None

@@ -12,11 +12,15 @@ from hypothesis import strategies as st
 from ccbot.codex.appserver import protocol
 from ccbot.codex.appserver.protocol import Notification, ServerRequest
 from ccbot.codex.appserver.views import (
+    ApprovalDecision,
     CommandApprovalRequest,
     FileChange,
     FileChangeApprovalRequest,
     FileChangeItem,
     ItemStarted,
+    UserInputOption,
+    UserInputQuestion,
+    UserInputRequest,
 )
 from ccbot.features.approvals import describe_prompt
 from ccbot.features.plane_approvals import decision_label, decision_labels, describe_request
@@ -122,3 +126,29 @@ def test_any_file_change_message_is_valid_html_under_telegrams_limit(
     view = describe_request(request)
     assert len(parse_html(view.html).text) < 4096
     assert len(view.labels) == len(request.decisions)
+
+
+_text = st.text(max_size=3000)
+_option = st.builds(UserInputOption, _text, _text)
+_question = st.builds(UserInputQuestion, _text, _text, _text, st.lists(_option, max_size=8).map(tuple),
+                      st.booleans(), st.booleans())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_question, min_size=1, max_size=3))
+def test_any_question_message_is_valid_html_under_telegrams_limit(questions: list[UserInputQuestion]) -> None:
+    decisions = tuple(ApprovalDecision(o.label, o.label) for o in questions[0].options) if len(questions) == 1 \
+        else ()
+    request = UserInputRequest(1, "t", "u", "call_1", tuple(questions), True, decisions)
+    view = describe_request(request)
+    assert len(parse_html(view.html).text) < 4096
+    assert len(view.labels) == len(request.decisions) == len(decision_labels(request))
+    assert all(len(label) <= 70 for label in view.labels)
+
+
+def test_a_question_message_escapes_codexs_text() -> None:
+    question = UserInputQuestion("q", "<b>H</b>", "Pick <one> & go", (UserInputOption("a<b", "c&d"),), True)
+    view = describe_request(UserInputRequest(1, "t", "u", "i", (question,), True, (ApprovalDecision("a<b", "a<b"),)))
+    assert "&lt;b&gt;H&lt;/b&gt;" in view.html and "Pick &lt;one&gt; &amp; go" in view.html
+    assert "a&lt;b" in view.html and "c&amp;d" in view.html and view.labels == ("1. a<b",)
+    parse_html(view.html)

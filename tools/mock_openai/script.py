@@ -44,6 +44,7 @@ _LONG = re.compile(r"\blong\s+(\d+)\b", re.IGNORECASE)
 _THINK = re.compile(r"\b(think|reason)", re.IGNORECASE)
 _ESCALATE = re.compile(r"\b(escalate|sudo)\b", re.IGNORECASE)
 _PATCH = re.compile(r"\bpatch\s+(?:`([^`\n]+)`|([^\s`]*[./][^\s`]*))", re.IGNORECASE)
+_ASK = re.compile(r"\bask\b(?:\s+([1-3])\b)?", re.IGNORECASE)
 _RUN_BACKTICK = re.compile(r"\brun\s+`([^`\n]+)`", re.IGNORECASE)
 _RUN_LINE = re.compile(r"(?:^|\band\s+)run\s+(\S.*)$", re.IGNORECASE | re.MULTILINE)
 _TRAILING_KEYWORDS = re.compile(r"(?:\s+(?:escalate|sudo))+\s*$", re.IGNORECASE)
@@ -95,6 +96,36 @@ class PatchCall:
         return f"*** Begin Patch\n*** Add File: {self.path}\n{body}*** End Patch\n"
 
 
+ASK_TOOL = "request_user_input"
+ASK_OPTIONS = (
+    ("Red (Recommended)", "The mock's first choice."),
+    ("Green", "A calmer colour."),
+    ("Blue", "The colour of the sky."),
+)
+
+
+@dataclass(frozen=True)
+class AskCall:
+    """A ``request_user_input`` function call with ``count`` questions (ids ``colour``, ``colour_2``, …),
+    each with the three :data:`ASK_OPTIONS`, shaped per the tool's parameters as Codex offers them (one to
+    three questions of ``id``, ``header``, ``question``, ``options`` of ``label`` + ``description``)."""
+
+    count: int = 1
+
+    @property
+    def arguments(self) -> str:
+        questions = [
+            {
+                "id": "colour" if n == 1 else f"colour_{n}",
+                "header": "Colour" if n == 1 else f"Colour {n}",
+                "question": "Which colour should the mock use?" if n == 1 else f"Which colour for part {n}?",
+                "options": [{"label": label, "description": text} for label, text in ASK_OPTIONS],
+            }
+            for n in range(1, self.count + 1)
+        ]
+        return json.dumps({"questions": questions})
+
+
 @dataclass(frozen=True)
 class Failure:
     """A ``response.failed`` event after ``response.created``."""
@@ -110,7 +141,7 @@ class HttpError:
     message: str
 
 
-Action = TextAnswer | ToolCall | PatchCall | Failure | HttpError
+Action = TextAnswer | ToolCall | PatchCall | AskCall | Failure | HttpError
 
 
 @dataclass(frozen=True)
@@ -216,6 +247,17 @@ def _last_tool_output(items: Sequence[Any], after: int) -> str | None:
 def _tool_outputs(items: Sequence[Any], after: int) -> int:
     return sum(1 for item in items[after + 1 :]
                if isinstance(item, Mapping) and item.get("type") in _TOOL_OUTPUTS) if after >= 0 else 0
+
+
+def find_ask(prompt: str) -> AskCall | None:
+    """``ask`` (one question) or ``ask N`` (N = 1..3 questions) anywhere in the prompt, or None."""
+    match = _ASK.search(prompt)
+    if not match:
+        return None
+    return AskCall(int(match.group(1)) if match.group(1) else 1)
+
+
+ASKED_PREFIX = "MOCK_ASKED: the user answered: "
 
 
 def tool_done_text(output: str) -> str:
@@ -387,6 +429,9 @@ def plan_reply(body: Mapping[str, Any], headers: Mapping[str, str]) -> ReplyPlan
     if cmd is not None and steps and _tool_outputs(items, index) < min(int(steps.group(1)), MAX_STEPS):
         return ReplyPlan("turn", prompt, ToolCall(cmd))  # "steps N": the same command N times in one turn
     if tool_output is not None:
+        # request_user_input's output (the answers, or the error Codex returns) is quoted back as it is
+        if cmd is None and find_patch(text) is None and find_ask(text) is not None:
+            return ReplyPlan("tool_done", prompt, TextAnswer(ASKED_PREFIX + tool_output), slow_seconds=slow)
         return ReplyPlan("tool_done", prompt, TextAnswer(tool_done_text(tool_output)), slow_seconds=slow)
 
     reasoning = None
@@ -396,6 +441,9 @@ def plan_reply(body: Mapping[str, Any], headers: Mapping[str, str]) -> ReplyPlan
     patch = find_patch(text) if cmd is None else None
     if patch is not None:
         return ReplyPlan("turn", prompt, patch, reasoning=reasoning)
+    ask = find_ask(text) if cmd is None else None
+    if ask is not None:
+        return ReplyPlan("turn", prompt, ask, reasoning=reasoning)
     if cmd is not None:
         action = ToolCall(cmd, escalate=bool(_ESCALATE.search(text)))
         return ReplyPlan("turn", prompt, action, reasoning=reasoning)

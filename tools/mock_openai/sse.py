@@ -15,7 +15,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tools.mock_openai.script import Failure, HttpError, PatchCall, ReplyPlan, TextAnswer, ToolCall
+from tools.mock_openai.script import (
+    ASK_TOOL,
+    AskCall,
+    Failure,
+    HttpError,
+    PatchCall,
+    ReplyPlan,
+    TextAnswer,
+    ToolCall,
+)
 
 _FAST_CHUNK = 64
 
@@ -168,7 +177,9 @@ class _Builder:
         self.items.append(item)
         self.output_tokens += len(text) // 4 + 1
 
-    def function_call(self, call: ToolCall) -> None:
+    def function_call(self, call: ToolCall | AskCall) -> None:
+        """An ``exec_command`` call, or a ``request_user_input`` call for :class:`AskCall`."""
+        name = ASK_TOOL if isinstance(call, AskCall) else "exec_command"
         index = len(self.items)
         item_id = _new_id("fc")
         call_id = _new_id("call")
@@ -180,7 +191,7 @@ class _Builder:
                 "id": item_id,
                 "type": "function_call",
                 "status": "in_progress",
-                "name": "exec_command",
+                "name": name,
                 "call_id": call_id,
                 "arguments": "",
             },
@@ -192,7 +203,7 @@ class _Builder:
             "id": item_id,
             "type": "function_call",
             "status": "completed",
-            "name": "exec_command",
+            "name": name,
             "call_id": call_id,
             "arguments": arguments,
         }
@@ -241,7 +252,7 @@ def build_events(plan: ReplyPlan, *, model: str = "mock-model", input_tokens: in
             response=builder.response("failed", error={"code": "server_error", "message": action.message}),
         )
         return builder.events
-    if isinstance(action, ToolCall):
+    if isinstance(action, (ToolCall, AskCall)):
         builder.function_call(action)
     elif isinstance(action, PatchCall):
         builder.custom_tool_call(action)

@@ -35,7 +35,7 @@ from ccbot.tmux.control import ControlClient
 
 if TYPE_CHECKING:
     from ccbot.actors.window.frames import AnswerStream
-    from ccbot.codex.appserver.views import ApprovalRequest, FileChange, RequestId
+    from ccbot.codex.appserver.views import FileChange, PendingRequest, RequestId
 
 log = structlog.get_logger("ccbot.window")
 
@@ -158,7 +158,7 @@ class WindowCore:
         self.plane_tried: set[str] = set()  # threads whose first resume was tried (side threads are tried once)
         self.plane_paths: dict[str, str] = {}
         self.plane_turn: tuple[str, str] | None = None  # (thread id, turn id)
-        self.plane_pending: dict[RequestId, ApprovalRequest] = {}
+        self.plane_pending: dict[RequestId, PendingRequest] = {}
         # fileChange items started and not yet completed, by item id: the changes a file-change approval
         # request names (the request itself carries none). Written by PlanePart only.
         self.plane_changes: dict[str, tuple[FileChange, ...]] = {}

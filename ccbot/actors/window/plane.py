@@ -17,7 +17,9 @@ window's state:
   changes of the ``fileChange`` item it names, remembered from that item's ``item/started``) are kept as
   pending and shown (effect ``PlaneApprovalShown``); a button press (``AnswerApproval``) answers it by the
   protocol exactly once; an answer at the terminal (``serverRequest/resolved``), the turn's end or a lost
-  connection makes it gone (``PlaneApprovalGone``). Other server requests are left to the terminal.
+  connection makes it gone (``PlaneApprovalGone``). ``item/tool/requestUserInput`` (a Plan-mode question,
+  ``UserInputRequest``) goes the same way, its options as decisions. Other server requests are left to the
+  terminal.
 * **Interrupt.** ``/esc`` (``Interrupt``) is ``turn/interrupt`` while a turn runs here.
 
 A lost connection is retried with backoff for as long as the window lives; meanwhile the rollout still
@@ -51,6 +53,7 @@ from ccbot.codex.appserver.views import (
     ThreadStatusChanged,
     TurnCompleted,
     TurnStarted,
+    UserInputRequest,
     UserMessageItem,
 )
 from ccbot.codex.plane import Plane, daemon_socket, is_socket_name
@@ -213,7 +216,8 @@ class PlanePart(WindowCore):
                 await self._close_stream()
                 await self._drop_pending(lost=False)
                 self._poke()
-            case CommandApprovalRequest() | FileChangeApprovalRequest() if seen.thread_id == self.binding.thread_id:
+            case CommandApprovalRequest() | FileChangeApprovalRequest() | UserInputRequest() \
+                    if seen.thread_id == self.binding.thread_id:
                 request = seen.with_changes(self.plane_changes.get(seen.item_id, ())) \
                     if isinstance(seen, FileChangeApprovalRequest) else seen
                 self.plane_pending[seen.request_id] = request
@@ -285,7 +289,7 @@ class PlanePart(WindowCore):
             return "The connection to Codex is being restored; nothing was answered. Answer at the terminal."
         del self.plane_pending[command.request_id]  # before the await: a request is never answered twice
         try:
-            await client.respond(request.request_id, protocol.approval_result(decision.value))
+            await client.respond(request.request_id, protocol.answer_result(request, decision.value))
         except AppServerError as exc:
             log.warning("approval answer not sent", error=str(exc))
             return "The connection to Codex was lost; nothing was answered. Answer at the terminal."

@@ -24,6 +24,7 @@ from ccbot.codex.appserver.views import (
     FileChangeApprovalRequest,
     ItemCompleted,
     ItemStarted,
+    PendingRequest,
     RequestId,
     ServerRequestResolved,
     ShapeError,
@@ -32,6 +33,7 @@ from ccbot.codex.appserver.views import (
     ThreadStatusChanged,
     TurnCompleted,
     TurnStarted,
+    UserInputRequest,
     agent_message_delta,
     command_approval_request,
     file_change_approval_request,
@@ -43,6 +45,7 @@ from ccbot.codex.appserver.views import (
     thread_status_changed,
     turn_completed,
     turn_started,
+    user_input_request,
 )
 
 JsonObject: TypeAlias = dict[str, Any]
@@ -103,6 +106,7 @@ View: TypeAlias = (
     | AgentMessageDelta
     | CommandApprovalRequest
     | FileChangeApprovalRequest
+    | UserInputRequest
     | ServerRequestResolved
 )
 
@@ -230,6 +234,20 @@ def approval_result(decision: str | Mapping[str, object]) -> JsonObject:
     return {"decision": decision if isinstance(decision, str) else dict(decision)}
 
 
+def user_input_result(question_id: str, answer: str) -> JsonObject:
+    """The result answering ``item/tool/requestUserInput`` for one question: ``{"answers": {question_id:
+    {"answers": [answer]}}}`` (``ToolRequestUserInputResponse``; ``answer`` is the chosen option's label)."""
+    return {"answers": {question_id: {"answers": [answer]}}}
+
+
+def answer_result(request: PendingRequest, value: str | Mapping[str, object]) -> JsonObject:
+    """The result answering ``request`` with one of its offered decisions' ``value``: a user-input request's
+    single question gets ``value`` (an option's label) as its answer; an approval gets ``{"decision": value}``."""
+    if isinstance(request, UserInputRequest):
+        return user_input_result(request.questions[0].id, str(value))
+    return approval_result(value)
+
+
 # -- results ccbot reads -------------------------------------------------------------------------------
 
 
@@ -301,6 +319,7 @@ _NOTIFICATION_VIEWS: dict[str, Callable[[Mapping[str, Any]], View]] = {
 _REQUEST_VIEWS: dict[str, Callable[[RequestId, Mapping[str, Any]], View]] = {
     "item/commandExecution/requestApproval": command_approval_request,
     "item/fileChange/requestApproval": file_change_approval_request,
+    "item/tool/requestUserInput": user_input_request,
 }
 NOTIFICATION_METHODS = frozenset(_NOTIFICATION_VIEWS)
 SERVER_REQUEST_METHODS = frozenset(_REQUEST_VIEWS)

@@ -41,6 +41,7 @@ USED_METHODS: Mapping[str, tuple[str, str | None]] = {
     "serverRequest/resolved": ("ServerNotification", "v2/ServerRequestResolvedNotification"),
     "item/commandExecution/requestApproval": ("ServerRequest", "CommandExecutionRequestApprovalParams"),
     "item/fileChange/requestApproval": ("ServerRequest", "FileChangeRequestApprovalParams"),
+    "item/tool/requestUserInput": ("ServerRequest", "ToolRequestUserInputParams"),
 }
 
 USED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
@@ -85,6 +86,13 @@ USED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
     "v2/ThreadItem:fileChange": {"id": "string", "status": None, "changes": "array"},
     "v2/FileUpdateChange": {"path": "string", "kind": None, "diff": "string"},
     "v2/PatchChangeKind:update": {"type": "string", "move_path": "string"},
+    "ToolRequestUserInputParams": {"threadId": "string", "turnId": "string", "itemId": "string",
+                                   "questions": "array", "isBlocking": "boolean"},
+    "ToolRequestUserInputQuestion": {"id": "string", "header": "string", "question": "string",
+                                     "options": "array", "isOther": "boolean", "isSecret": "boolean"},
+    "ToolRequestUserInputOption": {"label": "string", "description": "string"},
+    "ToolRequestUserInputResponse": {"answers": "object"},
+    "ToolRequestUserInputAnswer": {"answers": "array"},
 }
 
 USED_ENUMS: Mapping[str, tuple[str, ...]] = {

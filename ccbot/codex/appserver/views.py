@@ -279,6 +279,49 @@ ApprovalRequest: TypeAlias = CommandApprovalRequest | FileChangeApprovalRequest
 
 
 @dataclass(frozen=True, slots=True)
+class UserInputOption:
+    """One choice of a ``request_user_input`` question."""
+
+    label: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserInputQuestion:
+    """One question: ``is_other`` means Codex's own UI adds a free-form "None of the above" choice (set by
+    Codex on every question, measured 0.169/0.171); ``is_secret`` asks for a hidden answer."""
+
+    id: str
+    header: str
+    question: str
+    options: tuple[UserInputOption, ...]
+    is_other: bool = False
+    is_secret: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserInputRequest(_Offers):
+    """``item/tool/requestUserInput`` (experimental; Codex sends it only in Plan mode, measured 0.169/0.171):
+    the model's ``request_user_input`` call (``item_id`` is its call id) asks one to three questions.
+
+    ``decisions``: one per option of the *single* question, named and valued by the option's label (what the
+    TUI sends back too, measured); none when there are several questions or the question has no options (those
+    are left to the terminal). Answer with ``{"answers": {questions[0].id: {"answers": [decision.value]}}}``.
+    """
+
+    request_id: RequestId
+    thread_id: str
+    turn_id: str
+    item_id: str
+    questions: tuple[UserInputQuestion, ...]
+    is_blocking: bool
+    decisions: tuple[ApprovalDecision, ...]
+
+
+PendingRequest: TypeAlias = ApprovalRequest | UserInputRequest
+
+
+@dataclass(frozen=True, slots=True)
 class ServerRequestResolved:
     """Another client (or the server) answered server request ``request_id`` first."""
 
@@ -428,6 +471,44 @@ def file_change_approval_request(request_id: RequestId, params: Mapping[str, Any
         reason=get_str(params, "reason"),
         grant_root=get_str(params, "grantRoot"),
         decisions=decisions,
+    )
+
+
+def user_input_request(request_id: RequestId, params: Mapping[str, Any]) -> UserInputRequest:
+    """The view of server request ``request_id`` (``item/tool/requestUserInput``). A question without a string
+    id, header or question text makes it a ShapeError; an option without a string label is left out."""
+    raw = params.get("questions")
+    if not isinstance(raw, list) or not raw:
+        raise ShapeError("questions is not a non-empty array")
+    questions = tuple(_question(entry) for entry in raw)
+    only = questions[0] if len(questions) == 1 else None
+    decisions = tuple(ApprovalDecision(o.label, o.label) for o in only.options) if only is not None else ()
+    return UserInputRequest(
+        request_id=request_id,
+        thread_id=_str(params, "threadId"),
+        turn_id=_str(params, "turnId"),
+        item_id=_str(params, "itemId"),
+        questions=questions,
+        is_blocking=params.get("isBlocking") is not False,
+        decisions=decisions,
+    )
+
+
+def _question(value: object) -> UserInputQuestion:
+    if not isinstance(value, dict):
+        raise ShapeError("a question is not an object")
+    options = value.get("options")
+    return UserInputQuestion(
+        id=_str(value, "id"),
+        header=_str(value, "header"),
+        question=_str(value, "question"),
+        options=tuple(
+            UserInputOption(o["label"], get_str(o, "description") or "")
+            for o in (options if isinstance(options, list) else ())
+            if isinstance(o, dict) and isinstance(o.get("label"), str)
+        ),
+        is_other=value.get("isOther") is True,
+        is_secret=value.get("isSecret") is True,
     )
 
 
