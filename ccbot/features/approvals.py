@@ -178,9 +178,10 @@ def _sessions(topics: TopicPort, key: tuple[int, int]) -> list[UiSession]:
 
 
 async def _covered_by_plane(window: WindowPort, prompt: ApprovalPrompt | Popup) -> bool:
-    """Whether ``prompt`` is an approval the window's app-server asked for (its buttons come from that
-    request). The request and the screen arrive at about the same moment: wait for it a little."""
-    if not isinstance(prompt, ApprovalPrompt) or window.plane is not Plane.APPSERVER:
+    """Whether ``prompt`` is an approval or a question the window's app-server asked for (its buttons come
+    from that request). The request and the screen arrive at about the same moment: wait for it a little."""
+    asked = isinstance(prompt, ApprovalPrompt) or prompt.kind == "question"
+    if not asked or window.plane is not Plane.APPSERVER:
         return False
     with trio.move_on_after(PLANE_GRACE):
         # the flag is set by the window's plane task, which has no event for it; a short bounded poll

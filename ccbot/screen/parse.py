@@ -63,6 +63,10 @@ _SLASH_POPUP = re.compile(r"^[\u203a ] /\S+(?: {2,}.*)?$")
 _QUEUED_HEADER = "• Queued follow-up inputs"
 _HINTS = ("for shortcuts", "for agents", "tab to queue message", "f2 to view", "esc to interrupt")
 _QUEUED_ITEM = re.compile(r"^\s+↳ (.*)$")
+# Plan mode's request_user_input overlay (0.169/0.171): "Question 1/2 (2 unanswered)", the question, the options
+# indented by two (label, two spaces, description), a hint ending in "enter to submit answer | esc to interrupt".
+_QUESTION_HEADER = re.compile(r"^\s*Question \d+/\d+\b")
+QUESTION_HINT = "enter to submit answer"
 
 
 class ChoiceOption(NamedTuple):
@@ -112,6 +116,7 @@ POPUP_KINDS = (
     "resume_cwd",
     "open_elsewhere",
     "agent_center",
+    "question",
     "other_choice",
 )
 
@@ -345,6 +350,10 @@ def _parse_popup(lines: list[str]) -> tuple[Popup | None, int]:
                        if lines[i].strip().startswith("Agent command center")), -1)
         if center >= 0:
             return Popup("agent_center", "Agent command center", hint=hint), center
+    if QUESTION_HINT in hint:
+        question = _parse_question(lines, search_from, bottom, hint)
+        if question is not None:
+            return question
     if "esc" not in hint and "^c" not in hint:
         return None, -1
     resume_picker = _find_line(lines, "Resume a previous session", search_from)
@@ -379,6 +388,22 @@ def _parse_popup(lines: list[str]) -> tuple[Popup | None, int]:
     else:
         kind = "other_choice"
     return Popup(kind, title, options, selected, hint), region_start
+
+
+def _parse_question(lines: list[str], start: int, bottom: int, hint: str) -> tuple[Popup, int] | None:
+    """Plan mode's question overlay (see ``_QUESTION_HEADER``): titled by its question, one option per choice
+    (the label without its description; picked with the arrows and Enter), starting at its header line."""
+    header = next((i for i in range(bottom, start - 1, -1) if _QUESTION_HEADER.match(lines[i])), -1)
+    if header < 0:
+        return None
+    body = [line[2:] if line.startswith("  ") else line for line in lines[header:bottom]]
+    question_end = next((i for i in range(1, len(body)) if _is_blank(body[i])), len(body))
+    title = _join_wrapped(body[1:question_end]).strip() or body[0].strip()
+    options, selected, _ = _parse_options(body, question_end, len(body))
+    # a description's "(tab)" is not the option's key: every option is picked by its number (arrows, Enter)
+    labels = tuple(ChoiceOption(re.split(r"\s{2,}", o.label, maxsplit=1)[0], str(n))
+                   for n, o in enumerate(options, start=1))
+    return Popup("question", title, labels, selected, hint), header
 
 
 def _find_composer(lines: list[str], limit: int) -> tuple[int, int, Footer | None]:

@@ -658,3 +658,17 @@ async def test_a_press_for_the_screen_goes_through_the_inbox_and_is_answered(
         with trio.fail_after(5):
             assert isinstance(await request.reply.wait(), NotPressed)
     assert seen == [True] and tmux.typed.count(("keys", "y")) == 1
+
+
+async def test_a_prompt_that_appeared_since_the_last_capture_refuses_the_text(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    # Plan mode's question has no composer: typed into it, text would pick an answer the user never chose
+    w = Held(tmp_path, nursery, (CAPTURES / "idle.txt").read_text())
+    w.deps.poll_interval = 3600.0  # an idle window without tmux notifications: the next capture is far away
+    await w.start()
+    await trio.sleep(1.0)
+    w.tmux.screen = (DATA / "appserver-0.169" / "ask_tui.screen.txt").read_text()
+    await w.send("typed while asked", 1)
+    await until(lambda: w.refusals())
+    assert w.refusals() == ["⛔ Not sent: Which colour should the mock use?. Nothing was typed."]
+    assert w.tmux.typed == [] and w.binding.pending_inputs == []

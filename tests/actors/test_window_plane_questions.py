@@ -118,3 +118,19 @@ async def test_another_threads_question_is_not_shown(
             p.server.push({**message, "params": {**message["params"], "threadId": "someone-else"}})
     await trio.sleep(2)
     assert not [e for e in p.effects if isinstance(e, PlaneApprovalShown)]
+
+
+async def test_text_is_not_typed_while_the_app_server_waits_for_an_answer(
+        tmp_path: Path, nursery: trio.Nursery, fast_clock: trio.testing.MockClock) -> None:
+    # the request comes before the TUI draws its overlay: the last screen still allows text, the request not
+    from ccbot.actors.window import hand_text
+    from ccbot.messages import UserText
+
+    p, _ = await shown(tmp_path, nursery, "ask_client")
+    assert p.actor is not None and p.actor.machine.can_accept_text().ok  # the fake screen stays idle
+    assert p.inbox is not None
+    hand_text(p.binding, p.inbox, UserText("typed while asked", 5))
+    await until(lambda: any("Not sent" in str(o.kwargs.get("text")) for _, o in p.sender.sent))
+    (refusal,) = [str(o.kwargs["text"]) for _, o in p.sender.sent if "Not sent" in str(o.kwargs.get("text"))]
+    assert "waiting for your answer" in refusal
+    assert not [t for k, t in p.tmux.typed if k in ("text", "paste")] and p.binding.pending_inputs == []

@@ -162,3 +162,38 @@ async def test_forged_callback_from_another_topic_presses_nothing(
         # paces them with the group's 20 sends a minute, which this test has used up by now.)
         s.fake.user_presses(s.group, OWNER, message_b.message_id, data_b)
         await s.fake.wait_for(target.exists, timeout=30)
+
+
+QUESTION = "Which colour should the mock use?"
+
+
+def question_message(s: Stack, topic: int) -> Any:
+    """The bot's message with the Plan-mode question and its buttons still on, or None."""
+    return next((m for m in reversed(s.messages(topic)) if QUESTION in (m.text or "") and m.reply_markup), None)
+
+
+async def test_a_plan_mode_question_gets_buttons_and_text_is_not_typed_into_it(
+        tmp_path: Path, codex_bin: str, codex_config: str) -> None:
+    async with running_stack(tmp_path, codex_bin, config=codex_config) as s:
+        t = s.new_topic("t")
+        await s.start_fresh(t, "warm up")
+        await s.wait_text(t, "you said: warm up", timeout=60)
+        s.send(t, "/plan")  # Codex's own command, typed into the TUI: request_user_input needs Plan mode
+        await s.fake.wait_for(lambda: "Plan mode" in pane_of(s, t), timeout=30)
+        s.send(t, "ask which colour")
+        message = await s.fake.wait_for(lambda: question_message(s, t), timeout=60)
+        labels = [b["text"] for row in message.reply_markup["inline_keyboard"] for b in row]
+        assert [label.split(". ", 1)[-1] for label in labels][:3] == ["Red (Recommended)", "Green", "Blue"], labels
+        await s.fake.wait_for(lambda: "enter to submit answer" in pane_of(s, t), timeout=30)
+        s.send(t, "typed while asked")  # the overlay has no composer: this would answer the question
+        refused = await s.wait_text(t, "Not sent", timeout=30)
+        # by the request itself on the app-server plane, else by the screen's prompt
+        assert (QUESTION if codex_config == "harness" else "waiting for your answer") in (refused.text or "")
+        assert "typed while asked" not in pane_of(s, t)
+        assert await press(s, t, message.message_id, button_data(message, "Green")) == "Sent: Green"
+        answered = await s.wait_text(t, "MOCK_ASKED", timeout=60)
+        assert "Green" in (answered.text or "") and "Red" not in (answered.text or "")
+        await wait_edited(s, message.message_id, "Green")
+        # one message for the question: on the app-server plane the screen's copy gets no buttons of its own
+        asked = [m for m in s.messages(t) if QUESTION in (m.text or "") and "Not sent" not in (m.text or "")]
+        assert len(asked) == 1, [m.text for m in asked]

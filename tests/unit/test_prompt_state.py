@@ -327,3 +327,12 @@ def test_is_startup_prompt_of_none_and_approvals() -> None:
     assert not is_startup_prompt(None)
     assert not is_startup_prompt(APPROVAL)
     assert is_startup_prompt(Popup("resume_cwd", "Working directory · resume"))
+
+
+def test_a_question_overlay_blocks_text_and_is_not_a_startup_screen() -> None:
+    # Plan mode's question (request_user_input) has no composer: text typed there would answer it
+    machine = PromptStateMachine()
+    machine.observe(classify(parse_screen((DATA / "appserver-0.169" / "ask_tui.screen.txt").read_text("utf-8"))))
+    verdict = machine.can_accept_text()
+    assert machine.state is State.BLOCKED and not verdict.ok and not verdict.hold
+    assert verdict.reason == "Which colour should the mock use?"

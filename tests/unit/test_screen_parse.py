@@ -437,3 +437,17 @@ def test_strip_ansi_leaves_no_escape_and_keeps_lines(text: str) -> None:
     stripped = strip_ansi(text)
     assert "\x1b" not in stripped
     assert stripped.count("\n") == text.count("\n")
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("appserver-0.1*/ask_*.screen.txt")), ids=lambda p: p.parent.name
+                         + "/" + p.name)
+def test_plan_modes_question_overlay_is_a_prompt_with_its_options(path: Path) -> None:
+    # recorded from real Codex (Plan mode, request_user_input): no composer, options indented by two
+    model = parse_screen(path.read_text("utf-8"))
+    popup = model.popup_detail
+    assert popup is not None and popup.kind == "question" and not popup.startup
+    assert popup.title == "Which colour should the mock use?"
+    assert popup.options == (ChoiceOption("Red (Recommended)", "1"), ChoiceOption("Green", "2"),
+                             ChoiceOption("Blue", "3"), ChoiceOption("None of the above", "4"))
+    assert popup.selected == 0 and not model.composer_visible
+    assert model.last_prompt == "ask which colour"  # the history above the overlay is still read

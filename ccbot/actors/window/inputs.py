@@ -20,8 +20,8 @@ from ccbot.codex import rollout as rec
 from ccbot.codex.tail import read_lines
 from ccbot.features.ports import Queued
 from ccbot.messages import Outbound, UserText, WindowCommand
-from ccbot.screen.parse import ApprovalPrompt, Popup
-from ccbot.screen.prompt_state import State, Verdict, prompt_identity, prompt_title
+from ccbot.screen.parse import ApprovalPrompt, Popup, parse_screen
+from ccbot.screen.prompt_state import Kind, State, Verdict, classify, prompt_identity, prompt_title
 from ccbot.state.model import Binding, PendingInput
 from ccbot.tmux.adapter import TmuxError
 from ccbot.tmux.keys import clean_user_text
@@ -37,6 +37,7 @@ RECOVERY_WAIT = 3.0
 # characters, it became "[Pasted Content 2048 chars][Pasted Content 1024 chars]" and Enter never submitted.
 # A bracketed paste is one paste event to Codex and submits.
 PASTE_OVER = 200
+PLANE_WAITING = "Codex is waiting for your answer to its request above"
 
 
 class InputPart(WindowCore):
@@ -130,6 +131,12 @@ class InputPart(WindowCore):
             await self._mark_pending(item, typing=False)
             await self.say("Nothing to type: the message has only control characters or spaces.")
             return
+        blocker = await self._last_look()
+        if blocker is not None:
+            await self._mark_pending(item, typing=False)
+            await self.say(f"⛔ Not sent: {html.escape(blocker)}. Nothing was typed.",
+                           reply_to_message_id=item.message_id)
+            return
         is_command = item.origin == "command"
         before = len(self.seen_user_texts)
         await self._mark_pending(item, typing=True)
@@ -148,6 +155,23 @@ class InputPart(WindowCore):
                            reply_to_message_id=item.message_id)
         elif verdict.steers:
             await self.say("↪️ Codex was busy: your message steers the current turn.", disable_notification=True)
+
+    async def _last_look(self) -> str | None:
+        """Why text must not be typed right now although the last screen allowed it, or None.
+
+        A prompt can appear between two captures (the screen is polled): typed then, the text would answer
+        it (an approval's hotkeys, a question's choice). So, right before typing: a request Codex's app-server
+        is waiting on (sent before the TUI draws it) refuses, and so does a prompt on a fresh capture."""
+        if self.plane_pending:
+            return PLANE_WAITING
+        try:
+            text = await self.deps.tmux.capture(self.binding.pane_id)
+        except TmuxError:
+            return None  # the screen loop reports a pane that cannot be read; typing checks the owner again
+        observation = classify(parse_screen(text))
+        if observation.kind is Kind.BLOCKED and observation.prompt is not None:
+            return prompt_title(observation.prompt)
+        return None
 
     async def deliver_text(self, item: UserText) -> None:
         """Type ``item`` exactly as a typed Telegram message would be (prompt-safe check, confirmation;
