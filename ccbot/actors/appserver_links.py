@@ -171,6 +171,8 @@ class AppServerLinks:
     async def _run_link(self, link: Link, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Connect, handshake, then copy every incoming message to the views until the connection ends.
         Errors before ``started`` go to the attaching window; later ones only end the link."""
+        # this task was spawned by the first window to attach: its log context is that window's, not the link's
+        structlog.contextvars.clear_contextvars()
         started = False
         failure: BaseException | None = None
         try:
