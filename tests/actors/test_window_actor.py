@@ -229,13 +229,6 @@ TRUST = (CAPTURES / "trust.txt").read_text()
 AFTER_TRUST = (CAPTURES / "after_trust.txt").read_text()
 
 
-@pytest.fixture
-def fast_clock() -> trio.testing.MockClock:
-    """Virtual time that jumps only after 10 ms of real idleness: the actor's state saves and proofs run
-    in worker threads, and a clock that jumped during those (threshold 0) would expire its timeouts."""
-    return trio.testing.MockClock(autojump_threshold=0.01)
-
-
 class Held:
     """One window actor on a fake tmux, restartable with the same binding and journal (a new process)."""
 

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import trio
 import trio.testing
 
@@ -194,9 +193,32 @@ async def until(predicate: Callable[[], object], seconds: float = 20.0) -> None:
             await trio.sleep(0.02)
 
 
-@pytest.fixture
-def fast_clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.01)
+async def shown_at(tmp_path: Path, nursery: trio.Nursery, scenario: str,
+                   method: str) -> tuple[Plane, list[dict[str, Any]]]:
+    """A started window that got ``scenario``'s recorded traffic up to its ``method`` server request and
+    showed it (``PlaneApprovalShown``); the traffic after it."""
+    p = Plane(tmp_path, nursery, -100, scenario)
+    await p.start()
+    messages = after_resume(p.frames)
+    at = next(i for i, m in enumerate(messages) if m.get("method") == method)
+    for message in messages[: at + 1]:
+        p.server.push(message)
+    await until(lambda: any(isinstance(e, PlaneApprovalShown) for e in p.effects))
+    return p, messages[at + 1:]
+
+
+async def answer_from_here(p: Plane, request_id: int | str, decision: str) -> str | None:
+    """A button press for ``decision`` of request ``request_id``: the window's reply (None: answered)."""
+    assert p.inbox is not None
+    reply = OneShot[str | None]()
+    await p.inbox.send(AnswerApproval("@1", request_id, decision, trio.current_time() + 10, reply))
+    with trio.fail_after(10):
+        return await reply.wait()
+
+
+def results(p: Plane) -> list[dict[str, Any]]:
+    """What the window answered the server's requests with."""
+    return [m for m in p.server.sent if "result" in m]
 
 
 def final_text(frames: list[dict[str, Any]]) -> str:

@@ -7,34 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import trio
 import trio.testing
 
 from ccbot.codex.appserver.views import UserInputRequest
 from ccbot.features.plane_approvals import describe_request
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown
-from ccbot.messages import PROMPT_GONE, AnswerApproval, OneShot
-from tests.actors.test_window_plane import Plane, after_resume, until
+from ccbot.messages import PROMPT_GONE
+from tests.actors.test_window_plane import Plane, after_resume, answer_from_here, results, shown_at, until
 
 REQUEST = "item/tool/requestUserInput"
 
 
-@pytest.fixture
-def fast_clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.01)
-
-
 async def shown(tmp_path: Path, nursery: trio.Nursery, scenario: str) -> tuple[Plane, list[dict[str, Any]]]:
     """A started window that got the recorded traffic up to the question and showed it; the rest."""
-    p = Plane(tmp_path, nursery, -100, scenario)
-    await p.start()
-    messages = after_resume(p.frames)
-    at = next(i for i, m in enumerate(messages) if m.get("method") == REQUEST)
-    for message in messages[: at + 1]:
-        p.server.push(message)
-    await until(lambda: any(isinstance(e, PlaneApprovalShown) for e in p.effects))
-    return p, messages[at + 1:]
+    return await shown_at(tmp_path, nursery, scenario, REQUEST)
 
 
 def shown_request(p: Plane) -> UserInputRequest:
@@ -43,16 +30,7 @@ def shown_request(p: Plane) -> UserInputRequest:
     return effect.request
 
 
-async def answer(p: Plane, request_id: int | str, decision: str) -> str | None:
-    assert p.inbox is not None
-    reply = OneShot[str | None]()
-    await p.inbox.send(AnswerApproval("@1", request_id, decision, trio.current_time() + 10, reply))
-    with trio.fail_after(10):
-        return await reply.wait()
-
-
-def results(p: Plane) -> list[dict[str, Any]]:
-    return [m for m in p.server.sent if "result" in m]
+answer = answer_from_here
 
 
 async def test_a_question_is_shown_with_its_options_and_answered_once_from_here(
