@@ -34,7 +34,7 @@ from ccbot.codex.appserver.views import (
     UserInputRequest,
 )
 from ccbot.features.approvals import PromptView, answered_html, cut, post_prompt
-from ccbot.features.plane_questions import describe_user_input, option_labels
+from ccbot.features.plane_questions import option_labels, user_input_lines
 from ccbot.features.ports import PlaneApprovalGone, PlaneApprovalShown, Queued, TopicPort, WindowPort
 from ccbot.messages import PROMPT_GONE, AnswerApproval, OneShot
 from ccbot.render.markdown import escape
@@ -95,8 +95,8 @@ def describe_request(request: PendingRequest) -> PromptView:
     """The message for ``request`` (valid Telegram HTML: every field from Codex escaped and cut, well under
     Telegram's 4096 characters) and one label per offered decision, numbered like the screen's prompts."""
     if isinstance(request, UserInputRequest):
-        return describe_user_input(request)
-    if isinstance(request, FileChangeApprovalRequest):
+        lines = user_input_lines(request)
+    elif isinstance(request, FileChangeApprovalRequest):
         lines = _file_lines(request)
     else:
         command = " && ".join(request.actions) if request.actions else request.command or "(no command given)"

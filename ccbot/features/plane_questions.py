@@ -10,10 +10,10 @@ stay at the terminal too. Posting, pressing and the message's end go through ``p
 from __future__ import annotations
 
 from ccbot.codex.appserver.views import UserInputQuestion, UserInputRequest
-from ccbot.features.approvals import PromptView, cut
+from ccbot.features.approvals import cut
 from ccbot.render.markdown import escape
 
-__all__ = ["describe_user_input", "option_labels"]
+__all__ = ["option_labels", "user_input_lines"]
 
 # Visible characters, so that a request stays under Telegram's 4096: the tool asks for 1-3 questions with 2-3
 # options; per question header 60 + question 400 + 4 options * (label 80 + description 120) + lines ≈ 1300.
@@ -46,9 +46,9 @@ def _question_lines(question: UserInputQuestion, numbered: bool) -> list[str]:
     return [line for line in lines if line]
 
 
-def describe_user_input(request: UserInputRequest) -> PromptView:
-    """The message for ``request`` (valid Telegram HTML, every field from Codex escaped and cut) and one
-    numbered label per option of a single question (none otherwise: see the module docstring)."""
+def user_input_lines(request: UserInputRequest) -> list[str]:
+    """The message lines for ``request`` (valid Telegram HTML, every field from Codex escaped and cut); its
+    buttons are ``option_labels`` (none but for a single question: see the module docstring)."""
     count = len(request.questions)
     title = "Codex asks you a question" if count == 1 else f"Codex asks you {count} questions"
     lines = [f"❓ <b>{title}</b>"]
@@ -63,5 +63,4 @@ def describe_user_input(request: UserInputRequest) -> PromptView:
         lines.append("<i>Several questions: answer them at the terminal.</i>")
     else:
         lines.append("<i>No options to pick from: answer at the terminal.</i>")
-    labels = tuple(f"{n}. {label}" for n, label in enumerate(option_labels(request), start=1))
-    return PromptView("\n".join(lines), labels)
+    return lines
